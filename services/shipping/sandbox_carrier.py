@@ -1,0 +1,53 @@
+"""A pretend carrier whose parcels move with the injected clock: tests and the offline demo."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from services.clock import Clock
+from services.shipping.carriers import TrackingCode, TrackingEvent, normalize_tracking_number
+
+# (code, offset from shipped_at, description, location): the whole journey of a parcel.
+_JOURNEY: tuple[tuple[TrackingCode, timedelta, str, str], ...] = (
+    ("accepted", timedelta(hours=1), "Parcel accepted by the carrier", "Sandbox depot"),
+    ("in_transit", timedelta(hours=12), "In transit to the destination city", "Sandbox hub"),
+    ("out_for_delivery", timedelta(days=2), "Out for delivery", "Local delivery station"),
+    ("delivered", timedelta(days=2, hours=6), "Delivered", "Recipient's address"),
+)
+_EXCEPTION_AFTER = timedelta(days=1)
+# Tracking numbers starting with this prefix run into a delivery problem and never arrive.
+EXCEPTION_PREFIX = "EXC"
+
+
+class SandboxCarrier:
+    """Deterministic tracking: each event appears once the clock has passed its time."""
+
+    code = "sandbox"
+    name = "Sandbox Express"
+    has_tracking = True
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def validate_tracking_number(self, raw: str) -> str:
+        """The normalized tracking number."""
+        return normalize_tracking_number(raw)
+
+    async def track(self, tracking_number: str, shipped_at: datetime) -> list[TrackingEvent]:
+        """The events whose time has come, oldest first."""
+        now = self._clock.now()
+        return [e for e in self._journey(tracking_number, shipped_at) if e.occurred_at <= now]
+
+    def expected_delivery(self, shipped_at: datetime) -> datetime:
+        """The time the "delivered" event will appear."""
+        return shipped_at + _JOURNEY[-1][1]
+
+    def _journey(self, tracking_number: str, shipped_at: datetime) -> list[TrackingEvent]:
+        number = normalize_tracking_number(tracking_number)
+        events = [TrackingEvent(c, d, loc, shipped_at + off) for c, off, d, loc in _JOURNEY]
+        if not number.upper().startswith(EXCEPTION_PREFIX):
+            return events
+        problem = TrackingEvent(
+            "exception", "Delivery problem: the parcel is held at the hub", "Sandbox hub",
+            shipped_at + _EXCEPTION_AFTER,
+        )
+        return [e for e in events if e.occurred_at < problem.occurred_at] + [problem]
