@@ -1,0 +1,65 @@
+"""Engines and session factories: only the composition root creates them."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from services.database import Database
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def normalize_url(url: str) -> str:
+    """Use the async drivers for plain sqlite:// and postgresql:// URLs."""
+    parsed = make_url(url)
+    if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_engine(url: str, immediate: bool, **kwargs: Any) -> AsyncEngine:
+    engine = create_async_engine(url, **kwargs)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so BEGIN is ours to emit (see "begin").
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # A writer takes SQLite's write lock at BEGIN: a deferred transaction that upgrades
+        # later fails with "database is locked" instead of waiting for busy_timeout.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def create_engines(url: str, **kwargs: Any) -> tuple[AsyncEngine, AsyncEngine]:
+    """The write engine and the read engine (the same one except on SQLite)."""
+    url = normalize_url(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        return _sqlite_engine(url, True, **kwargs), _sqlite_engine(url, False, **kwargs)
+    engine = create_async_engine(url, pool_pre_ping=True, **kwargs)
+    return engine, engine
+
+
+def create_database(url: str, **kwargs: Any) -> tuple[Database, list[AsyncEngine]]:
+    """A `Database` for the services and the engines to dispose of at shutdown."""
+    write, read = create_engines(url, **kwargs)
+    db = Database(
+        write_factory=async_sessionmaker(write, expire_on_commit=False),
+        read_factory=async_sessionmaker(read, expire_on_commit=False),
+        dialect=write.dialect.name,
+    )
+    return db, list({id(e): e for e in (write, read)}.values())

@@ -1,0 +1,25 @@
+"""SQLAlchemy 2.0 typed models; importing this package registers every table on Base.metadata."""
+from models.aftersales import ReturnLine, ReturnRequest, Review
+from models.base import Base, utcnow
+from models.cart import Cart, CartLine
+from models.catalog import Category, Product
+from models.customer import Address, Customer
+from models.inventory import (
+    ReservationStatus,
+    Stock,
+    StockReservation,
+    StockSubscription,
+    Warehouse,
+)
+from models.order import Order, OrderEvent, OrderLine, OrderStatus
+from models.payment import Payment, Refund
+from models.shipment import CarrierEvent, Shipment, ShipmentLine
+from models.system import ConversationState, OutboxMessage, OutboxStatus, ProcessedUpdate
+
+__all__ = [
+    "Address", "Base", "Cart", "CartLine", "CarrierEvent", "Category", "ConversationState",
+    "Customer", "Order", "OrderEvent", "OrderLine", "OrderStatus", "OutboxMessage",
+    "OutboxStatus", "Payment", "ProcessedUpdate", "Product", "Refund", "ReservationStatus",
+    "ReturnLine", "ReturnRequest", "Review", "Shipment", "ShipmentLine", "Stock",
+    "StockReservation", "StockSubscription", "Warehouse", "utcnow",
+]

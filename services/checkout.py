@@ -1,0 +1,247 @@
+"""Checkout: validate the delivery details, place the order once per checkout key, reserve stock."""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Address, Customer, Order, OrderEvent, OrderLine, Product
+from models import OrderStatus as S
+from services import notifications
+from services.cart import CartLineView, CartView, empty_cart, load_cart
+from services.context import ServiceContext
+from services.errors import EmptyCart, InvalidInput, NotAllowed, NotFound, OutOfStock
+from services.inventory import stock
+from services.inventory.allocation import Need
+from services.orders.dto import PlacedOrder
+from services.orders.lifecycle import act
+from services.validation import clean_text, identifier, phone, quantity
+
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+@dataclass(frozen=True)
+class AddressInput:
+    """Delivery details as the customer typed them."""
+
+    recipient: str
+    phone: str
+    region: str
+    city: str
+    line: str
+    postcode: str = ""
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    """Everything the review screen shows, submitted with the key that makes it idempotent."""
+
+    checkout_key: str
+    delivery: str
+    payment_method: str
+    address: AddressInput | None = None
+    address_id: int | None = None
+    save_address: bool = True
+    note: str = ""
+
+
+def new_checkout_key() -> str:
+    """A fresh key for one checkout attempt (a double click reuses it)."""
+    return secrets.token_urlsafe(16)
+
+
+def validate_address(raw: AddressInput, default_region: str) -> AddressInput:
+    """Cleaned, length-checked address with the phone in E.164."""
+    return AddressInput(
+        recipient=clean_text(raw.recipient, "recipient", max_len=64),
+        phone=phone(raw.phone, default_region),
+        region=clean_text(raw.region, "region", max_len=64),
+        city=clean_text(raw.city, "city", max_len=64),
+        line=clean_text(raw.line, "address_line", max_len=256, min_len=3),
+        postcode=clean_text(raw.postcode, "postcode", max_len=16, min_len=0),
+    )
+
+
+class CheckoutService:
+    """Turns a cart into an order."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    async def place_order(self, customer_id: int, request: CheckoutRequest) -> PlacedOrder:
+        """Place the order; the same checkout key always answers with the same order."""
+        identifier(customer_id, "customer_id")
+        if not KEY_PATTERN.match(request.checkout_key or ""):
+            raise InvalidInput(field="checkout_key", reason="invalid")
+        try:
+            async with self.ctx.db.write() as session:
+                return await self._place(session, customer_id, request)
+        except IntegrityError:
+            # A concurrent submit of the same key committed first: answer with its order.
+            async with self.ctx.db.read() as session:
+                found = await self._existing(session, customer_id, request.checkout_key)
+            if found is None:
+                raise
+            return found
+
+    async def _existing(self, session: AsyncSession, customer_id: int, key: str) -> PlacedOrder | None:
+        order = await session.scalar(select(Order).where(Order.checkout_key == key))
+        if order is None:
+            return None
+        if order.customer_id != customer_id:
+            raise NotAllowed(what="checkout_key")
+        return _placed(order, created=False)
+
+    async def _place(self, session: AsyncSession, customer_id: int, req: CheckoutRequest) -> PlacedOrder:
+        existing = await self._existing(session, customer_id, req.checkout_key)
+        if existing is not None:
+            return existing
+        rules = self.ctx.rules
+        customer = await session.get(Customer, customer_id)
+        if customer is None:
+            raise NotFound(what="customer")
+        cart = await load_cart(session, customer_id, rules.currency)
+        if cart.is_empty:
+            raise EmptyCart()
+        address = await self._address(session, customer_id, req)
+        delivery = rules.delivery(req.delivery)
+        if delivery is None:
+            raise InvalidInput(field="delivery", reason="unknown")
+        total = cart.subtotal + delivery.fee
+        await self._check_payment_method(session, customer, req.payment_method, delivery.allows_cod, total)
+        order = await create_order(session, self.ctx, customer, cart, address, req.delivery,
+                                   req.payment_method, req.checkout_key, note=req.note)
+        if req.save_address and req.address is not None:
+            session.add(Address(customer_id=customer_id, created_at=self.ctx.clock.now(),
+                                **address.__dict__))
+        await empty_cart(session, customer_id)
+        return _placed(order, created=True)
+
+    async def _address(self, session: AsyncSession, customer_id: int, req: CheckoutRequest) -> AddressInput:
+        if req.address is not None:
+            return validate_address(req.address, self.ctx.rules.default_phone_region)
+        if req.address_id is None:
+            raise InvalidInput(field="address", reason="missing")
+        saved = await session.get(Address, identifier(req.address_id, "address_id"))
+        if saved is None or saved.customer_id != customer_id:
+            raise NotFound(what="address")
+        return AddressInput(saved.recipient, saved.phone, saved.region, saved.city, saved.line,
+                            saved.postcode)
+
+    async def _check_payment_method(
+        self, session: AsyncSession, customer: Customer, method: str, cod_ok: bool, total: int
+    ) -> None:
+        rules = self.ctx.rules
+        if method not in rules.payment_methods or method not in self.ctx.payments:
+            raise InvalidInput(field="payment_method", reason="unknown")
+        if method != "cod":
+            return
+        if not cod_ok:
+            raise NotAllowed(what="cod_delivery")
+        if rules.cod_requires_completed_order and not await _has_completed(session, customer.id):
+            if total > rules.cod_limit:
+                raise NotAllowed(what="cod_credit", limit=rules.cod_limit)
+
+
+async def _has_completed(session: AsyncSession, customer_id: int) -> bool:
+    found = await session.scalar(
+        select(Order.id).where(
+            Order.customer_id == customer_id, Order.status.in_((S.COMPLETED, S.ARCHIVED))
+        ).limit(1)
+    )
+    return found is not None
+
+
+def _placed(order: Order, created: bool) -> PlacedOrder:
+    return PlacedOrder(order.id, order.number, order.status, order.total, order.currency,
+                       order.payment_method, order.payment_deadline, created)
+
+
+async def _new_number(session: AsyncSession, ctx: ServiceContext) -> str:
+    while True:
+        number = f"{ctx.clock.now():%y%m%d}{secrets.randbelow(10**6):06d}"
+        if await session.scalar(select(Order.id).where(Order.number == number)) is None:
+            return number
+
+
+async def create_order(
+    session: AsyncSession,
+    ctx: ServiceContext,
+    customer: Customer,
+    cart: CartView,
+    address: AddressInput,
+    delivery_code: str,
+    payment_method: str,
+    checkout_key: str | None,
+    *,
+    channel: str = "bot",
+    note: str = "",
+    allow_backorder: bool = False,
+) -> Order:
+    """Insert the order and its lines, reserve stock and queue the notifications."""
+    rules, now = ctx.rules, ctx.clock.now()
+    delivery = rules.delivery(delivery_code)
+    assert delivery is not None
+    total = cart.subtotal + delivery.fee
+    cod = payment_method == "cod"
+    order = Order(
+        number=await _new_number(session, ctx), customer_id=customer.id,
+        status=(S.AWAITING_REVIEW if cod else S.PENDING_PAYMENT).value,
+        checkout_key=checkout_key, channel=channel, recipient_name=address.recipient,
+        phone=address.phone, region=address.region, city=address.city,
+        address_line=address.line, postcode=address.postcode, delivery_option=delivery.code,
+        delivery_fee=delivery.fee, subtotal=cart.subtotal, total=total, currency=rules.currency,
+        payment_method=payment_method, important=total >= rules.important_threshold,
+        note=clean_text(note, "note", max_len=500, min_len=0),
+        payment_deadline=None if cod else now + rules.payment_deadline,
+        ship_by=now + rules.ship_within, created_at=now, updated_at=now,
+    )
+    session.add(order)
+    await session.flush()  # the unique checkout key is checked here, before any stock moves
+    lines = [
+        OrderLine(order_id=order.id, product_id=c.product_id, sku=c.sku, name_en=c.name_en,
+                  name_zh=c.name_zh, unit_price=c.unit_price, quantity=c.quantity)
+        for c in cart.lines
+    ]
+    session.add_all(lines)
+    await session.flush()
+    needs = [Need(ln.id, ln.product_id, ln.sku, ln.quantity) for ln in lines]
+    try:
+        picks = await stock.reserve(session, order.id, needs, address.region, rules, now)
+        if len({p.warehouse_id for p in picks}) == 1:
+            order.warehouse_id = picks[0].warehouse_id
+    except OutOfStock:
+        if not allow_backorder:
+            raise
+    session.add(OrderEvent(order_id=order.id, actor=f"{channel}:customer:{customer.id}",
+                           from_status=None, to_status=order.status, reason="placed", created_at=now))
+    if cod and not rules.review_required:
+        await act(session, order, "confirm", actor="system:auto_review", now=now)
+    _announce(session, ctx, customer, order)
+    return order
+
+
+def _announce(session: AsyncSession, ctx: ServiceContext, customer: Customer, order: Order) -> None:
+    now, rules = ctx.clock.now(), ctx.rules
+    params = {"order_number": order.number, "total": order.total, "currency": order.currency}
+    notifications.tell_customer(session, customer, "order_placed", now, order.id, **params)
+    notifications.tell_admins(session, rules, "alert_new_order", now, order.id, **params)
+    if order.important:
+        notifications.tell_admins(session, rules, "alert_important_order", now, order.id, **params)
+
+
+async def product_lines(session: AsyncSession, items: list[tuple[int, int]], currency: str,
+                        max_qty: int) -> CartView:
+    """A cart-like view of (product id, quantity) pairs, for orders entered by the merchant."""
+    lines = []
+    for product_id, qty in items:
+        product = await session.get(Product, identifier(product_id, "product_id"))
+        if product is None or not product.active:
+            raise NotFound(what="product")
+        lines.append(CartLineView(product.id, product.sku, product.name_en, product.name_zh,
+                                  product.price, quantity(qty, maximum=max_qty), 0))
+    return CartView(tuple(lines), currency)

@@ -1,0 +1,104 @@
+"""Customers: created on first contact, their language, their saved addresses."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from models import Address, Customer
+from services.context import ServiceContext
+from services.errors import InvalidInput
+from services.validation import clean_text
+
+LANGUAGES = ("en", "zh_CN")
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """A customer as the conversation knows them."""
+
+    id: int
+    telegram_id: int | None
+    name: str
+    language: str
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class AddressView:
+    """A saved delivery address."""
+
+    id: int
+    recipient: str
+    phone: str
+    region: str
+    city: str
+    line: str
+    postcode: str
+
+
+def language_of(code: str | None) -> str:
+    """Map a Telegram language_code (zh-hans, zh-CN, en-US ...) to a supported language."""
+    return "zh_CN" if (code or "").lower().startswith("zh") else "en"
+
+
+def _view(c: Customer) -> CustomerView:
+    return CustomerView(c.id, c.telegram_id, c.name, c.language, c.phone)
+
+
+class CustomerService:
+    """Who is shopping."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    async def ensure(
+        self, telegram_id: int, name: str, username: str | None, language_code: str | None
+    ) -> CustomerView:
+        """The customer for a Telegram user, created on first contact."""
+        async with self.ctx.db.read() as session:
+            found = await session.scalar(select(Customer).where(Customer.telegram_id == telegram_id))
+            if found is not None:
+                return _view(found)
+        async with self.ctx.db.write() as session:
+            found = await session.scalar(select(Customer).where(Customer.telegram_id == telegram_id))
+            if found is None:
+                found = Customer(
+                    telegram_id=telegram_id, name=name[:128], username=(username or None),
+                    language=language_of(language_code), created_at=self.ctx.clock.now(),
+                )
+                session.add(found)
+                await session.flush()
+            return _view(found)
+
+    async def set_language(self, customer_id: int, language: str) -> CustomerView:
+        """Switch the language the bot speaks to this customer."""
+        if language not in LANGUAGES:
+            raise InvalidInput(field="language", reason="unsupported")
+        async with self.ctx.db.write() as session:
+            customer = await session.get(Customer, customer_id)
+            if customer is None:
+                raise InvalidInput(field="customer_id", reason="bad_id")
+            customer.language = language
+            return _view(customer)
+
+    async def addresses(self, customer_id: int) -> list[AddressView]:
+        """The customer's saved addresses, newest first."""
+        async with self.ctx.db.read() as session:
+            rows = await session.scalars(
+                select(Address).where(Address.customer_id == customer_id).order_by(Address.id.desc())
+            )
+            return [
+                AddressView(a.id, a.recipient, a.phone, a.region, a.city, a.line, a.postcode)
+                for a in rows
+            ]
+
+    async def rename(self, customer_id: int, name: str) -> CustomerView:
+        """Change the name shown to the merchant."""
+        clean = clean_text(name, "name", max_len=128)
+        async with self.ctx.db.write() as session:
+            customer = await session.get(Customer, customer_id)
+            if customer is None:
+                raise InvalidInput(field="customer_id", reason="bad_id")
+            customer.name = clean
+            return _view(customer)

@@ -1,0 +1,1 @@
+"""Inventory: stock per (product, warehouse), reservations, allocation and restocking."""

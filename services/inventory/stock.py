@@ -1,0 +1,161 @@
+"""Stock moves on the caller's session: reserve, release exactly once, commit on shipping, restock.
+
+Every change is one conditional UPDATE whose row count is checked: correct on SQLite and
+PostgreSQL alike (SELECT ... FOR UPDATE is a no-op on SQLite). Rows are touched in
+(product_id, warehouse_id) order so that concurrent multi-line orders cannot deadlock.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import ReservationStatus, Stock, StockReservation, Warehouse
+from services.errors import OutOfStock
+from services.inventory.allocation import Need, Pick, WarehouseInfo, plan, rank
+from services.rules import ShopRules
+
+MAX_PLAN_ATTEMPTS = 5
+
+
+async def available_by_product(session: AsyncSession, product_ids: list[int]) -> dict[int, int]:
+    """Units free to sell per product, over every active warehouse."""
+    if not product_ids:
+        return {}
+    rows = await session.execute(
+        select(Stock.product_id, func.sum(Stock.on_hand - Stock.reserved))
+        .join(Warehouse, Warehouse.id == Stock.warehouse_id)
+        .where(Stock.product_id.in_(product_ids), Warehouse.active.is_(True))
+        .group_by(Stock.product_id)
+    )
+    found = {pid: int(free or 0) for pid, free in rows}
+    return {pid: found.get(pid, 0) for pid in product_ids}
+
+
+async def _warehouses(session: AsyncSession) -> list[WarehouseInfo]:
+    rows = await session.scalars(select(Warehouse).where(Warehouse.active.is_(True)))
+    return [WarehouseInfo(w.id, w.region, w.latitude, w.longitude, w.priority) for w in rows]
+
+
+async def _free_units(session: AsyncSession, product_ids: list[int]) -> dict[tuple[int, int], int]:
+    rows = await session.execute(
+        select(Stock.product_id, Stock.warehouse_id, Stock.on_hand - Stock.reserved).where(
+            Stock.product_id.in_(product_ids)
+        )
+    )
+    return {(p, w): int(free) for p, w, free in rows}
+
+
+async def _take(session: AsyncSession, pick: Pick) -> bool:
+    result = await session.execute(
+        update(Stock)
+        .where(
+            Stock.product_id == pick.product_id,
+            Stock.warehouse_id == pick.warehouse_id,
+            Stock.on_hand - Stock.reserved >= pick.quantity,
+        )
+        .values(reserved=Stock.reserved + pick.quantity)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def reserve(
+    session: AsyncSession,
+    order_id: int,
+    needs: list[Need],
+    region_name: str,
+    rules: ShopRules,
+    now: datetime,
+) -> list[Pick]:
+    """Reserve every line or raise OutOfStock; a lost race re-plans inside a savepoint."""
+    ranked = rank(await _warehouses(session), rules.region(region_name), region_name)
+    product_ids = sorted({n.product_id for n in needs})
+    for attempt in range(MAX_PLAN_ATTEMPTS):
+        picks = plan(needs, ranked, await _free_units(session, product_ids))
+        ordered = sorted(picks, key=lambda p: (p.product_id, p.warehouse_id))
+        async with session.begin_nested() as savepoint:
+            if all([await _take(session, p) for p in ordered]):
+                break
+            await savepoint.rollback()
+    else:
+        raise OutOfStock(sku=needs[0].sku, available=0)
+    session.add_all(
+        StockReservation(
+            order_id=order_id,
+            order_line_id=p.line_id,
+            product_id=p.product_id,
+            warehouse_id=p.warehouse_id,
+            quantity=p.quantity,
+            created_at=now,
+        )
+        for p in picks
+    )
+    return picks
+
+
+async def _close(session: AsyncSession, order_id: int, to: str, now: datetime) -> int:
+    """Close the order's active reservations as `to`; each row flips once under compare-and-set."""
+    live = (
+        await session.scalars(
+            select(StockReservation)
+            .where(
+                StockReservation.order_id == order_id,
+                StockReservation.status == ReservationStatus.ACTIVE,
+            )
+            .order_by(StockReservation.product_id, StockReservation.warehouse_id)
+        )
+    ).all()
+    closed = 0
+    for r in live:
+        flipped = await session.execute(
+            update(StockReservation)
+            .where(StockReservation.id == r.id, StockReservation.status == ReservationStatus.ACTIVE)
+            .values(status=to, closed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if flipped.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        values = {"reserved": Stock.reserved - r.quantity}
+        if to == ReservationStatus.COMMITTED:
+            values["on_hand"] = Stock.on_hand - r.quantity
+        await session.execute(
+            update(Stock)
+            .where(Stock.product_id == r.product_id, Stock.warehouse_id == r.warehouse_id)
+            .values(**values)
+        )
+        closed += r.quantity
+    return closed
+
+
+async def release(session: AsyncSession, order_id: int, now: datetime) -> int:
+    """Give the order's reserved units back to sale; a second call releases nothing."""
+    return await _close(session, order_id, ReservationStatus.RELEASED, now)
+
+
+async def commit(session: AsyncSession, order_id: int, now: datetime) -> int:
+    """The goods leave the warehouse: reserved and on-hand both drop."""
+    return await _close(session, order_id, ReservationStatus.COMMITTED, now)
+
+
+async def reservations_intact(session: AsyncSession, order_id: int, needed: int) -> bool:
+    """True when the order still holds all `needed` units in active reservations."""
+    held = await session.scalar(
+        select(func.coalesce(func.sum(StockReservation.quantity), 0)).where(
+            StockReservation.order_id == order_id,
+            StockReservation.status == ReservationStatus.ACTIVE,
+        )
+    )
+    return int(held or 0) >= needed
+
+
+async def add_on_hand(session: AsyncSession, product_id: int, warehouse_id: int, qty: int) -> None:
+    """Put units on the shelf, creating the stock row on first delivery to a warehouse."""
+    result = await session.execute(
+        update(Stock)
+        .where(Stock.product_id == product_id, Stock.warehouse_id == warehouse_id)
+        .values(on_hand=Stock.on_hand + qty)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(Stock(product_id=product_id, warehouse_id=warehouse_id, on_hand=qty))
+        await session.flush()

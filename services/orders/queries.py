@@ -1,0 +1,97 @@
+"""Reading orders: a customer sees only their own; the merchant sees all."""
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import CarrierEvent, Customer, Order, OrderEvent, OrderLine, Shipment
+from services.errors import NotFound
+from services.orders.dto import (
+    EventView,
+    LineView,
+    OrderDetail,
+    OrderSummary,
+    ShipmentView,
+    TrackingView,
+)
+from services.payments import ledger
+from services.validation import identifier
+
+LIST_SIZE = 10
+
+
+async def load_order(session: AsyncSession, order_id: int, customer_id: int | None = None) -> Order:
+    """The order row; NotFound also when it belongs to another customer (no hint it exists)."""
+    order = await session.get(Order, identifier(order_id, "order_id"))
+    if order is None or (customer_id is not None and order.customer_id != customer_id):
+        raise NotFound(what="order")
+    return order
+
+
+def summary(order: Order) -> OrderSummary:
+    """An order as a list row."""
+    return OrderSummary(order.id, order.number, order.status, order.total, order.currency,
+                        order.created_at, order.customer_id, order.recipient_name, order.important)
+
+
+async def detail(session: AsyncSession, order: Order) -> OrderDetail:
+    """Everything about the order: lines, timeline, shipments with tracking, money."""
+    lines = await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)
+                                  .order_by(OrderLine.id))
+    events = await session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id)
+                                   .order_by(OrderEvent.id))
+    shipments = (await session.scalars(select(Shipment).where(Shipment.order_id == order.id)
+                                       .order_by(Shipment.id))).all()
+    tracking = (await session.scalars(
+        select(CarrierEvent).where(CarrierEvent.shipment_id.in_([s.id for s in shipments]))
+        .order_by(CarrierEvent.occurred_at, CarrierEvent.id)
+    )).all() if shipments else []
+    customer = await session.get(Customer, order.customer_id)
+    return OrderDetail(
+        id=order.id, number=order.number, status=order.status, customer_id=order.customer_id,
+        customer_telegram_id=customer.telegram_id if customer else None, channel=order.channel,
+        recipient_name=order.recipient_name, phone=order.phone, region=order.region,
+        city=order.city, address_line=order.address_line, postcode=order.postcode,
+        delivery_option=order.delivery_option, delivery_fee=order.delivery_fee,
+        subtotal=order.subtotal, total=order.total, currency=order.currency,
+        payment_method=order.payment_method, important=order.important,
+        created_at=order.created_at, payment_deadline=order.payment_deadline,
+        receipt_deadline=order.receipt_deadline, delivered_at=order.delivered_at,
+        completed_at=order.completed_at, warehouse_id=order.warehouse_id,
+        paid=await ledger.captured(session, order.id),
+        refunded=await ledger.refunded(session, order.id),
+        lines=tuple(LineView(ln.id, ln.product_id, ln.sku, ln.name_en, ln.name_zh, ln.unit_price,
+                             ln.quantity) for ln in lines),
+        events=tuple(EventView(e.actor, e.from_status, e.to_status, e.reason, e.created_at)
+                     for e in events),
+        shipments=tuple(
+            ShipmentView(s.id, s.warehouse_id, s.carrier, s.tracking_number, s.packed_at,
+                         s.shipped_at, s.expected_delivery, s.delivered_at,
+                         s.return_request_id is not None,
+                         tuple(TrackingView(t.code, t.description, t.location, t.occurred_at)
+                               for t in tracking if t.shipment_id == s.id))
+            for s in shipments
+        ),
+        cancel_reason=order.cancel_reason,
+    )
+
+
+async def page_of(session: AsyncSession, where: list[object], page: int) -> tuple[list[OrderSummary], int]:
+    """A page of orders, newest first, and the number of pages."""
+    page = max(0, min(int(page), 10_000))
+    total = int(await session.scalar(select(func.count(Order.id)).where(*where)) or 0)  # type: ignore[arg-type]
+    rows = await session.scalars(
+        select(Order).where(*where).order_by(Order.id.desc())  # type: ignore[arg-type]
+        .offset(page * LIST_SIZE).limit(LIST_SIZE)
+    )
+    return [summary(o) for o in rows], max(1, -(-total // LIST_SIZE))
+
+
+def search_filter(text: str) -> object:
+    """Orders whose number, phone or recipient/customer name matches."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    like = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    clauses = [Order.number == text.strip(), func.lower(Order.recipient_name).like(like, escape="\\")]
+    if len(digits) >= 4:
+        clauses.append(Order.phone.like(f"%{digits}%"))
+    return or_(*clauses)

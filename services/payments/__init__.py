@@ -1,0 +1,1 @@
+"""Payments: providers, applying verified events exactly once, refunds within what was captured."""

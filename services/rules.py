@@ -1,0 +1,72 @@
+"""The shop's rules as plain data: the composition root builds them from config.yaml."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class DeliveryOption:
+    """A way to deliver, with its fee in minor units and whether cash on delivery is possible."""
+
+    code: str
+    name_en: str
+    name_zh: str
+    fee: int
+    days: int = 3
+    allows_cod: bool = True
+
+
+@dataclass(frozen=True)
+class Region:
+    """A delivery region and its rough centre, for the distance to a warehouse."""
+
+    code: str
+    names: tuple[str, ...]
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class ShopRules:
+    """Every business setting the services need."""
+
+    currency: str = "CNY"
+    admin_chat_id: int | None = None
+    admin_language: str = "en"
+    shop_name: str = "Shop"
+    payment_deadline: timedelta = timedelta(minutes=30)
+    payment_reminder_before: timedelta = timedelta(minutes=10)
+    auto_confirm_after: timedelta = timedelta(days=7)
+    receipt_reminder_before: timedelta = timedelta(days=1)
+    return_window: timedelta = timedelta(days=7)
+    settlement_period: timedelta = timedelta(days=15)
+    ship_within: timedelta = timedelta(days=2)
+    important_threshold: int = 100_000
+    review_required: bool = True
+    cod_requires_completed_order: bool = True
+    cod_limit: int = 50_000
+    max_line_quantity: int = 99
+    max_cart_lines: int = 30
+    default_phone_region: str = "CN"
+    payment_methods: tuple[str, ...] = ("sandbox", "cod")
+    delivery_options: tuple[DeliveryOption, ...] = field(
+        default_factory=lambda: (
+            DeliveryOption("standard", "Standard delivery", "标准快递", 1000, 3, True),
+            DeliveryOption("express", "Express delivery", "加急快递", 2500, 1, False),
+            DeliveryOption("pickup", "Pick up at the shop", "到店自提", 0, 0, True),
+        )
+    )
+    regions: tuple[Region, ...] = ()
+
+    def delivery(self, code: str) -> DeliveryOption | None:
+        """The delivery option with this code, if any."""
+        return next((d for d in self.delivery_options if d.code == code), None)
+
+    def region(self, name: str) -> Region | None:
+        """The region whose code or one of whose names matches (case-insensitive)."""
+        key = name.strip().casefold()
+        for region in self.regions:
+            if key == region.code.casefold() or key in (n.casefold() for n in region.names):
+                return region
+        return None
