@@ -1,0 +1,203 @@
+"""What simulated people do: send messages, press buttons, share contacts, block the bot.
+
+Shared by the in-process client and the HTTP control API, so both behave identically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import re
+import time
+from typing import Any
+
+from sandbox.server.formatting import command_entities
+from sandbox.server.models import BotRecord, SimChat, SimUser
+from sandbox.server.state import SandboxState
+
+Matcher = str | re.Pattern[str]
+
+
+class ActionError(Exception):
+    """A simulated user cannot do what was asked (no such button, no invoice, ...)."""
+
+
+def default_bot(state: SandboxState, bot_id: int | None = None) -> BotRecord:
+    """The bot a user action targets: explicit, the sandbox default, or the only one."""
+    if bot_id is not None:
+        if int(bot_id) not in state.bots:
+            raise ActionError(f"unknown bot {bot_id}")
+        return state.bots[int(bot_id)]
+    default = getattr(state, "default_bot_id", None)
+    if default in state.bots:
+        return state.bots[default]
+    if len(state.bots) == 1:
+        return next(iter(state.bots.values()))
+    raise ActionError("no default bot: pass bot_id (or make one call with the bot's token)")
+
+
+def text_content(text: str) -> dict[str, Any]:
+    """Message content for text typed by a user (commands/mentions/URLs get entities)."""
+    content: dict[str, Any] = {"text": text}
+    entities = command_entities(text)
+    if entities:
+        content["entities"] = entities
+    return content
+
+
+def user_send(state: SandboxState, bot: BotRecord, user: SimUser, chat: SimChat,
+              content: dict[str, Any], *, thread_id: int | None = None,
+              reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Post a user's message in a chat and deliver it to the bot(s) there as an update."""
+    if chat.type == "private":
+        bot.blocked_by.discard(user.id)  # writing to a blocked bot means pressing "Restart"
+        bot.started_by.add(user.id)
+    elif user.id not in chat.members:
+        chat.members[user.id] = "member"
+    if thread_id and chat.is_forum:
+        topic = chat.topics.get(int(thread_id))
+        if topic is None:
+            raise ActionError(f"no topic {thread_id} in chat {chat.id}")
+        if topic.closed and chat.members.get(user.id) not in ("creator", "administrator"):
+            raise ActionError("TOPIC_CLOSED")
+    if reply_to is not None:
+        quoted = copy.deepcopy(reply_to)
+        quoted.pop("reply_to_message", None)
+        content = {**content, "reply_to_message": quoted}
+        thread_id = thread_id or reply_to.get("message_thread_id")
+    msg = state.store_message(bot.id, chat, user, content, thread_id)
+    for target in state.bots_in_chat(chat, bot.id):
+        state.enqueue_update(target, "message", msg)
+    return msg
+
+
+def bot_messages(state: SandboxState, bot: BotRecord, chat: SimChat) -> list[dict[str, Any]]:
+    """Messages the bot sent in this chat, oldest first."""
+    return [m for m in state.history(bot.id, chat) if m.get("from", {}).get("id") == bot.id]
+
+
+def _matches(text: str, matcher: Matcher, exact: bool) -> bool:
+    if isinstance(matcher, re.Pattern):
+        return matcher.search(text) is not None
+    return text == matcher if exact else matcher.casefold() in text.casefold()
+
+
+def active_reply_keyboard(state: SandboxState, bot: BotRecord,
+                          chat: SimChat) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(message, ReplyKeyboardMarkup) currently shown to the user, if any."""
+    for msg in reversed(bot_messages(state, bot, chat)):
+        markup = msg.get("_keyboard")
+        if markup is None:
+            continue
+        if "keyboard" in markup:
+            return msg, markup
+        if markup.get("remove_keyboard"):
+            return None
+    return None
+
+
+def find_button(state: SandboxState, bot: BotRecord, chat: SimChat, matcher: Matcher,
+                message_id: int | None = None) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Newest ("inline"|"reply", message, button) whose text matches; exact text wins."""
+    reply = active_reply_keyboard(state, bot, chat)
+    for exact in (True, False):
+        for msg in reversed(bot_messages(state, bot, chat)):
+            if message_id is not None and msg["message_id"] != message_id:
+                continue
+            for row in msg.get("reply_markup", {}).get("inline_keyboard", []):
+                for button in row:
+                    if _matches(button.get("text", ""), matcher, exact):
+                        return "inline", msg, button
+            if reply and reply[0] is msg:
+                for row in reply[1]["keyboard"]:
+                    for button in row:
+                        if _matches(button.get("text", ""), matcher, exact):
+                            return "reply", msg, button
+    raise ActionError(f"no button matching {matcher!r} in chat {chat.id}")
+
+
+async def click(state: SandboxState, bot: BotRecord, user: SimUser, chat: SimChat,
+                matcher: Matcher, *, message_id: int | None = None,
+                wait: float | None = None) -> dict[str, Any] | None:
+    """Press a button; inline callback buttons return the bot's answer (None if none came)."""
+    kind, msg, button = find_button(state, bot, chat, matcher, message_id)
+    if kind == "reply":
+        if button.get("request_contact"):
+            return share_contact(state, bot, user, chat)
+        if button.get("request_location"):
+            return send_location(state, bot, user, chat)
+        return user_send(state, bot, user, chat, text_content(button["text"]),
+                         thread_id=msg.get("message_thread_id"))
+    if "callback_data" not in button:
+        # URL / web app / pay buttons open something on the user's side; report what.
+        return {k: v for k, v in button.items() if k != "text"}
+    timeout = state.config.callback_timeout
+    q = state.new_query("callback_query", bot.id, user.id, timeout)
+    payload = {"id": q.id, "from": user.to_api(), "message": copy.deepcopy(msg),
+               "chat_instance": str(abs(hash((bot.id, chat.id))) % 10**18),
+               "data": button["callback_data"]}
+    state.enqueue_update(bot, "callback_query", payload)
+    assert q.future is not None
+    try:
+        return await asyncio.wait_for(asyncio.shield(q.future),
+                                      timeout if wait is None else wait)
+    except asyncio.TimeoutError:
+        return None
+
+
+def share_contact(state: SandboxState, bot: BotRecord, user: SimUser,
+                  chat: SimChat) -> dict[str, Any]:
+    """Send the user's own contact (what a request_contact button does)."""
+    contact = {"phone_number": user.phone_number or "", "first_name": user.first_name,
+               "user_id": user.id}
+    if user.last_name:
+        contact["last_name"] = user.last_name
+    return user_send(state, bot, user, chat, {"contact": contact})
+
+
+def send_location(state: SandboxState, bot: BotRecord, user: SimUser, chat: SimChat,
+                  latitude: float = 37.7749, longitude: float = -122.4194) -> dict[str, Any]:
+    """Send a location (what a request_location button does)."""
+    return user_send(state, bot, user, chat,
+                     {"location": {"latitude": latitude, "longitude": longitude}})
+
+
+def send_file(state: SandboxState, bot: BotRecord, user: SimUser, chat: SimChat, kind: str,
+              data: bytes, *, file_name: str | None = None, mime_type: str | None = None,
+              caption: str | None = None, width: int = 0, height: int = 0,
+              thread_id: int | None = None) -> dict[str, Any]:
+    """A user uploads a photo or document; the bot can getFile and download it."""
+    rec = state.store_file(kind, data, file_name=file_name, mime_type=mime_type,
+                           width=width, height=height)
+    if kind == "photo":
+        media: Any = [{"file_id": rec.file_id, "file_unique_id": rec.file_unique_id,
+                       "file_size": len(data), "width": width or 1, "height": height or 1}]
+    else:
+        media = {"file_id": rec.file_id, "file_unique_id": rec.file_unique_id,
+                 "file_size": len(data)}
+        if file_name:
+            media["file_name"] = file_name
+        if mime_type:
+            media["mime_type"] = mime_type
+    content: dict[str, Any] = {kind: media}
+    if caption:
+        content["caption"] = caption
+    return user_send(state, bot, user, chat, content, thread_id=thread_id)
+
+
+def set_blocked(state: SandboxState, bot: BotRecord, user: SimUser, blocked: bool) -> None:
+    """Block/unblock the bot; the bot gets my_chat_member like in Telegram."""
+    was = user.id in bot.blocked_by
+    if was == blocked:
+        return
+    (bot.blocked_by.add if blocked else bot.blocked_by.discard)(user.id)
+    old, new = ("member", "kicked") if blocked else ("kicked", "member")
+    member = {"chat": state.chats[user.id].to_api(), "from": user.to_api(),
+              "date": int(time.time()),
+              "old_chat_member": {"status": old, "user": bot.user.to_api(),
+                                  **({"until_date": 0} if old == "kicked" else {})},
+              "new_chat_member": {"status": new, "user": bot.user.to_api(),
+                                  **({"until_date": 0} if new == "kicked" else {})}}
+    state.enqueue_update(bot, "my_chat_member", member)
+    state.publish({"type": "blocked" if blocked else "unblocked", "bot_id": bot.id,
+                   "user_id": user.id})
