@@ -1,0 +1,1 @@
+"""The services layer: the business, framework-free; each call is one transaction."""

@@ -1,0 +1,44 @@
+"""All services, built once from a ServiceContext by the composition root (or a test)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.cart import CartService
+from services.catalog import CatalogService
+from services.checkout import CheckoutService
+from services.context import ServiceContext
+from services.customers import CustomerService
+from services.inventory.service import InventoryService
+from services.orders.service import OrderService
+from services.orders.sweeps import OrderSweeps
+from services.payments.service import PaymentService
+
+
+@dataclass(frozen=True)
+class Services:
+    """The services layer, as handlers, the admin chat, the scheduler and webhooks use it."""
+
+    ctx: ServiceContext
+    customers: CustomerService
+    catalog: CatalogService
+    cart: CartService
+    checkout: CheckoutService
+    orders: OrderService
+    payments: PaymentService
+    inventory: InventoryService
+    sweeps: OrderSweeps
+
+
+def build_services(ctx: ServiceContext) -> Services:
+    """Wire every service to the same context."""
+    return Services(
+        ctx=ctx,
+        customers=CustomerService(ctx),
+        catalog=CatalogService(ctx),
+        cart=CartService(ctx),
+        checkout=CheckoutService(ctx),
+        orders=OrderService(ctx),
+        payments=PaymentService(ctx),
+        inventory=InventoryService(ctx),
+        sweeps=OrderSweeps(ctx),
+    )
