@@ -67,7 +67,7 @@ async def test_database(backend: str, tmp_path: Path) -> AsyncIterator[Database]
         return
     async with postgres_schema() as (url, schema):
         db, engines = create_database(
-            url, pool_size=20, max_overflow=80,
+            url, pool_size=10, max_overflow=10, pool_timeout=120,
             connect_args={"server_settings": {"search_path": schema}},
         )
         async with engines[0].begin() as conn:
