@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sandbox.server.errors import bad_request, forbidden, unauthorized
+from sandbox.server.errors import bad_request, forbidden, not_found, unauthorized
 from sandbox.server.limits import FaultInjector, FloodControl, FloodLimits
 from sandbox.server.models import (
     BotRecord, FileRecord, LogEntry, PendingQuery, SandboxConfig, SimChat, SimUser, Topic,
@@ -54,7 +54,7 @@ class SandboxState:
         """Return (registering on first use) the bot of a `<digits>:<secret>` token."""
         head, sep, secret = token.partition(":")
         if not sep or not head.isdigit() or not secret:
-            raise unauthorized()
+            raise not_found()  # Telegram answers malformed token paths with 404
         bot_id = int(head)
         bot = self.bots.get(bot_id)
         if bot is None:
