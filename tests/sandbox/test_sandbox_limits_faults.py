@@ -1,0 +1,166 @@
+"""Flood limits answer 429 retry_after; bots that honour it deliver everything exactly once.
+Injected faults (429/500/502/dropped connection/delay) are observable by clients."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import aiohttp
+import pytest
+
+from sandbox.testing import Sandbox
+
+
+async def test_private_chat_burst_then_429(sb: Sandbox, api) -> None:
+    alice = sb.user("Alice")
+    codes = [(await api("sendMessage", chat_id=alice.id, text=f"m{i}"))[0] for i in range(3)]
+    code, body = await api("sendMessage", chat_id=alice.id, text="one too many")
+    assert codes == [200, 200, 200]
+    assert (code, body) == (429, {"ok": False, "error_code": 429,
+                                  "description": "Too Many Requests: retry after 1",
+                                  "parameters": {"retry_after": 1}})
+    assert [m.text for m in alice.bot_messages] == ["m0", "m1", "m2"]  # refused one not stored
+    # chat actions and answers do not count against the limit
+    assert (await api("sendChatAction", chat_id=alice.id, action="typing"))[0] == 200
+    await asyncio.sleep(1.05)
+    assert (await api("sendMessage", chat_id=alice.id, text="later"))[0] == 200
+
+
+async def test_group_limit_is_per_minute(sb: Sandbox, api) -> None:
+    group = sb.group("Team", members=[sb.user("A")])
+    codes = [(await api("sendMessage", chat_id=group.id, text=str(i)))[0] for i in range(21)]
+    assert codes == [200] * 20 + [429]
+    _, body = await api("sendMessage", chat_id=group.id, text="x")
+    assert body["parameters"]["retry_after"] == 3  # 20/min refills one message every 3 s
+
+
+async def test_limits_adjustable_and_switchable(sb: Sandbox, api) -> None:
+    alice = sb.user("Alice")
+    sb.set_limits(private_burst=1)
+    assert (await api("sendMessage", chat_id=alice.id, text="1"))[0] == 200
+    assert (await api("sendMessage", chat_id=alice.id, text="2"))[0] == 429
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"{sb.api_url}/sandbox/limits", json={"enabled": False}) as r:
+            assert (await r.json())["result"]["enabled"] is False
+    assert (await api("sendMessage", chat_id=alice.id, text="3"))[0] == 200
+
+
+async def test_aiogram_honouring_retry_after_gets_50_group_messages_through(sb: Sandbox) -> None:
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.exceptions import TelegramRetryAfter
+
+    sb.set_limits(group_per_minute=1200, group_burst=20)  # 20/s so the test stays short
+    group = sb.group("Announcements", members=[sb.user("Reader")])
+    bot = Bot(sb.token, session=AiohttpSession(api=TelegramAPIServer.from_base(sb.api_url)))
+    retries = 0
+    try:
+        for i in range(50):
+            while True:
+                try:
+                    await bot.send_message(group.id, f"news {i}")
+                    break
+                except TelegramRetryAfter as exc:
+                    retries += 1
+                    await asyncio.sleep(exc.retry_after)
+    finally:
+        await bot.session.close()
+    assert retries > 0
+    assert [m.text for m in group.bot_messages] == [f"news {i}" for i in range(50)]
+
+
+@pytest.mark.filterwarnings("ignore:.*retry_after.*")  # PTB's int->timedelta deprecation note
+async def test_ptb_broadcast_to_100_chats_within_global_limit(sb: Sandbox) -> None:
+    from telegram import Bot
+    from telegram.error import RetryAfter
+
+    users = [sb.user(f"U{i}") for i in range(100)]
+    retries = 0
+
+    async def deliver(bot: Bot, chat_id: int) -> None:
+        nonlocal retries
+        while True:
+            try:
+                await bot.send_message(chat_id, "sale!")
+                return
+            except RetryAfter as exc:
+                retries += 1
+                wait = exc.retry_after
+                await asyncio.sleep(getattr(wait, "total_seconds", lambda: wait)())
+
+    async with Bot(sb.token, base_url=f"{sb.api_url}/bot") as bot:
+        await asyncio.gather(*(deliver(bot, u.id) for u in users))
+    assert retries > 0  # 100 at once exceeds 30/s
+    assert all([m.text for m in u.bot_messages] == ["sale!"] for u in users)
+    sends = [e for e in sb.requests("sendMessage") if e.ok]
+    assert len(sends) == 100
+
+
+@pytest.mark.parametrize("kind", ["500", "502", "429"])
+async def test_error_faults(sb: Sandbox, api, kind: str) -> None:
+    alice = sb.user("Alice")
+    sb.inject_fault(kind, count=1, method="sendMessage", retry_after=7)
+    async with aiohttp.ClientSession() as s:
+        url = f"{sb.api_url}/bot{sb.token}/sendMessage"
+        async with s.post(url, data={"chat_id": alice.id, "text": "x"}) as r:
+            status, ctype, text = r.status, r.content_type, await r.text()
+    assert status == int(kind)
+    if kind == "502":
+        assert ctype == "text/html" and "502 Bad Gateway" in text
+    elif kind == "500":
+        assert text == '{"ok": false, "error_code": 500, "description": "Internal Server Error"}'
+    else:
+        assert '"retry_after": 7' in text
+    assert alice.bot_messages == []  # the failed call did nothing
+    assert (await api("sendMessage", chat_id=alice.id, text="y"))[0] == 200  # only once
+
+
+async def test_dropped_connection_and_delay(sb: Sandbox, api) -> None:
+    alice = sb.user("Alice")
+    sb.inject_fault("drop", count=1, method="sendMessage")
+    with pytest.raises(aiohttp.ClientError):
+        await api("sendMessage", chat_id=alice.id, text="lost")
+    assert alice.bot_messages == []
+    sb.inject_fault("delay", count=1, chat_id=alice.id, delay=0.5)
+    started = time.monotonic()
+    code, _ = await api("sendMessage", chat_id=alice.id, text="slow")
+    assert code == 200 and time.monotonic() - started >= 0.5
+    started = time.monotonic()
+    await api("sendMessage", chat_id=alice.id, text="fast")
+    assert time.monotonic() - started < 0.4
+    assert [m.text for m in alice.bot_messages] == ["slow", "fast"]
+
+
+async def test_faults_through_control_api_target_one_chat(sb: Sandbox, api) -> None:
+    alice, bob = sb.user("Alice"), sb.user("Bob")
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"{sb.api_url}/sandbox/faults",
+                          json={"kind": "500", "count": 2, "chat_id": bob.id}) as r:
+            rule: dict[str, Any] = (await r.json())["result"]
+    assert rule["count"] == 2
+    results = [(await api("sendMessage", chat_id=c, text="x"))[0]
+               for c in (alice.id, bob.id, bob.id, bob.id)]
+    assert results == [200, 500, 500, 200]
+
+
+async def test_aiogram_sees_server_errors(sb: Sandbox) -> None:
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.exceptions import TelegramNetworkError, TelegramServerError
+
+    alice = sb.user("Alice")
+    bot = Bot(sb.token, session=AiohttpSession(api=TelegramAPIServer.from_base(sb.api_url)))
+    try:
+        sb.inject_fault("500", method="sendMessage")
+        with pytest.raises(TelegramServerError):
+            await bot.send_message(alice.id, "x")
+        sb.inject_fault("drop", method="sendMessage")
+        with pytest.raises(TelegramNetworkError):
+            await bot.send_message(alice.id, "x")
+        assert (await bot.send_message(alice.id, "ok")).text == "ok"
+    finally:
+        await bot.session.close()
