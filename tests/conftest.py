@@ -16,7 +16,7 @@ from services.payments.sandbox import SandboxProvider
 from services.rules import Region, ShopRules
 from services.shipping.carriers import CarrierRegistry, ManualCarrier
 from services.shipping.sandbox_carrier import SandboxCarrier
-from tests.databases import test_database
+from tests.databases import open_test_database
 
 ADMIN_CHAT = -100500
 PAYMENT_SECRET = "test-secret"
@@ -42,7 +42,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def db(backend: str, tmp_path: Path) -> AsyncIterator[Database]:
     """An empty database with every table."""
-    async with test_database(backend, tmp_path) as database:
+    async with open_test_database(backend, tmp_path) as database:
         yield database
 
 

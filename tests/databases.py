@@ -53,7 +53,7 @@ async def postgres_schema() -> AsyncIterator[tuple[str, str]]:
 
 
 @asynccontextmanager
-async def test_database(backend: str, tmp_path: Path) -> AsyncIterator[Database]:
+async def open_test_database(backend: str, tmp_path: Path) -> AsyncIterator[Database]:
     """A migrated-by-metadata database of the given backend, disposed of afterwards."""
     if backend == "sqlite":
         db, engines = create_database(f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}")
