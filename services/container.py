@@ -12,6 +12,7 @@ from services.inventory.service import InventoryService
 from services.orders.service import OrderService
 from services.orders.sweeps import OrderSweeps
 from services.payments.service import PaymentService
+from services.returns import ReturnService
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Services:
     payments: PaymentService
     inventory: InventoryService
     sweeps: OrderSweeps
+    returns: ReturnService
 
 
 def build_services(ctx: ServiceContext) -> Services:
@@ -41,4 +43,5 @@ def build_services(ctx: ServiceContext) -> Services:
         payments=PaymentService(ctx),
         inventory=InventoryService(ctx),
         sweeps=OrderSweeps(ctx),
+        returns=ReturnService(ctx),
     )
