@@ -13,10 +13,14 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.config_loader import ConfigError
 from services.rules import ShopRules
 
+# Development only, so the sandbox payment provider works out of the box; anything reachable
+# from outside must set SHOPBOT_SANDBOX_PAYMENT_SECRET.
 DEV_SANDBOX_SECRET = "dev-sandbox-secret-change-me"
 
 
@@ -61,13 +65,10 @@ class DatabaseConfig(Section):
     @field_validator("url")
     @classmethod
     def _supported(cls, url: str) -> str:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
         try:
             backend = make_url(url).get_backend_name()
         except ArgumentError:
-            raise ValueError("not a database URL (e.g. sqlite+aiosqlite:///./data/shop.db)")
+            raise ValueError("not a database URL (e.g. sqlite+aiosqlite:///./data/shop.db)") from None
         if backend not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported database {backend!r} (use sqlite or postgresql)")
         return url
