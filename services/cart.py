@@ -114,7 +114,7 @@ class CartService:
     async def _change(self, customer_id: int, product_id: int, qty: int, relative: bool) -> CartView:
         limit = self.ctx.rules.max_line_quantity
         identifier(product_id, "product_id")
-        quantity(qty, maximum=limit, minimum=-limit if relative else 1)
+        quantity(qty, maximum=limit)
         async with self.ctx.db.write() as session:
             product = await session.get(Product, product_id)
             if product is None or not product.active:
@@ -124,10 +124,6 @@ class CartService:
                 select(CartLine).where(CartLine.cart_id == cart_id, CartLine.product_id == product_id)
             )
             new = (line.quantity if line else 0) + qty if relative else qty
-            if new <= 0:
-                if line is not None:
-                    await session.delete(line)
-                return await load_cart(session, customer_id, self.ctx.rules.currency)
             quantity(new, maximum=limit)
             free = (await available_by_product(session, [product_id]))[product_id]
             if new > free:
