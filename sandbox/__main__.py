@@ -16,8 +16,11 @@ async def _serve(args: argparse.Namespace) -> None:
     token = args.token or server.state.new_token()
     server.state.bot_for_token(token)
     server.state.default_bot_id = int(token.split(":")[0])
-    print(f"Telegram Bot API sandbox on {server.url} (any <digits>:<secret> token is a bot; "
-          f"try token {token}; control API at {server.url}/sandbox/info)", flush=True)
+    print(
+        f"Telegram Bot API sandbox on {server.url} (any <digits>:<secret> token is a bot; "
+        f"try token {token}; control API at {server.url}/sandbox/info)",
+        flush=True,
+    )
     try:
         await asyncio.Event().wait()
     finally:

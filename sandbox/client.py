@@ -6,7 +6,6 @@ In-process objects (`SandboxUser`, `SandboxChat`) act directly on the server's s
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Callable
@@ -18,8 +17,16 @@ from sandbox.server.models import BotRecord, LogEntry, SimChat, SimUser
 from sandbox.server.payments import PaymentError, find_invoice, pay_invoice
 from sandbox.server.state import SandboxState
 
-__all__ = ["CallbackAnswer", "PaymentError", "SandboxChat", "SandboxMessage", "SandboxUser",
-           "HttpSandboxClient", "HttpSandboxUser", "ActionError"]
+__all__ = [
+    "ActionError",
+    "CallbackAnswer",
+    "HttpSandboxClient",
+    "HttpSandboxUser",
+    "PaymentError",
+    "SandboxChat",
+    "SandboxMessage",
+    "SandboxUser",
+]
 ActionError = actions.ActionError
 Predicate = Callable[["SandboxMessage"], bool]
 Matcher = str | re.Pattern[str]
@@ -27,7 +34,8 @@ Matcher = str | re.Pattern[str]
 # A 1x1 PNG, so send_photo works without the caller providing an image.
 TINY_PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
 
 
 class SandboxMessage(dict[str, Any]):
@@ -141,11 +149,15 @@ class SandboxChat:
 
     def requests(self, method: str | None = None) -> list[LogEntry]:
         """The bot's Bot API requests (all chats), optionally of one method."""
-        return [e for e in self.state.log if e.bot_id == self.bot.id
-                and (method is None or e.method.lower() == method.lower())]
+        return [
+            e
+            for e in self.state.log
+            if e.bot_id == self.bot.id and (method is None or e.method.lower() == method.lower())
+        ]
 
-    async def wait_for_message(self, timeout: float = 5.0,
-                               predicate: Predicate | None = None) -> SandboxMessage:
+    async def wait_for_message(
+        self, timeout: float = 5.0, predicate: Predicate | None = None
+    ) -> SandboxMessage:
         """The next bot message after this person's last action (or last wait) that matches."""
         deadline = time.monotonic() + timeout
         while True:
@@ -155,23 +167,31 @@ class SandboxChat:
                     return m
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise asyncio.TimeoutError(self._timeout_report(timeout))
+                raise TimeoutError(self._timeout_report(timeout))
             await self.state.wait_changed(remaining)
 
-    async def wait_for_edit(self, message_id: int | None = None, timeout: float = 5.0,
-                            predicate: Predicate | None = None) -> SandboxMessage:
+    async def wait_for_edit(
+        self,
+        message_id: int | None = None,
+        timeout: float = 5.0,
+        predicate: Predicate | None = None,
+    ) -> SandboxMessage:
         """Wait until the bot edits a message (the latest bot message by default)."""
         target = message_id or (self.last_message.message_id if self.last_message else 0)
         start = self._get(target)
         deadline = time.monotonic() + timeout
         while True:
             now = self._get(target)
-            if now is not None and now.get("edit_date") and now != start and (
-                    predicate is None or predicate(now)):
+            if (
+                now is not None
+                and now.get("edit_date")
+                and now != start
+                and (predicate is None or predicate(now))
+            ):
                 return now
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise asyncio.TimeoutError(f"message {target} was not edited in {timeout}s")
+                raise TimeoutError(f"message {target} was not edited in {timeout}s")
             await self.state.wait_changed(remaining)
 
     def _get(self, message_id: int) -> SandboxMessage | None:
@@ -181,9 +201,11 @@ class SandboxChat:
     def _timeout_report(self, timeout: float) -> str:
         errors = [f"{e.method}: {e.description}" for e in self.requests() if not e.ok][-5:]
         last = self.last_message
-        return (f"no new bot message in chat {self.chat.id} within {timeout}s; "
-                f"last bot message: {last.text if last else None!r}; recent bot API errors: "
-                f"{errors or 'none'}")
+        return (
+            f"no new bot message in chat {self.chat.id} within {timeout}s; "
+            f"last bot message: {last.text if last else None!r}; recent bot API errors: "
+            f"{errors or 'none'}"
+        )
 
     # ---- acting ----------------------------------------------------------------------------
     def _acted(self, msg: dict[str, Any] | None) -> SandboxMessage | None:
@@ -192,13 +214,20 @@ class SandboxChat:
         self._cursor = max(self._cursor, self._last_id())
         return SandboxMessage(msg)
 
-    async def send(self, text: str, *, reply_to: int | None = None,
-                   thread_id: int | None = None) -> SandboxMessage:
+    async def send(
+        self, text: str, *, reply_to: int | None = None, thread_id: int | None = None
+    ) -> SandboxMessage:
         """Type and send a text message."""
         quoted = self.state.get_message(self.bot.id, self.chat, reply_to) if reply_to else None
-        msg = actions.user_send(self.state, self.bot, self.actor, self.chat,
-                                actions.text_content(text), thread_id=thread_id,
-                                reply_to=quoted)
+        msg = actions.user_send(
+            self.state,
+            self.bot,
+            self.actor,
+            self.chat,
+            actions.text_content(text),
+            thread_id=thread_id,
+            reply_to=quoted,
+        )
         return self._acted(msg)  # type: ignore[return-value]
 
     async def command(self, command: str, args: str = "") -> SandboxMessage:
@@ -206,54 +235,93 @@ class SandboxChat:
         text = command if command.startswith("/") else f"/{command}"
         return await self.send(f"{text} {args}".strip())
 
-    async def click(self, button: Matcher, *, message_id: int | None = None,
-                    timeout: float | None = None) -> CallbackAnswer | SandboxMessage | dict[
-                        str, Any] | None:
+    async def click(
+        self, button: Matcher, *, message_id: int | None = None, timeout: float | None = None
+    ) -> CallbackAnswer | SandboxMessage | dict[str, Any] | None:
         """Press a button by text (exact, else substring) or regex.
 
         Inline callback button -> the bot's CallbackAnswer (None if it never answered);
         reply keyboard button -> the message the user sent; URL/other buttons -> their fields.
         """
         self._cursor = max(self._cursor, self._last_id())
-        result = await actions.click(self.state, self.bot, self.actor, self.chat, button,
-                                     message_id=message_id, wait=timeout)
+        result = await actions.click(
+            self.state, self.bot, self.actor, self.chat, button, message_id=message_id, wait=timeout
+        )
         if result is None:
             return None
         if "show_alert" in result and "cache_time" in result:
-            return CallbackAnswer(result.get("text"), bool(result.get("show_alert")),
-                                  result.get("url"), int(result.get("cache_time") or 0))
+            return CallbackAnswer(
+                result.get("text"),
+                bool(result.get("show_alert")),
+                result.get("url"),
+                int(result.get("cache_time") or 0),
+            )
         if "message_id" in result:
             return self._acted(result)
         return result
 
     async def share_contact(self) -> SandboxMessage:
         """Send the person's own contact."""
-        return self._acted(actions.share_contact(self.state, self.bot, self.actor,
-                                                 self.chat))  # type: ignore[return-value]
+        return self._acted(actions.share_contact(self.state, self.bot, self.actor, self.chat))  # type: ignore[return-value]
 
-    async def send_location(self, latitude: float = 37.7749,
-                            longitude: float = -122.4194) -> SandboxMessage:
+    async def send_location(
+        self, latitude: float = 37.7749, longitude: float = -122.4194
+    ) -> SandboxMessage:
         """Send a location."""
-        return self._acted(actions.send_location(self.state, self.bot, self.actor, self.chat,
-                                                 latitude, longitude))  # type: ignore[return-value]
+        return self._acted(
+            actions.send_location(self.state, self.bot, self.actor, self.chat, latitude, longitude)
+        )  # type: ignore[return-value]
 
-    async def send_photo(self, data: bytes = TINY_PNG, *, caption: str | None = None,
-                         width: int = 1, height: int = 1,
-                         thread_id: int | None = None) -> SandboxMessage:
+    async def send_photo(
+        self,
+        data: bytes = TINY_PNG,
+        *,
+        caption: str | None = None,
+        width: int = 1,
+        height: int = 1,
+        thread_id: int | None = None,
+    ) -> SandboxMessage:
         """Send a photo (a 1x1 PNG unless `data` is given)."""
-        return self._acted(actions.send_file(self.state, self.bot, self.actor, self.chat,
-                                             "photo", data, caption=caption, width=width,
-                                             height=height, mime_type="image/png",
-                                             thread_id=thread_id))  # type: ignore[return-value]
+        return self._acted(
+            actions.send_file(
+                self.state,
+                self.bot,
+                self.actor,
+                self.chat,
+                "photo",
+                data,
+                caption=caption,
+                width=width,
+                height=height,
+                mime_type="image/png",
+                thread_id=thread_id,
+            )
+        )  # type: ignore[return-value]
 
-    async def send_document(self, data: bytes, file_name: str = "file.txt", *,
-                            mime_type: str | None = "text/plain", caption: str | None = None,
-                            thread_id: int | None = None) -> SandboxMessage:
+    async def send_document(
+        self,
+        data: bytes,
+        file_name: str = "file.txt",
+        *,
+        mime_type: str | None = "text/plain",
+        caption: str | None = None,
+        thread_id: int | None = None,
+    ) -> SandboxMessage:
         """Send a document."""
-        return self._acted(actions.send_file(self.state, self.bot, self.actor, self.chat,
-                                             "document", data, file_name=file_name,
-                                             mime_type=mime_type, caption=caption,
-                                             thread_id=thread_id))  # type: ignore[return-value]
+        return self._acted(
+            actions.send_file(
+                self.state,
+                self.bot,
+                self.actor,
+                self.chat,
+                "document",
+                data,
+                file_name=file_name,
+                mime_type=mime_type,
+                caption=caption,
+                thread_id=thread_id,
+            )
+        )  # type: ignore[return-value]
 
     async def reply_in_topic(self, thread_id: int, text: str) -> SandboxMessage:
         """Post in a forum topic of this chat."""
@@ -268,8 +336,13 @@ class SandboxChat:
         self._acted(created)
         return topic.message_thread_id
 
-    async def pay(self, invoice: str | int | None = None, *, tip: int = 0,
-                  shipping_option_id: str | None = None) -> SandboxMessage:
+    async def pay(
+        self,
+        invoice: str | int | None = None,
+        *,
+        tip: int = 0,
+        shipping_option_id: str | None = None,
+    ) -> SandboxMessage:
         """Pay the latest invoice here, an invoice message id, or an invoice link.
 
         Returns the successful_payment message; raises PaymentError with the bot's
@@ -280,13 +353,17 @@ class SandboxChat:
             details = find_invoice(self.state, invoice)
             bot = self.state.bots[details["bot_id"]]
         else:
-            found = [m for m in actions.bot_messages(self.state, bot, self.chat) if "_invoice" in m
-                     and (invoice is None or m["message_id"] == invoice)]
+            found = [
+                m
+                for m in actions.bot_messages(self.state, bot, self.chat)
+                if "_invoice" in m and (invoice is None or m["message_id"] == invoice)
+            ]
             if not found:
                 raise PaymentError("no invoice to pay in this chat")
             details = found[-1]["_invoice"]
-        msg = await pay_invoice(self.state, bot, self.actor, details, tip=tip,
-                                shipping_option_id=shipping_option_id)
+        msg = await pay_invoice(
+            self.state, bot, self.actor, details, tip=tip, shipping_option_id=shipping_option_id
+        )
         return SandboxMessage(msg)
 
 
@@ -318,4 +395,4 @@ class SandboxUser(SandboxChat):
         actions.set_blocked(self.state, self.bot, self.user, False)
 
 
-from sandbox.http_client import HttpSandboxClient, HttpSandboxUser  # noqa: E402
+from sandbox.http_client import HttpSandboxClient, HttpSandboxUser

@@ -7,7 +7,7 @@ import base64
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 
@@ -26,7 +26,7 @@ class HttpSandboxClient:
         self.token = token
         self._session: aiohttp.ClientSession | None = None
 
-    async def __aenter__(self) -> HttpSandboxClient:
+    async def __aenter__(self) -> Self:
         self._session = aiohttp.ClientSession()
         return self
 
@@ -64,11 +64,20 @@ class HttpSandboxClient:
         result = await self.call("POST", "/sandbox/users", {"first_name": first_name, **fields})
         return HttpSandboxUser(self, int(result["id"]), int(result["id"]))
 
-    async def group(self, title: str = "Group", members: list[HttpSandboxUser] | None = None,
-                    kind: str = "group", **fields: Any) -> dict[str, Any]:
+    async def group(
+        self,
+        title: str = "Group",
+        members: list[HttpSandboxUser] | None = None,
+        kind: str = "group",
+        **fields: Any,
+    ) -> dict[str, Any]:
         """Create a group ("group"/"supergroup"/"forum") containing the users and the bot."""
-        data = {"title": title, "type": kind, "members": [m.user_id for m in members or []],
-                **fields}
+        data = {
+            "title": title,
+            "type": kind,
+            "members": [m.user_id for m in members or []],
+            **fields,
+        }
         return dict(await self.call("POST", "/sandbox/chats", data))
 
     async def requests(self, method: str | None = None) -> list[dict[str, Any]]:
@@ -77,8 +86,9 @@ class HttpSandboxClient:
 
     async def inject_fault(self, kind: str, count: int = 1, **fields: Any) -> dict[str, Any]:
         """Make the next `count` matching Bot API calls fail."""
-        return dict(await self.call("POST", "/sandbox/faults", {"kind": kind, "count": count,
-                                                                **fields}))
+        return dict(
+            await self.call("POST", "/sandbox/faults", {"kind": kind, "count": count, **fields})
+        )
 
     async def set_limits(self, **limits: Any) -> dict[str, Any]:
         """Adjust flood limits."""
@@ -99,8 +109,11 @@ class HttpSandboxUser:
         return HttpSandboxUser(self.client, self.user_id, chat_id)
 
     async def _post(self, action: str, data: dict[str, Any] | None = None) -> Any:
-        result = await self.client.call("POST", f"/sandbox/chats/{self.chat_id}/{action}",
-                                        {"user_id": self.user_id, **(data or {})})
+        result = await self.client.call(
+            "POST",
+            f"/sandbox/chats/{self.chat_id}/{action}",
+            {"user_id": self.user_id, **(data or {})},
+        )
         if isinstance(result, dict) and "message_id" in result:
             self._cursor = max(self._cursor, int(result["message_id"]))
         return result
@@ -128,8 +141,10 @@ class HttpSandboxUser:
 
     async def click(self, button: Matcher) -> Any:
         """Press a button; returns the callback answer (or what the button did)."""
-        data = {"button": button.pattern if isinstance(button, re.Pattern) else button,
-                "regex": isinstance(button, re.Pattern)}
+        data = {
+            "button": button.pattern if isinstance(button, re.Pattern) else button,
+            "regex": isinstance(button, re.Pattern),
+        }
         msgs = await self.messages()
         self._cursor = max([self._cursor] + [m["message_id"] for m in msgs])
         return (await self._post("click", data))["answer"]
@@ -138,20 +153,32 @@ class HttpSandboxUser:
         """Share the user's contact."""
         return dict(await self._post("contact"))
 
-    async def send_location(self, latitude: float = 37.7749,
-                            longitude: float = -122.4194) -> dict[str, Any]:
+    async def send_location(
+        self, latitude: float = 37.7749, longitude: float = -122.4194
+    ) -> dict[str, Any]:
         """Send a location."""
         return dict(await self._post("location", {"latitude": latitude, "longitude": longitude}))
 
     async def send_photo(self, data: bytes, caption: str | None = None) -> dict[str, Any]:
         """Send a photo."""
-        return dict(await self._post("photo", {"data_base64": base64.b64encode(data).decode(),
-                                               "caption": caption, "mime_type": "image/png"}))
+        return dict(
+            await self._post(
+                "photo",
+                {
+                    "data_base64": base64.b64encode(data).decode(),
+                    "caption": caption,
+                    "mime_type": "image/png",
+                },
+            )
+        )
 
     async def send_document(self, data: bytes, file_name: str = "file.txt") -> dict[str, Any]:
         """Send a document."""
-        return dict(await self._post("document", {"data_base64": base64.b64encode(data).decode(),
-                                                  "file_name": file_name}))
+        return dict(
+            await self._post(
+                "document", {"data_base64": base64.b64encode(data).decode(), "file_name": file_name}
+            )
+        )
 
     async def reply_in_topic(self, thread_id: int, text: str) -> dict[str, Any]:
         """Post in a forum topic."""
@@ -172,16 +199,19 @@ class HttpSandboxUser:
         """Unblock the bot."""
         await self.client.call("POST", f"/sandbox/users/{self.user_id}/unblock")
 
-    async def wait_for_message(self, timeout: float = 5.0,
-                               predicate: Callable[[dict[str, Any]], bool] | None = None
-                               ) -> dict[str, Any]:
+    async def wait_for_message(
+        self, timeout: float = 5.0, predicate: Callable[[dict[str, Any]], bool] | None = None
+    ) -> dict[str, Any]:
         """Poll until the bot sends a new matching message."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for m in await self.messages():
-                if (m["message_id"] > self._cursor and m.get("from", {}).get("is_bot")
-                        and (predicate is None or predicate(m))):
+                if (
+                    m["message_id"] > self._cursor
+                    and m.get("from", {}).get("is_bot")
+                    and (predicate is None or predicate(m))
+                ):
                     self._cursor = m["message_id"]
                     return m
             await asyncio.sleep(0.05)
-        raise asyncio.TimeoutError(f"no new bot message in chat {self.chat_id} in {timeout}s")
+        raise TimeoutError(f"no new bot message in chat {self.chat_id} in {timeout}s")

@@ -48,7 +48,7 @@ class Spec:
             return 0.0
         if type_name == "String":
             return ""
-        if type_name in self.subtypes and self.subtypes[type_name]:
+        if self.subtypes.get(type_name):
             return self.minimal(self.subtypes[type_name][0], depth)
         if depth > 4 or type_name not in self.types:
             return {}

@@ -1,10 +1,10 @@
 """Start a sandbox in-process for tests and demos (no pytest dependency).
 
-    async with running_sandbox(callback_timeout=2) as sb:
-        bot = Bot(sb.token, session=AiohttpSession(api=TelegramAPIServer.from_base(sb.api_url)))
-        alice = sb.user("Alice")
-        await alice.command("/start")
-        reply = await alice.wait_for_message()
+async with running_sandbox(callback_timeout=2) as sb:
+    bot = Bot(sb.token, session=AiohttpSession(api=TelegramAPIServer.from_base(sb.api_url)))
+    alice = sb.user("Alice")
+    await alice.command("/start")
+    reply = await alice.wait_for_message()
 """
 
 from __future__ import annotations
@@ -55,46 +55,96 @@ class Sandbox:
         """The bot's user id (the digits of the token)."""
         return self.bot.id
 
-    def user(self, first_name: str = "Alice", *, last_name: str | None = None,
-             username: str | None = None, language_code: str | None = "en",
-             phone_number: str | None = None) -> SandboxUser:
+    def user(
+        self,
+        first_name: str = "Alice",
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "en",
+        phone_number: str | None = None,
+    ) -> SandboxUser:
         """A new simulated user with a private chat with the bot."""
-        sim = self.state.create_user(first_name, last_name=last_name, username=username,
-                                     language_code=language_code, phone_number=phone_number)
+        sim = self.state.create_user(
+            first_name,
+            last_name=last_name,
+            username=username,
+            language_code=language_code,
+            phone_number=phone_number,
+        )
         return SandboxUser(self.state, self.bot, sim)
 
-    def group(self, title: str = "Group", *, members: list[SandboxUser] | None = None,
-              bot_admin: bool = False, bot_rights: dict[str, bool] | None = None,
-              supergroup: bool = False, username: str | None = None) -> SandboxGroup:
+    def group(
+        self,
+        title: str = "Group",
+        *,
+        members: list[SandboxUser] | None = None,
+        bot_admin: bool = False,
+        bot_rights: dict[str, bool] | None = None,
+        supergroup: bool = False,
+        username: str | None = None,
+    ) -> SandboxGroup:
         """A group with the users (first one is the creator) and the bot as member/admin."""
         return self._group(title, members, bot_admin, bot_rights, supergroup, False, username)
 
-    def forum(self, title: str = "Forum", *, members: list[SandboxUser] | None = None,
-              bot_admin: bool = True, bot_rights: dict[str, bool] | None = None,
-              username: str | None = None) -> SandboxGroup:
+    def forum(
+        self,
+        title: str = "Forum",
+        *,
+        members: list[SandboxUser] | None = None,
+        bot_admin: bool = True,
+        bot_rights: dict[str, bool] | None = None,
+        username: str | None = None,
+    ) -> SandboxGroup:
         """A forum supergroup; by default the bot is an admin with can_manage_topics."""
-        rights = bot_rights if bot_rights is not None else (
-            {"can_manage_topics": True, "can_delete_messages": True, "can_pin_messages": True}
-            if bot_admin else None)
+        rights = (
+            bot_rights
+            if bot_rights is not None
+            else (
+                {"can_manage_topics": True, "can_delete_messages": True, "can_pin_messages": True}
+                if bot_admin
+                else None
+            )
+        )
         return self._group(title, members, bot_admin, rights, True, True, username)
 
-    def _group(self, title: str, members: list[SandboxUser] | None, bot_admin: bool,
-               rights: dict[str, bool] | None, supergroup: bool, forum: bool,
-               username: str | None) -> SandboxGroup:
+    def _group(
+        self,
+        title: str,
+        members: list[SandboxUser] | None,
+        bot_admin: bool,
+        rights: dict[str, bool] | None,
+        supergroup: bool,
+        forum: bool,
+        username: str | None,
+    ) -> SandboxGroup:
         owner = members[0].user if members else self.state.create_user("Owner")
         sim: SimChat = self.state.create_group(
-            title, members=[owner.id] + [m.user.id for m in (members or [])[1:]],
-            bot_ids=[self.bot.id], bot_admin=bot_admin, bot_rights=rights,
-            supergroup=supergroup, forum=forum, username=username)
+            title,
+            members=[owner.id] + [m.user.id for m in (members or [])[1:]],
+            bot_ids=[self.bot.id],
+            bot_admin=bot_admin,
+            bot_rights=rights,
+            supergroup=supergroup,
+            forum=forum,
+            username=username,
+        )
         return SandboxGroup(self.state, self.bot, sim, owner)
 
     def requests(self, method: str | None = None) -> list[LogEntry]:
         """Every Bot API request the bot made (method, params, result/error, time)."""
         return [e for e in self.state.log if method is None or e.method.lower() == method.lower()]
 
-    def inject_fault(self, kind: str, count: int = 1, *, method: str | None = None,
-                     chat_id: int | str | None = None, delay: float = 0.0,
-                     retry_after: int = 1) -> FaultRule:
+    def inject_fault(
+        self,
+        kind: str,
+        count: int = 1,
+        *,
+        method: str | None = None,
+        chat_id: int | str | None = None,
+        delay: float = 0.0,
+        retry_after: int = 1,
+    ) -> FaultRule:
         """Next `count` matching calls fail: "429", "500", "502", "drop" or "delay"."""
         return self.state.faults.add(kind, count, method, chat_id, delay, retry_after)
 
@@ -111,15 +161,23 @@ _CONFIG_KEYS = {f.name for f in fields(SandboxConfig)}
 
 
 @asynccontextmanager
-async def running_sandbox(*, token: str | None = None, host: str = "127.0.0.1",
-                          port: int = 0, flood_limits: bool | FloodLimits = True,
-                          **options: Any) -> AsyncIterator[Sandbox]:
+async def running_sandbox(
+    *,
+    token: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    flood_limits: bool | FloodLimits = True,
+    **options: Any,
+) -> AsyncIterator[Sandbox]:
     """Run a sandbox on a free 127.0.0.1 port; options are SandboxConfig fields."""
     unknown = set(options) - _CONFIG_KEYS
     if unknown:
         raise TypeError(f"unknown sandbox options: {sorted(unknown)}")
-    limits = flood_limits if isinstance(flood_limits, FloodLimits) else FloodLimits(
-        enabled=bool(flood_limits))
+    limits = (
+        flood_limits
+        if isinstance(flood_limits, FloodLimits)
+        else FloodLimits(enabled=bool(flood_limits))
+    )
     server = SandboxServer(host, port, config=SandboxConfig(**options), limits=limits)
     await server.start()
     try:

@@ -5,5 +5,11 @@ from sandbox.server.limits import FloodLimits
 from sandbox.server.models import SandboxConfig
 from sandbox.server.state import SandboxState
 
-__all__ = ["FloodLimits", "SandboxConfig", "SandboxServer", "SandboxState", "build_app",
-           "free_port"]
+__all__ = [
+    "FloodLimits",
+    "SandboxConfig",
+    "SandboxServer",
+    "SandboxState",
+    "build_app",
+    "free_port",
+]

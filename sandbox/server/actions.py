@@ -45,9 +45,16 @@ def text_content(text: str) -> dict[str, Any]:
     return content
 
 
-def user_send(state: SandboxState, bot: BotRecord, user: SimUser, chat: SimChat,
-              content: dict[str, Any], *, thread_id: int | None = None,
-              reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
+def user_send(
+    state: SandboxState,
+    bot: BotRecord,
+    user: SimUser,
+    chat: SimChat,
+    content: dict[str, Any],
+    *,
+    thread_id: int | None = None,
+    reply_to: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Post a user's message in a chat and deliver it to the bot(s) there as an update."""
     if chat.type == "private":
         bot.blocked_by.discard(user.id)  # writing to a blocked bot means pressing "Restart"
@@ -82,8 +89,9 @@ def _matches(text: str, matcher: Matcher, exact: bool) -> bool:
     return text == matcher if exact else matcher.casefold() in text.casefold()
 
 
-def active_reply_keyboard(state: SandboxState, bot: BotRecord,
-                          chat: SimChat) -> tuple[dict[str, Any], dict[str, Any]] | None:
+def active_reply_keyboard(
+    state: SandboxState, bot: BotRecord, chat: SimChat
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(message, ReplyKeyboardMarkup) currently shown to the user, if any."""
     for msg in reversed(bot_messages(state, bot, chat)):
         markup = msg.get("_keyboard")
@@ -96,8 +104,13 @@ def active_reply_keyboard(state: SandboxState, bot: BotRecord,
     return None
 
 
-def find_button(state: SandboxState, bot: BotRecord, chat: SimChat, matcher: Matcher,
-                message_id: int | None = None) -> tuple[str, dict[str, Any], dict[str, Any]]:
+def find_button(
+    state: SandboxState,
+    bot: BotRecord,
+    chat: SimChat,
+    matcher: Matcher,
+    message_id: int | None = None,
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """Newest ("inline"|"reply", message, button) whose text matches; exact text wins."""
     reply = active_reply_keyboard(state, bot, chat)
     for exact in (True, False):
@@ -116,9 +129,16 @@ def find_button(state: SandboxState, bot: BotRecord, chat: SimChat, matcher: Mat
     raise ActionError(f"no button matching {matcher!r} in chat {chat.id}")
 
 
-async def click(state: SandboxState, bot: BotRecord, user: SimUser, chat: SimChat,
-                matcher: Matcher, *, message_id: int | None = None,
-                wait: float | None = None) -> dict[str, Any] | None:
+async def click(
+    state: SandboxState,
+    bot: BotRecord,
+    user: SimUser,
+    chat: SimChat,
+    matcher: Matcher,
+    *,
+    message_id: int | None = None,
+    wait: float | None = None,
+) -> dict[str, Any] | None:
     """Press a button; inline callback buttons return the bot's answer (None if none came)."""
     kind, msg, button = find_button(state, bot, chat, matcher, message_id)
     if kind == "reply":
@@ -126,55 +146,97 @@ async def click(state: SandboxState, bot: BotRecord, user: SimUser, chat: SimCha
             return share_contact(state, bot, user, chat)
         if button.get("request_location"):
             return send_location(state, bot, user, chat)
-        return user_send(state, bot, user, chat, text_content(button["text"]),
-                         thread_id=msg.get("message_thread_id"))
+        return user_send(
+            state,
+            bot,
+            user,
+            chat,
+            text_content(button["text"]),
+            thread_id=msg.get("message_thread_id"),
+        )
     if "callback_data" not in button:
         # URL / web app / pay buttons open something on the user's side; report what.
         return {k: v for k, v in button.items() if k != "text"}
     timeout = state.config.callback_timeout
     q = state.new_query("callback_query", bot.id, user.id, timeout)
-    payload = {"id": q.id, "from": user.to_api(), "message": copy.deepcopy(msg),
-               "chat_instance": str(abs(hash((bot.id, chat.id))) % 10**18),
-               "data": button["callback_data"]}
+    payload = {
+        "id": q.id,
+        "from": user.to_api(),
+        "message": copy.deepcopy(msg),
+        "chat_instance": str(abs(hash((bot.id, chat.id))) % 10**18),
+        "data": button["callback_data"],
+    }
     state.enqueue_update(bot, "callback_query", payload)
     assert q.future is not None
     try:
-        return await asyncio.wait_for(asyncio.shield(q.future),
-                                      timeout if wait is None else wait)
-    except asyncio.TimeoutError:
+        return await asyncio.wait_for(asyncio.shield(q.future), timeout if wait is None else wait)
+    except TimeoutError:
         return None
 
 
-def share_contact(state: SandboxState, bot: BotRecord, user: SimUser,
-                  chat: SimChat) -> dict[str, Any]:
+def share_contact(
+    state: SandboxState, bot: BotRecord, user: SimUser, chat: SimChat
+) -> dict[str, Any]:
     """Send the user's own contact (what a request_contact button does)."""
-    contact = {"phone_number": user.phone_number or "", "first_name": user.first_name,
-               "user_id": user.id}
+    contact = {
+        "phone_number": user.phone_number or "",
+        "first_name": user.first_name,
+        "user_id": user.id,
+    }
     if user.last_name:
         contact["last_name"] = user.last_name
     return user_send(state, bot, user, chat, {"contact": contact})
 
 
-def send_location(state: SandboxState, bot: BotRecord, user: SimUser, chat: SimChat,
-                  latitude: float = 37.7749, longitude: float = -122.4194) -> dict[str, Any]:
+def send_location(
+    state: SandboxState,
+    bot: BotRecord,
+    user: SimUser,
+    chat: SimChat,
+    latitude: float = 37.7749,
+    longitude: float = -122.4194,
+) -> dict[str, Any]:
     """Send a location (what a request_location button does)."""
-    return user_send(state, bot, user, chat,
-                     {"location": {"latitude": latitude, "longitude": longitude}})
+    return user_send(
+        state, bot, user, chat, {"location": {"latitude": latitude, "longitude": longitude}}
+    )
 
 
-def send_file(state: SandboxState, bot: BotRecord, user: SimUser, chat: SimChat, kind: str,
-              data: bytes, *, file_name: str | None = None, mime_type: str | None = None,
-              caption: str | None = None, width: int = 0, height: int = 0,
-              thread_id: int | None = None) -> dict[str, Any]:
+def send_file(
+    state: SandboxState,
+    bot: BotRecord,
+    user: SimUser,
+    chat: SimChat,
+    kind: str,
+    data: bytes,
+    *,
+    file_name: str | None = None,
+    mime_type: str | None = None,
+    caption: str | None = None,
+    width: int = 0,
+    height: int = 0,
+    thread_id: int | None = None,
+) -> dict[str, Any]:
     """A user uploads a photo or document; the bot can getFile and download it."""
-    rec = state.store_file(kind, data, file_name=file_name, mime_type=mime_type,
-                           width=width, height=height)
+    rec = state.store_file(
+        kind, data, file_name=file_name, mime_type=mime_type, width=width, height=height
+    )
     if kind == "photo":
-        media: Any = [{"file_id": rec.file_id, "file_unique_id": rec.file_unique_id,
-                       "file_size": len(data), "width": width or 1, "height": height or 1}]
+        media: Any = [
+            {
+                "file_id": rec.file_id,
+                "file_unique_id": rec.file_unique_id,
+                "file_size": len(data),
+                "width": width or 1,
+                "height": height or 1,
+            }
+        ]
     else:
-        media = {"file_id": rec.file_id, "file_unique_id": rec.file_unique_id,
-                 "file_size": len(data)}
+        media = {
+            "file_id": rec.file_id,
+            "file_unique_id": rec.file_unique_id,
+            "file_size": len(data),
+        }
         if file_name:
             media["file_name"] = file_name
         if mime_type:
@@ -192,12 +254,22 @@ def set_blocked(state: SandboxState, bot: BotRecord, user: SimUser, blocked: boo
         return
     (bot.blocked_by.add if blocked else bot.blocked_by.discard)(user.id)
     old, new = ("member", "kicked") if blocked else ("kicked", "member")
-    member = {"chat": state.chats[user.id].to_api(), "from": user.to_api(),
-              "date": int(time.time()),
-              "old_chat_member": {"status": old, "user": bot.user.to_api(),
-                                  **({"until_date": 0} if old == "kicked" else {})},
-              "new_chat_member": {"status": new, "user": bot.user.to_api(),
-                                  **({"until_date": 0} if new == "kicked" else {})}}
+    member = {
+        "chat": state.chats[user.id].to_api(),
+        "from": user.to_api(),
+        "date": int(time.time()),
+        "old_chat_member": {
+            "status": old,
+            "user": bot.user.to_api(),
+            **({"until_date": 0} if old == "kicked" else {}),
+        },
+        "new_chat_member": {
+            "status": new,
+            "user": bot.user.to_api(),
+            **({"until_date": 0} if new == "kicked" else {}),
+        },
+    }
     state.enqueue_update(bot, "my_chat_member", member)
-    state.publish({"type": "blocked" if blocked else "unblocked", "bot_id": bot.id,
-                   "user_id": user.id})
+    state.publish(
+        {"type": "blocked" if blocked else "unblocked", "bot_id": bot.id, "user_id": user.id}
+    )

@@ -29,8 +29,9 @@ _BAD_GATEWAY = (
 
 
 def _json(body: dict[str, Any], status: int = 200) -> web.Response:
-    return web.Response(text=json.dumps(body, ensure_ascii=False), status=status,
-                        content_type="application/json")
+    return web.Response(
+        text=json.dumps(body, ensure_ascii=False), status=status, content_type="application/json"
+    )
 
 
 async def read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
@@ -51,15 +52,17 @@ async def read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, U
         form = await request.post()
         for key, value in form.items():
             if isinstance(value, web.FileField):
-                uploads[key] = UploadedFile(value.filename or key, value.content_type or "",
-                                            value.file.read())
+                uploads[key] = UploadedFile(
+                    value.filename or key, value.content_type or "", value.file.read()
+                )
             else:
                 raw[key] = value
     return raw, uploads
 
 
-async def _apply_fault(request: web.Request, state: SandboxState, method: str,
-                       raw: dict[str, Any]) -> web.StreamResponse | None:
+async def _apply_fault(
+    request: web.Request, state: SandboxState, method: str, raw: dict[str, Any]
+) -> web.StreamResponse | None:
     fault = state.faults.take(method, raw.get("chat_id"))
     if fault is None:
         return None
@@ -142,9 +145,15 @@ def free_port(host: str = "127.0.0.1") -> int:
 class SandboxServer:
     """A Bot API sandbox listening on host:port (port 0 = any free port)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *,
-                 config: SandboxConfig | None = None, limits: FloodLimits | None = None,
-                 state: SandboxState | None = None):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        config: SandboxConfig | None = None,
+        limits: FloodLimits | None = None,
+        state: SandboxState | None = None,
+    ):
         self.host = host
         self.port = port
         self.state = state or SandboxState(config, limits)
@@ -159,8 +168,9 @@ class SandboxServer:
     async def start(self) -> None:
         """Start listening."""
         # handler_cancellation: a bot that disconnects mid long-poll must not keep a poll alive.
-        self._runner = web.AppRunner(self.app, handler_cancellation=True, shutdown_timeout=1.0,
-                                     access_log=None)
+        self._runner = web.AppRunner(
+            self.app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()

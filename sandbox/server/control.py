@@ -24,13 +24,16 @@ Route = Callable[[web.Request], Awaitable[Any]]
 
 
 def _ok(result: Any) -> web.Response:
-    return web.json_response({"ok": True, "result": public(result)},
-                             dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str))
+    return web.json_response(
+        {"ok": True, "result": public(result)},
+        dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str),
+    )
 
 
 def _fail(description: str, status: int = 400) -> web.Response:
-    return web.json_response({"ok": False, "error_code": status, "description": description},
-                             status=status)
+    return web.json_response(
+        {"ok": False, "error_code": status, "description": description}, status=status
+    )
 
 
 def _wrap(fn: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -80,11 +83,20 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
         return chat
 
     async def info(request: web.Request) -> Any:
-        return {"bots": [{"id": b.id, "username": b.user.username,
-                          "webhook": b.webhook.url if b.webhook else None,
-                          "pending_updates": len(b.updates)} for b in state.bots.values()],
-                "default_bot_id": state.default_bot_id,
-                "config": vars(state.config), "limits": state.flood.limits.to_dict()}
+        return {
+            "bots": [
+                {
+                    "id": b.id,
+                    "username": b.user.username,
+                    "webhook": b.webhook.url if b.webhook else None,
+                    "pending_updates": len(b.updates),
+                }
+                for b in state.bots.values()
+            ],
+            "default_bot_id": state.default_bot_id,
+            "config": vars(state.config),
+            "limits": state.flood.limits.to_dict(),
+        }
 
     async def register_bot(request: web.Request) -> Any:
         data = await _body(request)
@@ -96,10 +108,13 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
 
     async def create_user(request: web.Request) -> Any:
         data = await _body(request)
-        user = state.create_user(data.get("first_name", "Alice"), last_name=data.get("last_name"),
-                                 username=data.get("username"),
-                                 language_code=data.get("language_code", "en"),
-                                 phone_number=data.get("phone_number"))
+        user = state.create_user(
+            data.get("first_name", "Alice"),
+            last_name=data.get("last_name"),
+            username=data.get("username"),
+            language_code=data.get("language_code", "en"),
+            phone_number=data.get("phone_number"),
+        )
         return {**user.to_api(), "phone_number": user.phone_number}
 
     async def list_users(request: web.Request) -> Any:
@@ -109,18 +124,23 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
         data = await _body(request)
         kind = data.get("type", "group")
         bot = bot_of(data)
-        chat = state.create_group(data.get("title", "Group"),
-                                  members=[int(m) for m in data.get("members", [])],
-                                  bot_ids=[bot.id], bot_admin=bool(data.get("bot_admin")),
-                                  bot_rights=data.get("bot_rights"),
-                                  supergroup=kind in ("supergroup", "forum"),
-                                  forum=kind == "forum", username=data.get("username"))
+        chat = state.create_group(
+            data.get("title", "Group"),
+            members=[int(m) for m in data.get("members", [])],
+            bot_ids=[bot.id],
+            bot_admin=bool(data.get("bot_admin")),
+            bot_rights=data.get("bot_rights"),
+            supergroup=kind in ("supergroup", "forum"),
+            forum=kind == "forum",
+            username=data.get("username"),
+        )
         return {**chat.to_api(), "members": chat.members}
 
     async def list_chats(request: web.Request) -> Any:
-        return [{**c.to_api(), "topics": [t.to_api() | {"closed": t.closed}
-                                          for t in c.topics.values()]}
-                for c in state.chats.values()]
+        return [
+            {**c.to_api(), "topics": [t.to_api() | {"closed": t.closed} for t in c.topics.values()]}
+            for c in state.chats.values()
+        ]
 
     async def messages(request: web.Request) -> Any:
         data = dict(request.query)
@@ -132,10 +152,18 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
     async def send(request: web.Request) -> Any:
         data = await _body(request)
         bot, user, chat = bot_of(data), user_of(data), chat_of(request, data)
-        reply = state.get_message(bot.id, chat, int(data["reply_to"])) if data.get(
-            "reply_to") else None
-        return actions.user_send(state, bot, user, chat, actions.text_content(str(data["text"])),
-                                 thread_id=data.get("thread_id"), reply_to=reply)
+        reply = (
+            state.get_message(bot.id, chat, int(data["reply_to"])) if data.get("reply_to") else None
+        )
+        return actions.user_send(
+            state,
+            bot,
+            user,
+            chat,
+            actions.text_content(str(data["text"])),
+            thread_id=data.get("thread_id"),
+            reply_to=reply,
+        )
 
     async def click(request: web.Request) -> Any:
         data = await _body(request)
@@ -152,9 +180,14 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
 
     async def location(request: web.Request) -> Any:
         data = await _body(request)
-        return actions.send_location(state, bot_of(data), user_of(data), chat_of(request, data),
-                                     float(data.get("latitude", 37.7749)),
-                                     float(data.get("longitude", -122.4194)))
+        return actions.send_location(
+            state,
+            bot_of(data),
+            user_of(data),
+            chat_of(request, data),
+            float(data.get("latitude", 37.7749)),
+            float(data.get("longitude", -122.4194)),
+        )
 
     async def upload(request: web.Request) -> Any:
         kind = "photo" if request.path.endswith("/photo") else "document"
@@ -169,26 +202,35 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
             data = await _body(request)
             raw = base64.b64decode(data["data_base64"])
             name, mime = data.get("file_name"), data.get("mime_type")
-        return actions.send_file(state, bot_of(data), user_of(data), chat_of(request, data),
-                                 kind, raw, file_name=name, mime_type=mime,
-                                 caption=data.get("caption"), width=int(data.get("width", 0)),
-                                 height=int(data.get("height", 0)),
-                                 thread_id=data.get("thread_id"))
+        return actions.send_file(
+            state,
+            bot_of(data),
+            user_of(data),
+            chat_of(request, data),
+            kind,
+            raw,
+            file_name=name,
+            mime_type=mime,
+            caption=data.get("caption"),
+            width=int(data.get("width", 0)),
+            height=int(data.get("height", 0)),
+            thread_id=data.get("thread_id"),
+        )
 
     async def create_topic(request: web.Request) -> Any:
         data = await _body(request)
         bot, user, chat = bot_of(data), user_of(data), chat_of(request, data)
         topic = state.create_topic(bot.id, chat, user, str(data["name"]))
         for target in state.bots_in_chat(chat, bot.id):
-            state.enqueue_update(target, "message",
-                                 state.get_message(bot.id, chat, topic.message_thread_id) or {})
+            state.enqueue_update(
+                target, "message", state.get_message(bot.id, chat, topic.message_thread_id) or {}
+            )
         return topic.to_api()
 
     async def block(request: web.Request) -> Any:
         data = await _body(request)
         data["user_id"] = request.match_info["user_id"]
-        actions.set_blocked(state, bot_of(data), user_of(data),
-                            request.path.endswith("/block"))
+        actions.set_blocked(state, bot_of(data), user_of(data), request.path.endswith("/block"))
         return True
 
     async def pay(request: web.Request) -> Any:
@@ -205,13 +247,18 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
             if not msgs:
                 raise actions.ActionError("no invoice to pay")
             details = msgs[-1]["_invoice"]
-        return await pay_invoice(state, bot, user, details, tip=int(data.get("tip", 0)),
-                                 shipping_option_id=data.get("shipping_option_id"))
+        return await pay_invoice(
+            state,
+            bot,
+            user,
+            details,
+            tip=int(data.get("tip", 0)),
+            shipping_option_id=data.get("shipping_option_id"),
+        )
 
     async def get_log(request: web.Request) -> Any:
         method = request.query.get("method")
-        return [e.to_dict() for e in state.log
-                if not method or e.method.lower() == method.lower()]
+        return [e.to_dict() for e in state.log if not method or e.method.lower() == method.lower()]
 
     async def clear_log(request: web.Request) -> Any:
         state.log.clear()
@@ -233,10 +280,14 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
     async def faults(request: web.Request) -> Any:
         if request.method == "POST":
             data = await _body(request)
-            return state.faults.add(str(data["kind"]), int(data.get("count", 1)),
-                                    data.get("method"), data.get("chat_id"),
-                                    float(data.get("delay", 0)),
-                                    int(data.get("retry_after", 1))).to_dict()
+            return state.faults.add(
+                str(data["kind"]),
+                int(data.get("count", 1)),
+                data.get("method"),
+                data.get("chat_id"),
+                float(data.get("delay", 0)),
+                int(data.get("retry_after", 1)),
+            ).to_dict()
         if request.method == "DELETE":
             state.faults.clear()
             return True
@@ -244,8 +295,11 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
 
     async def webhook_faults(request: web.Request) -> Any:
         data = await _body(request)
-        fault = {"kind": data.get("kind", "wrong_secret"), "count": int(data.get("count", 1)),
-                 "bot_id": data.get("bot_id")}
+        fault = {
+            "kind": data.get("kind", "wrong_secret"),
+            "count": int(data.get("count", 1)),
+            "bot_id": data.get("bot_id"),
+        }
         state.webhook_faults.append(fault)
         return fault
 
@@ -256,8 +310,9 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
         return web.Response(body=rec.data, content_type=rec.mime_type or "application/octet-stream")
 
     async def events(request: web.Request) -> web.StreamResponse:
-        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
-                                           "Cache-Control": "no-cache"})
+        resp = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
         await resp.prepare(request)
         async for event in state.subscribe():
             line = json.dumps(public(event), ensure_ascii=False, default=str)
@@ -266,9 +321,12 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
 
     r = app.router
     routes: list[tuple[str, str, Route]] = [
-        ("GET", "/sandbox/info", info), ("POST", "/sandbox/bots", register_bot),
-        ("POST", "/sandbox/users", create_user), ("GET", "/sandbox/users", list_users),
-        ("POST", "/sandbox/chats", create_chat), ("GET", "/sandbox/chats", list_chats),
+        ("GET", "/sandbox/info", info),
+        ("POST", "/sandbox/bots", register_bot),
+        ("POST", "/sandbox/users", create_user),
+        ("GET", "/sandbox/users", list_users),
+        ("POST", "/sandbox/chats", create_chat),
+        ("GET", "/sandbox/chats", list_chats),
         ("GET", "/sandbox/chats/{chat_id}/messages", messages),
         ("POST", "/sandbox/chats/{chat_id}/messages", send),
         ("POST", "/sandbox/chats/{chat_id}/click", click),
@@ -280,10 +338,14 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
         ("POST", "/sandbox/users/{user_id}/block", block),
         ("POST", "/sandbox/users/{user_id}/unblock", block),
         ("POST", "/sandbox/pay", pay),
-        ("GET", "/sandbox/log", get_log), ("DELETE", "/sandbox/log", clear_log),
-        ("GET", "/sandbox/limits", limits), ("POST", "/sandbox/limits", limits),
-        ("GET", "/sandbox/config", config), ("POST", "/sandbox/config", config),
-        ("GET", "/sandbox/faults", faults), ("POST", "/sandbox/faults", faults),
+        ("GET", "/sandbox/log", get_log),
+        ("DELETE", "/sandbox/log", clear_log),
+        ("GET", "/sandbox/limits", limits),
+        ("POST", "/sandbox/limits", limits),
+        ("GET", "/sandbox/config", config),
+        ("POST", "/sandbox/config", config),
+        ("GET", "/sandbox/faults", faults),
+        ("POST", "/sandbox/faults", faults),
         ("DELETE", "/sandbox/faults", faults),
         ("POST", "/sandbox/webhook_faults", webhook_faults),
     ]

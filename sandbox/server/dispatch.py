@@ -24,15 +24,23 @@ def _loggable(params: dict[str, Any]) -> dict[str, Any]:
         if key == "_uploads":
             continue
         if isinstance(value, UploadedFile):
-            out[key] = {"upload": value.filename, "size": len(value.data),
-                        "content_type": value.content_type}
+            out[key] = {
+                "upload": value.filename,
+                "size": len(value.data),
+                "content_type": value.content_type,
+            }
         else:
             out[key] = value
     return out
 
 
-async def execute(state: SandboxState, bot: BotRecord, method_name: str, raw: dict[str, Any],
-                  uploads: dict[str, UploadedFile] | None = None) -> tuple[int, dict[str, Any]]:
+async def execute(
+    state: SandboxState,
+    bot: BotRecord,
+    method_name: str,
+    raw: dict[str, Any],
+    uploads: dict[str, UploadedFile] | None = None,
+) -> tuple[int, dict[str, Any]]:
     """Execute a call and return (HTTP status, Telegram JSON body)."""
     spec = load_spec()
     started = time.monotonic()
@@ -47,14 +55,28 @@ async def execute(state: SandboxState, bot: BotRecord, method_name: str, raw: di
         entry = LogEntry(time.time(), bot.id, method, _loggable(params), True, result)
         status, body = 200, {"ok": True, "result": result}
     except TelegramError as exc:
-        entry = LogEntry(time.time(), bot.id, method or method_name, _loggable(params), False,
-                         error_code=exc.code, description=exc.description)
+        entry = LogEntry(
+            time.time(),
+            bot.id,
+            method or method_name,
+            _loggable(params),
+            False,
+            error_code=exc.code,
+            description=exc.description,
+        )
         status, body = exc.code, exc.payload()
     except Exception:  # a sandbox bug must look like Telegram's 500, not a dropped request
         log.exception("sandbox handler crashed on %s", method_name)
         exc = TelegramError(500, "Internal Server Error")
-        entry = LogEntry(time.time(), bot.id, method or method_name, _loggable(params), False,
-                         error_code=500, description=exc.description)
+        entry = LogEntry(
+            time.time(),
+            bot.id,
+            method or method_name,
+            _loggable(params),
+            False,
+            error_code=500,
+            description=exc.description,
+        )
         status, body = 500, exc.payload()
     entry.duration = time.monotonic() - started
     state.log.append(entry)
@@ -62,4 +84,4 @@ async def execute(state: SandboxState, bot: BotRecord, method_name: str, raw: di
     return status, body
 
 
-__all__ = ["execute", "bad_request"]
+__all__ = ["bad_request", "execute"]

@@ -16,7 +16,11 @@ class TelegramError(Exception):
 
     def payload(self) -> dict[str, Any]:
         """Return the JSON body Telegram would send for this error."""
-        body: dict[str, Any] = {"ok": False, "error_code": self.code, "description": self.description}
+        body: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.code,
+            "description": self.description,
+        }
         if self.parameters:
             body["parameters"] = self.parameters
         return body

@@ -13,17 +13,27 @@ from typing import Any
 from sandbox.server.errors import TelegramError, bad_request
 
 _HTML_TAGS = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",
-    "tg-spoiler": "spoiler", "span": "spoiler", "a": "text_link", "code": "code", "pre": "pre",
-    "blockquote": "blockquote", "tg-emoji": "custom_emoji",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "a": "text_link",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "tg-emoji": "custom_emoji",
 }
 _ATTR_RE = re.compile(r'([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|\'([^\']*)\'|([^\s>]+))')
 _MDV2_RESERVED = set("_*[]()~`>#+-=|{}.!")
-_MDV2_NAMES = {"*": "Bold", "_": "Italic", "__": "Underline", "~": "Strikethrough",
-               "||": "Spoiler"}
-_MDV2_TYPES = {"*": "bold", "_": "italic", "__": "underline", "~": "strikethrough",
-               "||": "spoiler"}
+_MDV2_NAMES = {"*": "Bold", "_": "Italic", "__": "Underline", "~": "Strikethrough", "||": "Spoiler"}
+_MDV2_TYPES = {"*": "bold", "_": "italic", "__": "underline", "~": "strikethrough", "||": "spoiler"}
 
 
 def utf16_len(text: str) -> int:
@@ -50,7 +60,7 @@ def parse_text(text: str, parse_mode: str | None) -> tuple[str, list[dict[str, A
         return parse_markdown_v2(text)
     if mode == "markdown":
         return parse_markdown(text)
-    raise bad_request(f"unsupported parse_mode")
+    raise bad_request("unsupported parse_mode")
 
 
 def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
@@ -113,8 +123,10 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
                 href = attrs.get("href", "")
                 user = re.match(r"tg://user\?id=(\d+)", href)
                 if user:
-                    extra = {"type": "text_mention", "user": {"id": int(user.group(1)),
-                                                             "is_bot": False, "first_name": ""}}
+                    extra = {
+                        "type": "text_mention",
+                        "user": {"id": int(user.group(1)), "is_bot": False, "first_name": ""},
+                    }
                 else:
                     extra["url"] = href
             if name == "blockquote" and "expandable" in raw:
@@ -151,7 +163,9 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
             close = text.find(fence, i + len(fence))
             if close == -1:
                 kind = "Pre" if fence == "```" else "Code"
-                raise _err(f"Can't find end of {kind} entity at byte offset {_byte_offset(text, i)}")
+                raise _err(
+                    f"Can't find end of {kind} entity at byte offset {_byte_offset(text, i)}"
+                )
             body = text[i + len(fence) : close]
             entity: dict[str, Any] = {"type": "code"}
             if fence == "```":
@@ -169,12 +183,20 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
         if ch == "[":
             m = re.match(r"\[((?:\\.|[^\]\\])*)\]\(((?:\\.|[^)\\])*)\)", text[i:])
             if not m:
-                raise _err(f"Can't find end of TextUrl entity at byte offset {_byte_offset(text, i)}")
+                raise _err(
+                    f"Can't find end of TextUrl entity at byte offset {_byte_offset(text, i)}"
+                )
             inner, inner_entities = parse_markdown_v2(m.group(1))
             for e in inner_entities:
                 e["offset"] += pos16
-            entities.append({"offset": pos16, "length": utf16_len(inner), "type": "text_link",
-                             "url": re.sub(r"\\(.)", r"\1", m.group(2))})
+            entities.append(
+                {
+                    "offset": pos16,
+                    "length": utf16_len(inner),
+                    "type": "text_link",
+                    "url": re.sub(r"\\(.)", r"\1", m.group(2)),
+                }
+            )
             entities.extend(inner_entities)
             out.append(inner)
             pos16 += utf16_len(inner)
@@ -184,8 +206,9 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
         if marker:
             if stack and stack[-1][0] == marker:
                 _, start, _ = stack.pop()
-                entities.append({"offset": start, "length": pos16 - start,
-                                 "type": _MDV2_TYPES[marker]})
+                entities.append(
+                    {"offset": start, "length": pos16 - start, "type": _MDV2_TYPES[marker]}
+                )
             else:
                 stack.append((marker, pos16, i))
             i += len(marker)
@@ -221,9 +244,17 @@ def parse_markdown(text: str) -> tuple[str, list[dict[str, Any]]]:
         if ch == "[":
             m = re.match(r"\[([^\]]*)\]\(([^)]*)\)", text[i:])
             if not m:
-                raise _err(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
-            entities.append({"offset": pos16, "length": utf16_len(m.group(1)), "type": "text_link",
-                             "url": m.group(2)})
+                raise _err(
+                    f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}"
+                )
+            entities.append(
+                {
+                    "offset": pos16,
+                    "length": utf16_len(m.group(1)),
+                    "type": "text_link",
+                    "url": m.group(2),
+                }
+            )
             out.append(m.group(1))
             pos16 += utf16_len(m.group(1))
             i += len(m.group(0))
@@ -232,7 +263,9 @@ def parse_markdown(text: str) -> tuple[str, list[dict[str, Any]]]:
             fence = "```" if text.startswith("```", i) else ch
             close = text.find(fence, i + len(fence))
             if close == -1:
-                raise _err(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
+                raise _err(
+                    f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}"
+                )
             body = text[i + len(fence) : close]
             kind = "pre" if fence == "```" else kinds[ch]
             entities.append({"offset": pos16, "length": utf16_len(body), "type": kind})
@@ -250,13 +283,24 @@ def command_entities(text: str) -> list[dict[str, Any]]:
     """Entities Telegram's apps attach to what a user types (bot commands, mentions, URLs)."""
     entities: list[dict[str, Any]] = []
     for m in re.finditer(r"(?<![\w/])/[a-zA-Z0-9_]{1,32}(?:@[a-zA-Z0-9_]+)?", text):
-        entities.append({"type": "bot_command", "offset": utf16_len(text[: m.start()]),
-                         "length": utf16_len(m.group(0))})
+        entities.append(
+            {
+                "type": "bot_command",
+                "offset": utf16_len(text[: m.start()]),
+                "length": utf16_len(m.group(0)),
+            }
+        )
     for m in re.finditer(r"(?<!\w)@[a-zA-Z0-9_]{5,32}", text):
-        entities.append({"type": "mention", "offset": utf16_len(text[: m.start()]),
-                         "length": utf16_len(m.group(0))})
+        entities.append(
+            {
+                "type": "mention",
+                "offset": utf16_len(text[: m.start()]),
+                "length": utf16_len(m.group(0)),
+            }
+        )
     for m in re.finditer(r"https?://[^\s]+", text):
-        entities.append({"type": "url", "offset": utf16_len(text[: m.start()]),
-                         "length": utf16_len(m.group(0))})
+        entities.append(
+            {"type": "url", "offset": utf16_len(text[: m.start()]), "length": utf16_len(m.group(0))}
+        )
     entities.sort(key=lambda e: e["offset"])
     return entities

@@ -91,11 +91,17 @@ class FloodControl:
         now = time.monotonic()
         buckets = [self._bucket(("global", bot_id), lim.global_per_second, lim.global_burst, now)]
         if chat_type == "private":
-            buckets.append(self._bucket(("chat", bot_id, chat_id), lim.private_per_second,
-                                        lim.private_burst, now))
+            buckets.append(
+                self._bucket(
+                    ("chat", bot_id, chat_id), lim.private_per_second, lim.private_burst, now
+                )
+            )
         else:
-            buckets.append(self._bucket(("chat", bot_id, chat_id), lim.group_per_minute / 60.0,
-                                        lim.group_burst, now))
+            buckets.append(
+                self._bucket(
+                    ("chat", bot_id, chat_id), lim.group_per_minute / 60.0, lim.group_burst, now
+                )
+            )
         wait = max(b.wait_time(now) for b in buckets)
         if wait > 0:
             raise too_many_requests(max(1, math.ceil(wait)))
@@ -125,9 +131,7 @@ class FaultRule:
             return False
         if self.method and self.method.lower() != method.lower():
             return False
-        if self.chat_id is not None and str(self.chat_id) != str(chat_id):
-            return False
-        return True
+        return not (self.chat_id is not None and str(self.chat_id) != str(chat_id))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for the control API."""
@@ -141,9 +145,15 @@ class FaultInjector:
         self.rules: list[FaultRule] = []
         self._next_id = 1
 
-    def add(self, kind: str, count: int = 1, method: str | None = None,
-            chat_id: int | str | None = None, delay: float = 0.0,
-            retry_after: int = 1) -> FaultRule:
+    def add(
+        self,
+        kind: str,
+        count: int = 1,
+        method: str | None = None,
+        chat_id: int | str | None = None,
+        delay: float = 0.0,
+        retry_after: int = 1,
+    ) -> FaultRule:
         """Register a fault for the next `count` matching calls."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}")

@@ -59,17 +59,29 @@ class Topic:
 
     def to_api(self) -> dict[str, Any]:
         """The Bot API ForumTopic object."""
-        out: dict[str, Any] = {"message_thread_id": self.message_thread_id, "name": self.name,
-                               "icon_color": self.icon_color}
+        out: dict[str, Any] = {
+            "message_thread_id": self.message_thread_id,
+            "name": self.name,
+            "icon_color": self.icon_color,
+        }
         if self.icon_custom_emoji_id:
             out["icon_custom_emoji_id"] = self.icon_custom_emoji_id
         return out
 
 
 ADMIN_RIGHTS = (
-    "can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members",
-    "can_promote_members", "can_change_info", "can_invite_users", "can_post_stories",
-    "can_edit_stories", "can_delete_stories", "can_pin_messages", "can_manage_topics",
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
+    "can_delete_stories",
+    "can_pin_messages",
+    "can_manage_topics",
 )
 
 
@@ -199,7 +211,14 @@ class LogEntry:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form for the control API."""
-        return {"time": self.time, "bot_id": self.bot_id, "method": self.method,
-                "params": self.params, "ok": self.ok, "result": self.result,
-                "error_code": self.error_code, "description": self.description,
-                "duration": self.duration}
+        return {
+            "time": self.time,
+            "bot_id": self.bot_id,
+            "method": self.method,
+            "params": self.params,
+            "ok": self.ok,
+            "result": self.result,
+            "error_code": self.error_code,
+            "description": self.description,
+            "duration": self.duration,
+        }

@@ -10,15 +10,35 @@ from typing import Any
 from sandbox.server.errors import bad_request
 from sandbox.server.formatting import utf16_len
 from sandbox.server.methods.common import (
-    Call, check_markup, deliver, method, reply_to, target_chat, thread_for,
+    Call,
+    check_markup,
+    deliver,
+    method,
+    reply_to,
+    target_chat,
+    thread_for,
 )
 from sandbox.server.models import BotRecord, SimUser
 from sandbox.server.state import SandboxState
 
-_INVOICE_KEYS = ("title", "description", "payload", "provider_token", "currency", "prices",
-                 "max_tip_amount", "suggested_tip_amounts", "start_parameter", "need_name",
-                 "need_phone_number", "need_email", "need_shipping_address", "is_flexible",
-                 "photo_url", "subscription_period")
+_INVOICE_KEYS = (
+    "title",
+    "description",
+    "payload",
+    "provider_token",
+    "currency",
+    "prices",
+    "max_tip_amount",
+    "suggested_tip_amounts",
+    "start_parameter",
+    "need_name",
+    "need_phone_number",
+    "need_email",
+    "need_shipping_address",
+    "is_flexible",
+    "photo_url",
+    "subscription_period",
+)
 
 
 class PaymentError(Exception):
@@ -58,9 +78,13 @@ def _check_invoice(call: Call) -> dict[str, Any]:
 
 def invoice_object(details: dict[str, Any]) -> dict[str, Any]:
     """The Invoice object shown in a message."""
-    return {"title": details["title"], "description": details["description"],
-            "start_parameter": details.get("start_parameter", ""),
-            "currency": details["currency"], "total_amount": details["total_amount"]}
+    return {
+        "title": details["title"],
+        "description": details["description"],
+        "start_parameter": details.get("start_parameter", ""),
+        "currency": details["currency"],
+        "total_amount": details["total_amount"],
+    }
 
 
 @method("sendInvoice")
@@ -92,13 +116,23 @@ async def answer_shipping_query(call: Call) -> bool:
     """answerShippingQuery: ok needs shipping_options, not ok needs error_message."""
     ok = bool(call.get("ok"))
     if ok and not call.get("shipping_options"):
-        raise bad_request("SHIPPING_OPTIONS_EMPTY" if call.get("shipping_options") is not None
-                          else 'parameter "shipping_options" is required')
+        raise bad_request(
+            "SHIPPING_OPTIONS_EMPTY"
+            if call.get("shipping_options") is not None
+            else 'parameter "shipping_options" is required'
+        )
     if not ok and not call.get("error_message"):
         raise bad_request("error_message is empty")
-    call.state.answer_query(call.bot.id, call.get("shipping_query_id"), "shipping_query",
-                            {"ok": ok, "shipping_options": call.get("shipping_options") or [],
-                             "error_message": call.get("error_message")})
+    call.state.answer_query(
+        call.bot.id,
+        call.get("shipping_query_id"),
+        "shipping_query",
+        {
+            "ok": ok,
+            "shipping_options": call.get("shipping_options") or [],
+            "error_message": call.get("error_message"),
+        },
+    )
     return True
 
 
@@ -108,8 +142,12 @@ async def answer_pre_checkout_query(call: Call) -> bool:
     ok = bool(call.get("ok"))
     if not ok and not call.get("error_message"):
         raise bad_request("error_message is empty")
-    call.state.answer_query(call.bot.id, call.get("pre_checkout_query_id"), "pre_checkout_query",
-                            {"ok": ok, "error_message": call.get("error_message")})
+    call.state.answer_query(
+        call.bot.id,
+        call.get("pre_checkout_query_id"),
+        "pre_checkout_query",
+        {"ok": ok, "error_message": call.get("error_message")},
+    )
     return True
 
 
@@ -122,8 +160,9 @@ def find_invoice(state: SandboxState, link: str) -> dict[str, Any]:
     return details
 
 
-def _order_info(user: SimUser, details: dict[str, Any],
-                address: dict[str, Any]) -> dict[str, Any] | None:
+def _order_info(
+    user: SimUser, details: dict[str, Any], address: dict[str, Any]
+) -> dict[str, Any] | None:
     info: dict[str, Any] = {}
     if details.get("need_name"):
         info["name"] = " ".join(p for p in (user.first_name, user.last_name) if p)
@@ -136,26 +175,44 @@ def _order_info(user: SimUser, details: dict[str, Any],
     return info or None
 
 
-async def _ask(state: SandboxState, bot: BotRecord, user: SimUser, kind: str, timeout: float,
-               payload: dict[str, Any]) -> dict[str, Any]:
+async def _ask(
+    state: SandboxState,
+    bot: BotRecord,
+    user: SimUser,
+    kind: str,
+    timeout: float,
+    payload: dict[str, Any],
+) -> dict[str, Any]:
     q = state.new_query(kind, bot.id, user.id, timeout)
     state.enqueue_update(bot, kind, {"id": q.id, "from": user.to_api(), **payload})
     assert q.future is not None
     try:
         return await asyncio.wait_for(asyncio.shield(q.future), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         q.answered = True  # a late answer now gets "query is too old"
         raise PaymentError(f"the bot did not answer the {kind} in time") from None
 
 
-DEFAULT_ADDRESS = {"country_code": "US", "state": "CA", "city": "San Francisco",
-                   "street_line1": "1 Market St", "street_line2": "", "post_code": "94105"}
+DEFAULT_ADDRESS = {
+    "country_code": "US",
+    "state": "CA",
+    "city": "San Francisco",
+    "street_line1": "1 Market St",
+    "street_line2": "",
+    "post_code": "94105",
+}
 
 
-async def pay_invoice(state: SandboxState, bot: BotRecord, user: SimUser,
-                      details: dict[str, Any], *, tip: int = 0,
-                      shipping_option_id: str | None = None,
-                      shipping_address: dict[str, Any] | None = None) -> dict[str, Any]:
+async def pay_invoice(
+    state: SandboxState,
+    bot: BotRecord,
+    user: SimUser,
+    details: dict[str, Any],
+    *,
+    tip: int = 0,
+    shipping_option_id: str | None = None,
+    shipping_address: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Run Telegram's payment flow as `user`; return the successful_payment message."""
     if user.id in bot.blocked_by:
         raise PaymentError("the user has blocked the bot")
@@ -164,8 +221,14 @@ async def pay_invoice(state: SandboxState, bot: BotRecord, user: SimUser,
     payload = str(details["payload"])
     chosen: str | None = None
     if details.get("is_flexible"):
-        answer = await _ask(state, bot, user, "shipping_query", state.config.shipping_timeout,
-                            {"invoice_payload": payload, "shipping_address": address})
+        answer = await _ask(
+            state,
+            bot,
+            user,
+            "shipping_query",
+            state.config.shipping_timeout,
+            {"invoice_payload": payload, "shipping_address": address},
+        )
         if not answer["ok"]:
             raise PaymentError(answer.get("error_message") or "shipping is not available")
         options = answer["shipping_options"]
@@ -177,18 +240,25 @@ async def pay_invoice(state: SandboxState, bot: BotRecord, user: SimUser,
         chosen = str(option["id"])
         total += sum(int(p["amount"]) for p in option.get("prices", []))
     info = _order_info(user, details, address)
-    query: dict[str, Any] = {"currency": details["currency"], "total_amount": total,
-                             "invoice_payload": payload}
+    query: dict[str, Any] = {
+        "currency": details["currency"],
+        "total_amount": total,
+        "invoice_payload": payload,
+    }
     if chosen:
         query["shipping_option_id"] = chosen
     if info:
         query["order_info"] = info
-    answer = await _ask(state, bot, user, "pre_checkout_query",
-                        state.config.pre_checkout_timeout, query)
+    answer = await _ask(
+        state, bot, user, "pre_checkout_query", state.config.pre_checkout_timeout, query
+    )
     if not answer["ok"]:
         raise PaymentError(answer.get("error_message") or "payment was declined by the bot")
-    paid = {**query, "telegram_payment_charge_id": state.next_charge_id("tg"),
-            "provider_payment_charge_id": state.next_charge_id("provider")}
+    paid = {
+        **query,
+        "telegram_payment_charge_id": state.next_charge_id("tg"),
+        "provider_payment_charge_id": state.next_charge_id("provider"),
+    }
     chat = state.chats[user.id]
     msg = state.store_message(bot.id, chat, user, {"successful_payment": paid})
     state.enqueue_update(bot, "message", msg)

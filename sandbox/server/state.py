@@ -12,7 +12,14 @@ from typing import Any
 from sandbox.server.errors import bad_request, forbidden, not_found, unauthorized
 from sandbox.server.limits import FaultInjector, FloodControl, FloodLimits
 from sandbox.server.models import (
-    BotRecord, FileRecord, LogEntry, PendingQuery, SandboxConfig, SimChat, SimUser, Topic,
+    BotRecord,
+    FileRecord,
+    LogEntry,
+    PendingQuery,
+    SandboxConfig,
+    SimChat,
+    SimUser,
+    Topic,
 )
 
 # Updates Telegram leaves out unless allowed_updates names them explicitly.
@@ -58,8 +65,9 @@ class SandboxState:
         bot_id = int(head)
         bot = self.bots.get(bot_id)
         if bot is None:
-            user = SimUser(bot_id, f"Sandbox Bot {bot_id}", username=f"sandbox_{bot_id}_bot",
-                           is_bot=True)
+            user = SimUser(
+                bot_id, f"Sandbox Bot {bot_id}", username=f"sandbox_{bot_id}_bot", is_bot=True
+            )
             bot = self.bots[bot_id] = BotRecord(bot_id, token, user)
             self.users[bot_id] = user
         elif bot.token != token:
@@ -73,22 +81,43 @@ class SandboxState:
         return f"{bot_id}:AA{secrets.token_urlsafe(24)}"
 
     # ---- users and chats ------------------------------------------------------------------
-    def create_user(self, first_name: str = "Alice", *, last_name: str | None = None,
-                    username: str | None = None, language_code: str | None = "en",
-                    phone_number: str | None = None, user_id: int | None = None) -> SimUser:
+    def create_user(
+        self,
+        first_name: str = "Alice",
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "en",
+        phone_number: str | None = None,
+        user_id: int | None = None,
+    ) -> SimUser:
         """Create a simulated user together with their private chat."""
         uid = user_id or next(self._user_ids)
-        user = SimUser(uid, first_name, last_name, username, language_code,
-                       phone_number=phone_number or f"+1555{uid % 10_000_000:07d}")
+        user = SimUser(
+            uid,
+            first_name,
+            last_name,
+            username,
+            language_code,
+            phone_number=phone_number or f"+1555{uid % 10_000_000:07d}",
+        )
         self.users[uid] = user
         self.chats[uid] = SimChat(uid, "private", user=user)
         self.publish({"type": "user_created", "user": user.to_api()})
         return user
 
-    def create_group(self, title: str = "Group", *, members: list[int] | None = None,
-                     bot_ids: list[int] | None = None, bot_admin: bool = False,
-                     bot_rights: dict[str, bool] | None = None, supergroup: bool = False,
-                     forum: bool = False, username: str | None = None) -> SimChat:
+    def create_group(
+        self,
+        title: str = "Group",
+        *,
+        members: list[int] | None = None,
+        bot_ids: list[int] | None = None,
+        bot_admin: bool = False,
+        bot_rights: dict[str, bool] | None = None,
+        supergroup: bool = False,
+        forum: bool = False,
+        username: str | None = None,
+    ) -> SimChat:
         """Create a group/supergroup/forum with members and the bot(s) in it."""
         if forum or supergroup:
             # Supergroup ids look like -100XXXXXXXXXX, as in Telegram.
@@ -104,9 +133,14 @@ class SandboxState:
         for bid in bot_ids or []:
             if bot_admin or bot_rights:
                 chat.members[bid] = "administrator"
-                chat.admin_rights[bid] = dict(bot_rights or {"can_manage_topics": forum,
-                                                             "can_delete_messages": True,
-                                                             "can_pin_messages": True})
+                chat.admin_rights[bid] = dict(
+                    bot_rights
+                    or {
+                        "can_manage_topics": forum,
+                        "can_delete_messages": True,
+                        "can_pin_messages": True,
+                    }
+                )
             else:
                 chat.members[bid] = "member"
         self.chats[chat_id] = chat
@@ -148,8 +182,14 @@ class SandboxState:
         """Private chats have a history per bot; groups one shared history."""
         return (bot_id, chat.id) if chat.type == "private" else (0, chat.id)
 
-    def store_message(self, bot_id: int, chat: SimChat, sender: SimUser,
-                      content: dict[str, Any], thread_id: int | None = None) -> dict[str, Any]:
+    def store_message(
+        self,
+        bot_id: int,
+        chat: SimChat,
+        sender: SimUser,
+        content: dict[str, Any],
+        thread_id: int | None = None,
+    ) -> dict[str, Any]:
         """Create a Message with the next id of that chat history and record it."""
         key = self.history_key(bot_id, chat)
         mid = self._next_message_id.get(key, 1)
@@ -162,8 +202,15 @@ class SandboxState:
         msg["chat"] = chat.to_api()
         msg.update(content)
         self.messages.setdefault(key, {})[mid] = msg
-        self.publish({"type": "message", "bot_id": bot_id, "chat_id": chat.id,
-                      "from_bot": sender.is_bot, "message": msg})
+        self.publish(
+            {
+                "type": "message",
+                "bot_id": bot_id,
+                "chat_id": chat.id,
+                "from_bot": sender.is_bot,
+                "message": msg,
+            }
+        )
         return msg
 
     def get_message(self, bot_id: int, chat: SimChat, message_id: int) -> dict[str, Any] | None:
@@ -177,11 +224,19 @@ class SandboxState:
     def delete_message(self, bot_id: int, chat: SimChat, message_id: int) -> None:
         """Remove a message and tell subscribers."""
         self.messages.get(self.history_key(bot_id, chat), {}).pop(message_id, None)
-        self.publish({"type": "delete", "bot_id": bot_id, "chat_id": chat.id,
-                      "message_id": message_id})
+        self.publish(
+            {"type": "delete", "bot_id": bot_id, "chat_id": chat.id, "message_id": message_id}
+        )
 
-    def create_topic(self, bot_id: int, chat: SimChat, creator: SimUser, name: str,
-                     icon_color: int | None = None, emoji: str | None = None) -> Topic:
+    def create_topic(
+        self,
+        bot_id: int,
+        chat: SimChat,
+        creator: SimUser,
+        name: str,
+        icon_color: int | None = None,
+        emoji: str | None = None,
+    ) -> Topic:
         """Open a forum topic by posting its forum_topic_created service message."""
         created: dict[str, Any] = {"name": name, "icon_color": icon_color or 7322096}
         if emoji:
@@ -213,22 +268,38 @@ class SandboxState:
         """Bots that receive updates from a chat."""
         if chat.type == "private":
             return [self.bots[bot_id]] if bot_id in self.bots else []
-        return [b for b in self.bots.values() if chat.members.get(b.id) in ("member",
-                                                                           "administrator",
-                                                                           "creator")]
+        return [
+            b
+            for b in self.bots.values()
+            if chat.members.get(b.id) in ("member", "administrator", "creator")
+        ]
 
     # ---- queries ------------------------------------------------------------------------------
-    def new_query(self, kind: str, bot_id: int, user_id: int, timeout: float,
-                  data: dict[str, Any] | None = None) -> PendingQuery:
+    def new_query(
+        self,
+        kind: str,
+        bot_id: int,
+        user_id: int,
+        timeout: float,
+        data: dict[str, Any] | None = None,
+    ) -> PendingQuery:
         """Register a query the bot has to answer within `timeout` seconds."""
         qid = str(secrets.randbelow(10**18) + 10**18)
-        q = PendingQuery(qid, kind, bot_id, user_id, timeout=timeout, data=data or {},
-                         future=asyncio.get_running_loop().create_future())
+        q = PendingQuery(
+            qid,
+            kind,
+            bot_id,
+            user_id,
+            timeout=timeout,
+            data=data or {},
+            future=asyncio.get_running_loop().create_future(),
+        )
         self.queries[qid] = q
         return q
 
-    def answer_query(self, bot_id: int, query_id: str, kind: str,
-                     answer: dict[str, Any]) -> PendingQuery:
+    def answer_query(
+        self, bot_id: int, query_id: str, kind: str, answer: dict[str, Any]
+    ) -> PendingQuery:
         """Record the bot's answer; twice, too late or unknown -> "query is too old"."""
         from sandbox.server.errors import QUERY_TOO_OLD
 
@@ -239,8 +310,9 @@ class SandboxState:
         q.answer = answer
         if q.future and not q.future.done():
             q.future.set_result(answer)
-        self.publish({"type": f"{kind}_answer", "query_id": q.id, "user_id": q.user_id,
-                      "answer": answer})
+        self.publish(
+            {"type": f"{kind}_answer", "query_id": q.id, "user_id": q.user_id, "answer": answer}
+        )
         return q
 
     def next_charge_id(self, prefix: str) -> str:
@@ -248,19 +320,38 @@ class SandboxState:
         return f"{prefix}_{next(self._charge_ids)}_{secrets.token_hex(6)}"
 
     # ---- files ------------------------------------------------------------------------------
-    def store_file(self, kind: str, data: bytes, *, file_name: str | None = None,
-                   mime_type: str | None = None, width: int = 0, height: int = 0,
-                   url: str | None = None, unique: str | None = None) -> FileRecord:
+    def store_file(
+        self,
+        kind: str,
+        data: bytes,
+        *,
+        file_name: str | None = None,
+        mime_type: str | None = None,
+        width: int = 0,
+        height: int = 0,
+        url: str | None = None,
+        unique: str | None = None,
+    ) -> FileRecord:
         """Keep uploaded bytes and return a record with fresh file_id/file_unique_id."""
-        prefix = {"photo": "AgAC", "document": "BQAC", "video": "BAAC", "audio": "CQAC",
-                  "voice": "AwAC", "sticker": "CAAC"}.get(kind, "BQAC")
+        prefix = {
+            "photo": "AgAC",
+            "document": "BQAC",
+            "video": "BAAC",
+            "audio": "CQAC",
+            "voice": "AwAC",
+            "sticker": "CAAC",
+        }.get(kind, "BQAC")
         file_id = prefix + _token_id() + secrets.token_urlsafe(24)
         unique_id = unique or ("AQAD" + _token_id())
-        ext = (file_name.rsplit(".", 1)[-1] if file_name and "." in file_name else
-               {"photo": "jpg"}.get(kind, "bin"))
+        ext = (
+            file_name.rsplit(".", 1)[-1]
+            if file_name and "." in file_name
+            else {"photo": "jpg"}.get(kind, "bin")
+        )
         path = f"{kind}s/file_{len(self.files)}.{ext}"
-        rec = FileRecord(file_id, unique_id, kind, data, path, file_name, mime_type, width,
-                         height, url)
+        rec = FileRecord(
+            file_id, unique_id, kind, data, path, file_name, mime_type, width, height, url
+        )
         self.files[file_id] = rec
         self.files_by_path[path] = rec
         return rec
@@ -276,7 +367,7 @@ class SandboxState:
         ev = self._changed
         try:
             await asyncio.wait_for(ev.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     def publish(self, event: dict[str, Any]) -> None:

@@ -172,7 +172,9 @@ class Validator:
     ) -> dict[str, Any]:
         # Prefer the subtype whose discriminator ("type"/"source") matches, then any that fits.
         kind = value.get("type") or value.get("source")
-        ordered = sorted(subtypes, key=lambda s: 0 if kind and self._discriminator(s) == kind else 1)
+        ordered = sorted(
+            subtypes, key=lambda s: 0 if kind and self._discriminator(s) == kind else 1
+        )
         for sub in ordered:
             disc = self._discriminator(sub)
             if kind and disc and disc != kind:

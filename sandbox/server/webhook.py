@@ -44,8 +44,9 @@ def _take_webhook_fault(state: SandboxState, bot: BotRecord) -> str | None:
     return None
 
 
-async def _run_reply_method(state: SandboxState, bot: BotRecord,
-                            resp: aiohttp.ClientResponse) -> None:
+async def _run_reply_method(
+    state: SandboxState, bot: BotRecord, resp: aiohttp.ClientResponse
+) -> None:
     """Telegram executes a method call the bot puts in its webhook response body."""
     from sandbox.server.dispatch import execute
     from sandbox.server.validation import UploadedFile
@@ -67,8 +68,9 @@ async def _run_reply_method(state: SandboxState, bot: BotRecord,
             if not isinstance(part, aiohttp.BodyPartReader) or not part.name:
                 continue
             if part.filename:
-                uploads[part.name] = UploadedFile(part.filename, part.headers.get(
-                    "Content-Type", ""), await part.read())
+                uploads[part.name] = UploadedFile(
+                    part.filename, part.headers.get("Content-Type", ""), await part.read()
+                )
             else:
                 raw[part.name] = await part.text()
     method = raw.pop("method", None)
@@ -91,11 +93,13 @@ async def _deliver_loop(state: SandboxState, bot: BotRecord) -> None:
             fault = _take_webhook_fault(state, bot)
             if hook.secret_token:
                 headers["X-Telegram-Bot-Api-Secret-Token"] = (
-                    hook.secret_token + "-wrong" if fault == "wrong_secret" else hook.secret_token)
+                    hook.secret_token + "-wrong" if fault == "wrong_secret" else hook.secret_token
+                )
             error: str | None = None
             try:
-                async with session.post(hook.url, data=json.dumps(public(update)),
-                                        headers=headers) as resp:
+                async with session.post(
+                    hook.url, data=json.dumps(public(update)), headers=headers
+                ) as resp:
                     if 200 <= resp.status < 300:
                         with contextlib.suppress(Exception):
                             await _run_reply_method(state, bot, resp)
@@ -103,12 +107,18 @@ async def _deliver_loop(state: SandboxState, bot: BotRecord) -> None:
                         error = f"Wrong response from the webhook: {resp.status} {resp.reason}"
             except aiohttp.ClientConnectorError:
                 error = "Connection refused"
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 error = "Read timeout expired"
             except aiohttp.ClientError as exc:
                 error = f"Connection error: {exc.__class__.__name__}"
-            state.publish({"type": "webhook_delivery", "bot_id": bot.id,
-                           "update_id": update["update_id"], "error": error})
+            state.publish(
+                {
+                    "type": "webhook_delivery",
+                    "bot_id": bot.id,
+                    "update_id": update["update_id"],
+                    "error": error,
+                }
+            )
             if error is None:
                 if bot.updates and bot.updates[0] is update:
                     bot.updates.pop(0)

@@ -22,8 +22,13 @@ from sandbox.server import free_port
 from sandbox.testing import Sandbox, running_sandbox
 
 SECRET = "s3cret-token_1"
-SHORT = {"callback_timeout": 1.0, "pre_checkout_timeout": 1.0, "shipping_timeout": 1.0,
-         "webhook_retry_initial": 0.05, "webhook_retry_max": 0.2}
+SHORT = {
+    "callback_timeout": 1.0,
+    "pre_checkout_timeout": 1.0,
+    "shipping_timeout": 1.0,
+    "webhook_retry_initial": 0.05,
+    "webhook_retry_max": 0.2,
+}
 
 
 @pytest.fixture
@@ -41,8 +46,9 @@ async def api(sb: Sandbox) -> AsyncIterator[ApiCall]:
     """`await api("sendMessage", chat_id=1, text="x", _enc="form")` -> (status, body)."""
     async with aiohttp.ClientSession() as session:
 
-        async def call(method: str, _enc: str = "form", _token: str | None = None,
-                       **params: Any) -> tuple[int, dict[str, Any]]:
+        async def call(
+            method: str, _enc: str = "form", _token: str | None = None, **params: Any
+        ) -> tuple[int, dict[str, Any]]:
             url = f"{sb.api_url}/bot{_token or sb.token}/{method}"
             flat = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
             if _enc == "json":
@@ -92,14 +98,25 @@ def build_aiogram(sb: Sandbox) -> tuple[Any, Any]:
     from aiogram.client.telegram import TelegramAPIServer
     from aiogram.filters import Command, CommandStart
     from aiogram.types import (
-        CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Message,
-        PreCheckoutQuery, ShippingOption, ShippingQuery,
+        CallbackQuery,
+        InlineKeyboardButton,
+        InlineKeyboardMarkup,
+        LabeledPrice,
+        Message,
+        PreCheckoutQuery,
+        ShippingOption,
+        ShippingQuery,
     )
 
     router = Router()
-    keyboard = InlineKeyboardMarkup(inline_keyboard=[[
-        InlineKeyboardButton(text="Ping", callback_data="ping"),
-        InlineKeyboardButton(text="Docs", url="https://example.com/docs")]])
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text="Ping", callback_data="ping"),
+                InlineKeyboardButton(text="Docs", url="https://example.com/docs"),
+            ]
+        ]
+    )
 
     @router.message(CommandStart())
     async def start(message: Message) -> None:
@@ -109,16 +126,26 @@ def build_aiogram(sb: Sandbox) -> tuple[Any, Any]:
     async def buy(message: Message) -> None:
         flexible = message.text.startswith("/flex")
         await message.answer_invoice(
-            title="Tea set", description="Green tea and a cake", payload=_payload_from(
-                message.text), currency="USD", provider_token="TEST:provider",
+            title="Tea set",
+            description="Green tea and a cake",
+            payload=_payload_from(message.text),
+            currency="USD",
+            provider_token="TEST:provider",
             prices=[LabeledPrice(label=n, amount=a) for n, a in PRICES],
-            is_flexible=flexible, need_name=True, need_email=flexible)
+            is_flexible=flexible,
+            need_name=True,
+            need_email=flexible,
+        )
 
     @router.message(Command("link"))
     async def link(message: Message, bot: Bot) -> None:
         url = await bot.create_invoice_link(
-            title="Gift card", description="A gift card", payload=_payload_from(message.text),
-            currency="XTR", prices=[LabeledPrice(label="Card", amount=100)])
+            title="Gift card",
+            description="A gift card",
+            payload=_payload_from(message.text),
+            currency="XTR",
+            prices=[LabeledPrice(label="Card", amount=100)],
+        )
         await message.answer(url)
 
     @router.message(F.successful_payment)
@@ -137,8 +164,16 @@ def build_aiogram(sb: Sandbox) -> tuple[Any, Any]:
 
     @router.shipping_query()
     async def shipping(query: ShippingQuery) -> None:
-        await query.answer(ok=True, shipping_options=[ShippingOption(
-            id="courier", title="Courier", prices=[LabeledPrice(label="Courier", amount=300)])])
+        await query.answer(
+            ok=True,
+            shipping_options=[
+                ShippingOption(
+                    id="courier",
+                    title="Courier",
+                    prices=[LabeledPrice(label="Courier", amount=300)],
+                )
+            ],
+        )
 
     @router.pre_checkout_query()
     async def pre_checkout(query: PreCheckoutQuery) -> None:
@@ -158,39 +193,67 @@ def build_aiogram(sb: Sandbox) -> tuple[Any, Any]:
 
 def build_ptb(sb: Sandbox) -> Any:
     """A python-telegram-bot Application pointed at the sandbox."""
-    from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Update
-    from telegram import ShippingOption
+    from telegram import (
+        InlineKeyboardButton,
+        InlineKeyboardMarkup,
+        LabeledPrice,
+        ShippingOption,
+        Update,
+    )
     from telegram.ext import (
-        ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler,
-        PreCheckoutQueryHandler, ShippingQueryHandler, filters,
+        ApplicationBuilder,
+        CallbackQueryHandler,
+        CommandHandler,
+        ContextTypes,
+        MessageHandler,
+        PreCheckoutQueryHandler,
+        ShippingQueryHandler,
+        filters,
     )
 
-    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Ping", callback_data="ping"),
-                                      InlineKeyboardButton("Docs", url="https://example.com/docs")]])
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Ping", callback_data="ping"),
+                InlineKeyboardButton("Docs", url="https://example.com/docs"),
+            ]
+        ]
+    )
 
     async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await update.message.reply_text(f"Welcome, {update.effective_user.first_name}!",
-                                        reply_markup=keyboard)
+        await update.message.reply_text(
+            f"Welcome, {update.effective_user.first_name}!", reply_markup=keyboard
+        )
 
     async def buy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         flexible = update.message.text.startswith("/flex")
         await update.message.reply_invoice(
-            title="Tea set", description="Green tea and a cake",
-            payload=_payload_from(update.message.text), currency="USD",
-            provider_token="TEST:provider", prices=[LabeledPrice(n, a) for n, a in PRICES],
-            is_flexible=flexible, need_name=True, need_email=flexible)
+            title="Tea set",
+            description="Green tea and a cake",
+            payload=_payload_from(update.message.text),
+            currency="USD",
+            provider_token="TEST:provider",
+            prices=[LabeledPrice(n, a) for n, a in PRICES],
+            is_flexible=flexible,
+            need_name=True,
+            need_email=flexible,
+        )
 
     async def link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         url = await context.bot.create_invoice_link(
-            title="Gift card", description="A gift card",
-            payload=_payload_from(update.message.text), currency="XTR",
-            prices=[LabeledPrice("Card", 100)])
+            title="Gift card",
+            description="A gift card",
+            payload=_payload_from(update.message.text),
+            currency="XTR",
+            prices=[LabeledPrice("Card", 100)],
+        )
         await update.message.reply_text(url)
 
     async def paid(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         sp = update.message.successful_payment
         await update.message.reply_text(
-            f"Paid {sp.total_amount} {sp.currency} for {sp.invoice_payload}")
+            f"Paid {sp.total_amount} {sp.currency} for {sp.invoice_payload}"
+        )
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.message.reply_text(update.message.text)
@@ -200,8 +263,10 @@ def build_ptb(sb: Sandbox) -> Any:
         await update.callback_query.edit_message_text("Pressed ping", reply_markup=keyboard)
 
     async def shipping(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await update.shipping_query.answer(ok=True, shipping_options=[
-            ShippingOption("courier", "Courier", [LabeledPrice("Courier", 300)])])
+        await update.shipping_query.answer(
+            ok=True,
+            shipping_options=[ShippingOption("courier", "Courier", [LabeledPrice("Courier", 300)])],
+        )
 
     async def pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.pre_checkout_query
@@ -212,8 +277,14 @@ def build_ptb(sb: Sandbox) -> Any:
             await asyncio.sleep(1.5)
         await query.answer(ok=True)
 
-    app = (ApplicationBuilder().token(sb.token).base_url(f"{sb.api_url}/bot")
-           .base_file_url(f"{sb.api_url}/file/bot").concurrent_updates(True).build())
+    app = (
+        ApplicationBuilder()
+        .token(sb.token)
+        .base_url(f"{sb.api_url}/bot")
+        .base_file_url(f"{sb.api_url}/file/bot")
+        .concurrent_updates(True)
+        .build()
+    )
     app.add_handler(CommandHandler("start", start))
     app.add_handler(CommandHandler(["buy", "flex"], buy))
     app.add_handler(CommandHandler("link", link))
@@ -265,8 +336,9 @@ async def _run_ptb(sb: Sandbox, mode: str) -> AsyncIterator[BotHandle]:
     else:
         port = free_port()
         url = f"http://127.0.0.1:{port}/hook"
-        await app.updater.start_webhook(listen="127.0.0.1", port=port, url_path="hook",
-                                        webhook_url=url, secret_token=SECRET)
+        await app.updater.start_webhook(
+            listen="127.0.0.1", port=port, url_path="hook", webhook_url=url, secret_token=SECRET
+        )
     try:
         yield BotHandle("ptb", mode, url)
     finally:

@@ -8,8 +8,12 @@ import pytest
 from sandbox.client import CallbackAnswer
 from sandbox.testing import Sandbox
 
-LIBS_AND_MODES = [("aiogram", "polling"), ("aiogram", "webhook"), ("ptb", "polling"),
-                  ("ptb", "webhook")]
+LIBS_AND_MODES = [
+    ("aiogram", "polling"),
+    ("aiogram", "webhook"),
+    ("ptb", "polling"),
+    ("ptb", "webhook"),
+]
 
 
 @pytest.mark.parametrize(("library", "mode"), LIBS_AND_MODES)
@@ -42,16 +46,22 @@ async def test_echo_and_inline_button(sb: Sandbox, run_bot, library: str, mode: 
 
 
 @pytest.mark.parametrize("library", ["aiogram", "ptb"])
-async def test_webhook_secret_rejected_and_delivery_retried(sb: Sandbox, run_bot,
-                                                            library: str) -> None:
+async def test_webhook_secret_rejected_and_delivery_retried(
+    sb: Sandbox, run_bot, library: str
+) -> None:
     alice = sb.user("Bob")
     async with run_bot(library, "webhook") as handle:
         assert handle.webhook_url
         # The bot itself refuses a request carrying the wrong secret token.
-        async with aiohttp.ClientSession() as session:
-            async with session.post(handle.webhook_url, json={"update_id": 1},
-                                    headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as r:
-                assert r.status in (401, 403)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                handle.webhook_url,
+                json={"update_id": 1},
+                headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"},
+            ) as r,
+        ):
+            assert r.status in (401, 403)
         # Next two deliveries carry a wrong secret: the bot answers non-2xx, the sandbox
         # records the error and retries with backoff until the update gets through.
         sb.inject_webhook_fault("wrong_secret", count=2)

@@ -18,9 +18,13 @@ async def test_send_invoice_paid(sb: Sandbox, run_bot, library: str) -> None:
     async with run_bot(library, "polling"):
         await alice.command("/buy", "order-42")
         invoice_msg = await alice.wait_for_message(timeout=5)
-        assert invoice_msg.invoice == {"title": "Tea set", "description": "Green tea and a cake",
-                                       "start_parameter": "", "currency": "USD",
-                                       "total_amount": 750}
+        assert invoice_msg.invoice == {
+            "title": "Tea set",
+            "description": "Green tea and a cake",
+            "start_parameter": "",
+            "currency": "USD",
+            "total_amount": 750,
+        }
         receipt = await alice.pay()
         paid = receipt["successful_payment"]
         assert paid["total_amount"] == 750 and paid["invoice_payload"] == "order-42"
@@ -38,8 +42,7 @@ async def test_send_invoice_paid(sb: Sandbox, run_bot, library: str) -> None:
 
 
 @pytest.mark.parametrize("library", LIBS)
-async def test_flexible_invoice_goes_through_shipping(sb: Sandbox, run_bot,
-                                                      library: str) -> None:
+async def test_flexible_invoice_goes_through_shipping(sb: Sandbox, run_bot, library: str) -> None:
     bob = sb.user("Bob", username="bob")
     async with run_bot(library, "polling"):
         await bob.command("/flex", "parcel")
@@ -51,7 +54,9 @@ async def test_flexible_invoice_goes_through_shipping(sb: Sandbox, run_bot,
         assert paid["order_info"]["email"] == "bob@example.com"
         assert paid["order_info"]["shipping_address"]["country_code"] == "US"
     assert [e.method for e in sb.requests() if e.method.startswith("answer")] == [
-        "answerShippingQuery", "answerPreCheckoutQuery"]
+        "answerShippingQuery",
+        "answerPreCheckoutQuery",
+    ]
 
 
 @pytest.mark.parametrize("library", LIBS)
@@ -64,7 +69,10 @@ async def test_invoice_link_paid(sb: Sandbox, run_bot, library: str) -> None:
         receipt = await carol.pay(link)
         paid = receipt["successful_payment"]
         assert (paid["currency"], paid["total_amount"], paid["invoice_payload"]) == (
-            "XTR", 100, "gift-7")
+            "XTR",
+            100,
+            "gift-7",
+        )
         assert (await carol.wait_for_message(timeout=5)).text == "Paid 100 XTR for gift-7"
 
 
@@ -93,6 +101,11 @@ async def test_pre_checkout_answered_too_late(sb: Sandbox, run_bot, library: str
                 break
             await asyncio.sleep(0.05)
     late = sb.requests("answerPreCheckoutQuery")
-    assert [(e.ok, e.error_code, e.description) for e in late] == [(False, 400, (
-        "Bad Request: query is too old and response timeout expired or query ID is invalid"))]
+    assert [(e.ok, e.error_code, e.description) for e in late] == [
+        (
+            False,
+            400,
+            ("Bad Request: query is too old and response timeout expired or query ID is invalid"),
+        )
+    ]
     assert not any("successful_payment" in m for m in erin.messages)

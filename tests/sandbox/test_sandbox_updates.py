@@ -11,8 +11,10 @@ import pytest
 from sandbox.spec import load_spec
 from sandbox.testing import Sandbox
 
-CONFLICT_POLL = ("Conflict: terminated by other getUpdates request; make sure that only one bot "
-                 "instance is running")
+CONFLICT_POLL = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot "
+    "instance is running"
+)
 
 
 async def test_get_updates_offset_limit_and_negative_offset(sb: Sandbox, api) -> None:
@@ -76,8 +78,7 @@ async def test_webhook_info_pending_count_and_error(sb: Sandbox, api) -> None:
     assert result["last_error_message"] == "Connection refused"
     assert (await api("deleteWebhook", drop_pending_updates=True))[0] == 200
     _, info = await api("getWebhookInfo")
-    assert info["result"] == {"url": "", "has_custom_certificate": False,
-                              "pending_update_count": 0}
+    assert info["result"] == {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
 
 
 async def test_upload_reuse_and_download_with_aiogram(sb: Sandbox) -> None:
@@ -90,8 +91,12 @@ async def test_upload_reuse_and_download_with_aiogram(sb: Sandbox) -> None:
     alice = sb.user("Alice")
     bot = Bot(sb.token, session=AiohttpSession(api=TelegramAPIServer.from_base(sb.api_url)))
     try:
-        sent = await bot.send_document(alice.id, BufferedInputFile(b"invoice body", "inv.txt"),
-                                       caption="Your <b>invoice</b>", parse_mode="HTML")
+        sent = await bot.send_document(
+            alice.id,
+            BufferedInputFile(b"invoice body", "inv.txt"),
+            caption="Your <b>invoice</b>",
+            parse_mode="HTML",
+        )
         assert sent.document.file_name == "inv.txt" and sent.caption == "Your invoice"
         again = await bot.send_document(alice.id, sent.document.file_id)
         assert again.document.file_unique_id == sent.document.file_unique_id
@@ -121,13 +126,17 @@ async def test_forum_topics_routing(sb: Sandbox, api) -> None:
     assert reply["message_thread_id"] == thread
     _, updates = await api("getUpdates")
     assert updates["result"][-1]["message"]["message_thread_id"] == thread
-    assert (await api("editForumTopic", chat_id=forum.id, message_thread_id=thread,
-                      name="Order #1 (paid)"))[0] == 200
+    assert (
+        await api(
+            "editForumTopic", chat_id=forum.id, message_thread_id=thread, name="Order #1 (paid)"
+        )
+    )[0] == 200
     assert forum.topics[thread]["name"] == "Order #1 (paid)"
     assert (await api("closeForumTopic", chat_id=forum.id, message_thread_id=thread))[0] == 200
     assert (await api("reopenForumTopic", chat_id=forum.id, message_thread_id=thread))[0] == 200
-    assert (await api("sendMessage", chat_id=forum.id, message_thread_id=thread,
-                      text="back"))[0] == 200
+    assert (await api("sendMessage", chat_id=forum.id, message_thread_id=thread, text="back"))[
+        0
+    ] == 200
 
 
 async def test_commands_chat_and_members(sb: Sandbox, api) -> None:
@@ -135,8 +144,9 @@ async def test_commands_chat_and_members(sb: Sandbox, api) -> None:
     group = sb.group("Staff", members=[alice], bot_admin=True)
     commands = [{"command": "start", "description": "Start"}]
     scope = {"type": "chat", "chat_id": group.id}
-    assert (await api("setMyCommands", commands=commands, scope=scope,
-                      language_code="de"))[0] == 200
+    assert (await api("setMyCommands", commands=commands, scope=scope, language_code="de"))[
+        0
+    ] == 200
     assert (await api("getMyCommands", scope=scope, language_code="de"))[1]["result"] == commands
     assert (await api("getMyCommands"))[1]["result"] == []
     _, chat = await api("getChat", chat_id="@alice_w")
@@ -149,9 +159,15 @@ async def test_commands_chat_and_members(sb: Sandbox, api) -> None:
 
 async def test_reply_keyboard_contact_and_location(sb: Sandbox, api) -> None:
     alice = sb.user("Alice", phone_number="+15551234567")
-    await api("sendMessage", chat_id=alice.id, text="Share?", reply_markup={
-        "keyboard": [[{"text": "Send phone", "request_contact": True}], ["Cancel"]],
-        "resize_keyboard": True})
+    await api(
+        "sendMessage",
+        chat_id=alice.id,
+        text="Share?",
+        reply_markup={
+            "keyboard": [[{"text": "Send phone", "request_contact": True}], ["Cancel"]],
+            "resize_keyboard": True,
+        },
+    )
     sent = await alice.click("Send phone")
     assert sent["contact"]["phone_number"] == "+15551234567"
     assert (await alice.click(re.compile("^Canc")))["text"] == "Cancel"
@@ -160,8 +176,10 @@ async def test_reply_keyboard_contact_and_location(sb: Sandbox, api) -> None:
         await alice.click("Cancel")
     loc = await alice.send_location(1.5, 2.5)
     _, updates = await api("getUpdates")
-    kinds = [next(k for k in u["message"] if k in ("contact", "text", "location"))
-             for u in updates["result"]]
+    kinds = [
+        next(k for k in u["message"] if k in ("contact", "text", "location"))
+        for u in updates["result"]
+    ]
     assert kinds == ["contact", "text", "location"] and loc["location"]["latitude"] == 1.5
 
 
@@ -193,13 +211,12 @@ async def test_events_subscribe_and_sse(sb: Sandbox, api) -> None:
                 return
 
     listener = asyncio.create_task(listen())
-    async with aiohttp.ClientSession() as s:
-        async with s.get(f"{sb.api_url}/sandbox/events") as sse:
-            await asyncio.sleep(0.1)
-            await api("sendMessage", chat_id=alice.id, text="live!")
-            lines = []
-            while not any("live!" in line for line in lines):
-                lines.append((await asyncio.wait_for(sse.content.readline(), 2)).decode())
+    async with aiohttp.ClientSession() as s, s.get(f"{sb.api_url}/sandbox/events") as sse:
+        await asyncio.sleep(0.1)
+        await api("sendMessage", chat_id=alice.id, text="live!")
+        lines = []
+        while not any("live!" in line for line in lines):
+            lines.append((await asyncio.wait_for(sse.content.readline(), 2)).decode())
     await asyncio.wait_for(listener, 2)
     assert seen[0]["text"] == "live!"
 
@@ -221,4 +238,6 @@ async def test_http_client_plays_a_user(sb: Sandbox, run_bot, api) -> None:
     code, body = await api("sendMessage", chat_id=bob.user_id, text="still there?")
     assert (code, body["description"]) == (403, "Forbidden: bot was blocked by the user")
     assert [e.method for e in sb.requests() if e.method == "sendMessage" and e.ok] == [
-        "sendMessage", "sendMessage"]
+        "sendMessage",
+        "sendMessage",
+    ]

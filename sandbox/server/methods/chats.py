@@ -21,9 +21,13 @@ async def get_chat(call: Call) -> dict[str, Any]:
     info = call.spec.minimal("ChatFullInfo")
     info.update(chat.to_api())
     info["max_reaction_count"] = 11
-    info["accepted_gift_types"] = {"unlimited_gifts": True, "limited_gifts": True,
-                                   "unique_gifts": True, "premium_subscription": True,
-                                   "gifts_from_channels": True}
+    info["accepted_gift_types"] = {
+        "unlimited_gifts": True,
+        "limited_gifts": True,
+        "unique_gifts": True,
+        "premium_subscription": True,
+        "gifts_from_channels": True,
+    }
     return info
 
 
@@ -56,8 +60,11 @@ async def get_chat_member(call: Call) -> dict[str, Any]:
 async def get_chat_administrators(call: Call) -> list[dict[str, Any]]:
     """getChatAdministrators."""
     chat = call.state.resolve_chat(call.get("chat_id"))
-    return [_member(call, chat, uid) for uid, status in chat.members.items()
-            if status in ("creator", "administrator")]
+    return [
+        _member(call, chat, uid)
+        for uid, status in chat.members.items()
+        if status in ("creator", "administrator")
+    ]
 
 
 @method("getChatMemberCount")
@@ -87,7 +94,8 @@ async def set_my_commands(call: Call) -> bool:
             raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
     call.bot.commands[_scope_key(call)] = [
         {"command": str(c["command"]).lstrip("/"), "description": c["description"]}
-        for c in commands]
+        for c in commands
+    ]
     return True
 
 
@@ -110,8 +118,12 @@ async def answer_callback_query(call: Call) -> bool:
     text = call.get("text")
     if text is not None and utf16_len(text) > 200:
         raise bad_request("MESSAGE_TOO_LONG")
-    answer = {"text": text, "show_alert": bool(call.get("show_alert")), "url": call.get("url"),
-              "cache_time": call.get("cache_time") or 0}
+    answer = {
+        "text": text,
+        "show_alert": bool(call.get("show_alert")),
+        "url": call.get("url"),
+        "cache_time": call.get("cache_time") or 0,
+    }
     call.state.answer_query(call.bot.id, call.get("callback_query_id"), "callback_query", answer)
     return True
 
@@ -140,8 +152,14 @@ async def create_forum_topic(call: Call) -> dict[str, Any]:
     name = call.get("name", "")
     if not 1 <= utf16_len(name) <= 128:
         raise bad_request("TOPIC_TITLE_EMPTY" if not name else "TOPIC_TITLE_INVALID")
-    topic = call.state.create_topic(call.bot.id, chat, call.bot.user, name,
-                                    call.get("icon_color"), call.get("icon_custom_emoji_id"))
+    topic = call.state.create_topic(
+        call.bot.id,
+        chat,
+        call.bot.user,
+        name,
+        call.get("icon_color"),
+        call.get("icon_custom_emoji_id"),
+    )
     return topic.to_api()
 
 
@@ -170,8 +188,7 @@ async def close_forum_topic(call: Call) -> bool:
         raise bad_request("TOPIC_NOT_MODIFIED")
     topic.closed = closing
     kind = "forum_topic_closed" if closing else "forum_topic_reopened"
-    call.state.store_message(call.bot.id, chat, call.bot.user, {kind: {}},
-                             topic.message_thread_id)
+    call.state.store_message(call.bot.id, chat, call.bot.user, {kind: {}}, topic.message_thread_id)
     return True
 
 

@@ -17,7 +17,7 @@ from sandbox.spec import Spec
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_BUTTONS = 100
-_URL_RE = re.compile(r"^(https?|tg)://\S+$", re.I)
+_URL_RE = re.compile(r"^(https?|tg)://\S+$", re.IGNORECASE)
 
 
 @dataclass
@@ -70,8 +70,13 @@ def thread_for(call: Call, chat: SimChat) -> int | None:
     return topic.message_thread_id
 
 
-def text_content(text: str, parse_mode: str | None, entities: list[dict[str, Any]] | None,
-                 *, caption: bool = False) -> tuple[str, list[dict[str, Any]]]:
+def text_content(
+    text: str,
+    parse_mode: str | None,
+    entities: list[dict[str, Any]] | None,
+    *,
+    caption: bool = False,
+) -> tuple[str, list[dict[str, Any]]]:
     """Parse entities and enforce Telegram's length limits on text or caption."""
     plain, parsed = parse_text(text, parse_mode)
     if entities and not parse_mode:
@@ -102,8 +107,10 @@ def check_markup(markup: dict[str, Any] | None) -> dict[str, Any] | None:
                     raise bad_request("BUTTON_TEXT_EMPTY")
                 actions = set(button) - {"text", "style", "icon_custom_emoji_id"}
                 if not actions:
-                    raise bad_request("can't parse inline keyboard button: "
-                                      "Text buttons are unallowed in the inline keyboard")
+                    raise bad_request(
+                        "can't parse inline keyboard button: "
+                        "Text buttons are unallowed in the inline keyboard"
+                    )
                 if "callback_data" in button:
                     size = len(str(button["callback_data"]).encode("utf-8"))
                     if not 1 <= size <= 64:
@@ -133,9 +140,15 @@ def reply_to(call: Call, chat: SimChat) -> dict[str, Any] | None:
     return quoted
 
 
-def deliver(call: Call, chat: SimChat, content: dict[str, Any], *,
-            thread: int | None = None, markup: dict[str, Any] | None = None,
-            reply: dict[str, Any] | None = None) -> dict[str, Any]:
+def deliver(
+    call: Call,
+    chat: SimChat,
+    content: dict[str, Any],
+    *,
+    thread: int | None = None,
+    markup: dict[str, Any] | None = None,
+    reply: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Apply flood control, then store a bot message in the chat and return it."""
     call.state.flood.check(call.bot.id, chat.id, chat.type, call.method)
     if reply is not None:

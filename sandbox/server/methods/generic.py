@@ -26,16 +26,28 @@ async def generic_handler(call: Call) -> Any:
         if key:
             content[key] = {f: call.get(f) for f in fields if call.get(f) is not None}
             if key == "venue":
-                content[key] = {"location": {"latitude": call.get("latitude"),
-                                             "longitude": call.get("longitude")},
-                                "title": call.get("title"), "address": call.get("address")}
+                content[key] = {
+                    "location": {
+                        "latitude": call.get("latitude"),
+                        "longitude": call.get("longitude"),
+                    },
+                    "title": call.get("title"),
+                    "address": call.get("address"),
+                }
             if key == "dice":
                 content[key] = {"emoji": call.get("emoji") or "🎲", "value": 1}
         elif call.method == "sendPoll":
             poll = call.spec.minimal("Poll")
-            poll.update({"question": call.get("question", ""), "type": call.get("type") or
-                         "regular", "options": [{"text": o.get("text", ""), "voter_count": 0}
-                                                for o in call.get("options") or []]})
+            poll.update(
+                {
+                    "question": call.get("question", ""),
+                    "type": call.get("type") or "regular",
+                    "options": [
+                        {"text": o.get("text", ""), "voter_count": 0}
+                        for o in call.get("options") or []
+                    ],
+                }
+            )
             content["poll"] = poll
         return deliver(call, chat, content, thread=thread)
     if returns[0] == "Message" and "chat_id" in call.params:

@@ -8,18 +8,35 @@ from typing import Any
 
 from sandbox.server.errors import bad_request
 from sandbox.server.methods.common import (
-    Call, check_markup, deliver, method, reply_to, target_chat, text_content, thread_for,
+    Call,
+    check_markup,
+    deliver,
+    method,
+    reply_to,
+    target_chat,
+    text_content,
+    thread_for,
 )
 from sandbox.server.models import FileRecord
 from sandbox.server.validation import UploadedFile
 
-_KIND_NAMES = {"photo": "Photo", "document": "Document", "video": "Video", "audio": "Audio",
-               "voice": "Voice", "animation": "Animation", "sticker": "Sticker",
-               "video_note": "VideoNote"}
+_KIND_NAMES = {
+    "photo": "Photo",
+    "document": "Document",
+    "video": "Video",
+    "audio": "Audio",
+    "voice": "Voice",
+    "animation": "Animation",
+    "sticker": "Sticker",
+    "video_note": "VideoNote",
+}
 # Which stored kinds may be re-sent as which (Telegram converts freely among documents).
-_COMPATIBLE = {"document": {"document", "video", "audio", "animation", "voice"},
-               "animation": {"animation", "document"}, "video": {"video", "document"},
-               "audio": {"audio", "document"}}
+_COMPATIBLE = {
+    "document": {"document", "video", "audio", "animation", "voice"},
+    "animation": {"animation", "document"},
+    "video": {"video", "document"},
+    "audio": {"audio", "document"},
+}
 
 
 def _image_size(data: bytes) -> tuple[int, int] | None:
@@ -30,7 +47,7 @@ def _image_size(data: bytes) -> tuple[int, int] | None:
     try:
         with Image.open(io.BytesIO(data)) as img:
             return img.size
-    except Exception:
+    except (OSError, ValueError):  # PIL's UnidentifiedImageError is an OSError
         return None
 
 
@@ -38,7 +55,7 @@ def resolve_file(call: Call, value: Any, kind: str) -> FileRecord:
     """Turn an upload, attach://name, URL or file_id into a stored file record."""
     uploads: dict[str, UploadedFile] = call.params.get("_uploads", {})
     if isinstance(value, str) and value.startswith("attach://"):
-        value = uploads.get(value[len("attach://"):])
+        value = uploads.get(value[len("attach://") :])
         if value is None:
             raise bad_request("wrong file identifier/HTTP URL specified")
     state = call.state
@@ -54,21 +71,34 @@ def resolve_file(call: Call, value: Any, kind: str) -> FileRecord:
         mime = value.content_type
         if not mime or mime == "application/octet-stream":
             mime = mimetypes.guess_type(value.filename or "")[0] or mime
-        return state.store_file(kind, value.data, file_name=value.filename or None,
-                                mime_type=mime, width=width, height=height)
+        return state.store_file(
+            kind,
+            value.data,
+            file_name=value.filename or None,
+            mime_type=mime,
+            width=width,
+            height=height,
+        )
     if isinstance(value, str) and value.lower().startswith(("http://", "https://")):
         # No internet in the sandbox: remember the URL, serve empty content.
         name = value.rstrip("/").rsplit("/", 1)[-1] or "file"
-        return state.store_file(kind, b"", file_name=name, url=value,
-                                mime_type=mimetypes.guess_type(name)[0],
-                                width=800 if kind == "photo" else 0,
-                                height=600 if kind == "photo" else 0)
+        return state.store_file(
+            kind,
+            b"",
+            file_name=name,
+            url=value,
+            mime_type=mimetypes.guess_type(name)[0],
+            width=800 if kind == "photo" else 0,
+            height=600 if kind == "photo" else 0,
+        )
     rec = state.files.get(str(value))
     if rec is None:
         raise bad_request("wrong file identifier/HTTP URL specified")
     if rec.kind != kind and kind not in _COMPATIBLE.get(rec.kind, set()):
-        raise bad_request(f"can't use file of type {_KIND_NAMES.get(rec.kind, rec.kind)} as "
-                          f"{_KIND_NAMES.get(kind, kind)}")
+        raise bad_request(
+            f"can't use file of type {_KIND_NAMES.get(rec.kind, rec.kind)} as "
+            f"{_KIND_NAMES.get(kind, kind)}"
+        )
     return rec
 
 
@@ -82,19 +112,37 @@ def photo_sizes(call: Call, rec: FileRecord) -> list[dict[str, Any]]:
     w, h = rec.width or 1, rec.height or 1
     scale = min(1.0, 90 / max(w, h))
     if scale < 1.0:
-        thumb = call.state.store_file("photo", rec.data, width=max(1, int(w * scale)),
-                                      height=max(1, int(h * scale)))
-        sizes.append({"file_id": thumb.file_id, "file_unique_id": thumb.file_unique_id,
-                      "file_size": len(rec.data), "width": thumb.width, "height": thumb.height})
-    sizes.append({"file_id": rec.file_id, "file_unique_id": rec.file_unique_id,
-                  "file_size": len(rec.data), "width": w, "height": h})
+        thumb = call.state.store_file(
+            "photo", rec.data, width=max(1, int(w * scale)), height=max(1, int(h * scale))
+        )
+        sizes.append(
+            {
+                "file_id": thumb.file_id,
+                "file_unique_id": thumb.file_unique_id,
+                "file_size": len(rec.data),
+                "width": thumb.width,
+                "height": thumb.height,
+            }
+        )
+    sizes.append(
+        {
+            "file_id": rec.file_id,
+            "file_unique_id": rec.file_unique_id,
+            "file_size": len(rec.data),
+            "width": w,
+            "height": h,
+        }
+    )
     return sizes
 
 
 def file_object(rec: FileRecord, kind: str) -> dict[str, Any]:
     """Document/Video/Audio/... object of a stored file."""
-    out: dict[str, Any] = {"file_id": rec.file_id, "file_unique_id": rec.file_unique_id,
-                           "file_size": len(rec.data)}
+    out: dict[str, Any] = {
+        "file_id": rec.file_id,
+        "file_unique_id": rec.file_unique_id,
+        "file_size": len(rec.data),
+    }
     if rec.file_name:
         out["file_name"] = rec.file_name
     if rec.mime_type:
@@ -102,21 +150,35 @@ def file_object(rec: FileRecord, kind: str) -> dict[str, Any]:
     if kind in ("video", "animation", "video_note"):
         out.update({"width": rec.width, "height": rec.height, "duration": 0})
         if kind == "video_note":
-            out = {k: v for k, v in out.items() if k not in ("file_name", "mime_type", "width",
-                                                            "height")} | {"length": 0}
+            out = {
+                k: v
+                for k, v in out.items()
+                if k not in ("file_name", "mime_type", "width", "height")
+            } | {"length": 0}
     if kind in ("audio", "voice"):
         out["duration"] = 0
     if kind == "sticker":
-        out.update({"type": "regular", "width": 512, "height": 512, "is_animated": False,
-                    "is_video": False})
+        out.update(
+            {
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+            }
+        )
     return out
 
 
 async def _send_media(call: Call, kind: str) -> dict[str, Any]:
     chat = target_chat(call)
     thread = thread_for(call, chat)
-    caption, entities = text_content(call.get("caption") or "", call.get("parse_mode"),
-                                     call.get("caption_entities"), caption=True)
+    caption, entities = text_content(
+        call.get("caption") or "",
+        call.get("parse_mode"),
+        call.get("caption_entities"),
+        caption=True,
+    )
     markup = check_markup(call.get("reply_markup"))
     reply = reply_to(call, chat)
     try:
@@ -149,9 +211,14 @@ async def send_document(call: Call) -> dict[str, Any]:
 @method("sendVideo", "sendAudio", "sendVoice", "sendAnimation", "sendSticker", "sendVideoNote")
 async def send_other_media(call: Call) -> dict[str, Any]:
     """The remaining single-file send methods."""
-    kind = {"sendVideo": "video", "sendAudio": "audio", "sendVoice": "voice",
-            "sendAnimation": "animation", "sendSticker": "sticker",
-            "sendVideoNote": "video_note"}[call.method]
+    kind = {
+        "sendVideo": "video",
+        "sendAudio": "audio",
+        "sendVoice": "voice",
+        "sendAnimation": "animation",
+        "sendSticker": "sticker",
+        "sendVideoNote": "video_note",
+    }[call.method]
     return await _send_media(call, kind)
 
 
@@ -168,12 +235,14 @@ async def send_media_group(call: Call) -> list[dict[str, Any]]:
     for item in media:
         kind = item.get("type", "document")
         rec = resolve_file(call, item.get("media"), kind)
-        content: dict[str, Any] = {"media_group_id": group_id,
-                                   kind: photo_sizes(call, rec) if kind == "photo"
-                                   else file_object(rec, kind)}
+        content: dict[str, Any] = {
+            "media_group_id": group_id,
+            kind: photo_sizes(call, rec) if kind == "photo" else file_object(rec, kind),
+        }
         if item.get("caption"):
-            caption, entities = text_content(item["caption"], item.get("parse_mode"),
-                                             item.get("caption_entities"), caption=True)
+            caption, entities = text_content(
+                item["caption"], item.get("parse_mode"), item.get("caption_entities"), caption=True
+            )
             content["caption"] = caption
             if entities:
                 content["caption_entities"] = entities
@@ -189,5 +258,9 @@ async def get_file(call: Call) -> dict[str, Any]:
         raise bad_request("wrong file_id or the file is temporarily unavailable")
     if len(rec.data) > call.state.config.max_file_size:
         raise bad_request("file is too big")
-    return {"file_id": rec.file_id, "file_unique_id": rec.file_unique_id,
-            "file_size": len(rec.data), "file_path": rec.file_path}
+    return {
+        "file_id": rec.file_id,
+        "file_unique_id": rec.file_unique_id,
+        "file_size": len(rec.data),
+        "file_path": rec.file_path,
+    }

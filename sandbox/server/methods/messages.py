@@ -8,19 +8,45 @@ from typing import Any
 
 from sandbox.server.errors import NOT_MODIFIED, bad_request
 from sandbox.server.methods.common import (
-    Call, bot_message, check_markup, deliver, method, reply_to, target_chat, text_content,
+    Call,
+    bot_message,
+    check_markup,
+    deliver,
+    method,
+    reply_to,
+    target_chat,
+    text_content,
     thread_for,
 )
 from sandbox.server.models import SimChat
 
 CHAT_ACTIONS = {
-    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-    "upload_document", "choose_sticker", "find_location", "record_video_note",
+    "typing",
+    "upload_photo",
+    "record_video",
+    "upload_video",
+    "record_voice",
+    "upload_voice",
+    "upload_document",
+    "choose_sticker",
+    "find_location",
+    "record_video_note",
     "upload_video_note",
 }
 # Content keys a copy carries over; service fields (ids, dates, senders) are fresh.
-_COPY_SKIP = {"message_id", "date", "chat", "from", "message_thread_id", "is_topic_message",
-              "reply_to_message", "edit_date", "forward_origin", "reply_markup", "_keyboard"}
+_COPY_SKIP = {
+    "message_id",
+    "date",
+    "chat",
+    "from",
+    "message_thread_id",
+    "is_topic_message",
+    "reply_to_message",
+    "edit_date",
+    "forward_origin",
+    "reply_markup",
+    "_keyboard",
+}
 
 
 @method("sendMessage")
@@ -28,8 +54,9 @@ async def send_message(call: Call) -> dict[str, Any]:
     """sendMessage."""
     chat = target_chat(call)
     thread = thread_for(call, chat)
-    text, entities = text_content(call.get("text", ""), call.get("parse_mode"),
-                                  call.get("entities"))
+    text, entities = text_content(
+        call.get("text", ""), call.get("parse_mode"), call.get("entities")
+    )
     markup = check_markup(call.get("reply_markup"))
     reply = reply_to(call, chat)
     content: dict[str, Any] = {"text": text}
@@ -54,8 +81,13 @@ def _edit_target(call: Call) -> tuple[SimChat, dict[str, Any]]:
     return chat, msg
 
 
-def _apply_edit(call: Call, chat: SimChat, msg: dict[str, Any], changes: dict[str, Any],
-                markup: dict[str, Any] | None) -> dict[str, Any]:
+def _apply_edit(
+    call: Call,
+    chat: SimChat,
+    msg: dict[str, Any],
+    changes: dict[str, Any],
+    markup: dict[str, Any] | None,
+) -> dict[str, Any]:
     new = {k: v for k, v in changes.items()}
     same = all(msg.get(k) == (v or None) for k, v in new.items())
     same = same and msg.get("reply_markup") == markup
@@ -72,8 +104,7 @@ def _apply_edit(call: Call, chat: SimChat, msg: dict[str, Any], changes: dict[st
     else:
         msg.pop("reply_markup", None)
     msg["edit_date"] = int(time.time())
-    call.state.publish({"type": "edit", "bot_id": call.bot.id, "chat_id": chat.id,
-                        "message": msg})
+    call.state.publish({"type": "edit", "bot_id": call.bot.id, "chat_id": chat.id, "message": msg})
     return msg
 
 
@@ -83,8 +114,9 @@ async def edit_message_text(call: Call) -> dict[str, Any]:
     chat, msg = _edit_target(call)
     if "text" not in msg:
         raise bad_request("there is no text in the message to edit")
-    text, entities = text_content(call.get("text", ""), call.get("parse_mode"),
-                                  call.get("entities"))
+    text, entities = text_content(
+        call.get("text", ""), call.get("parse_mode"), call.get("entities")
+    )
     markup = check_markup(call.get("reply_markup"))
     return _apply_edit(call, chat, msg, {"text": text, "entities": entities}, markup)
 
@@ -95,11 +127,11 @@ async def edit_message_caption(call: Call) -> dict[str, Any]:
     chat, msg = _edit_target(call)
     if "text" in msg:
         raise bad_request("there is no caption in the message to edit")
-    caption, entities = text_content(call.get("caption", ""), call.get("parse_mode"),
-                                     call.get("caption_entities"), caption=True)
+    caption, entities = text_content(
+        call.get("caption", ""), call.get("parse_mode"), call.get("caption_entities"), caption=True
+    )
     markup = check_markup(call.get("reply_markup"))
-    return _apply_edit(call, chat, msg, {"caption": caption, "caption_entities": entities},
-                       markup)
+    return _apply_edit(call, chat, msg, {"caption": caption, "caption_entities": entities}, markup)
 
 
 @method("editMessageReplyMarkup")
@@ -116,8 +148,11 @@ async def delete_message(call: Call) -> bool:
     chat = call.state.resolve_chat(call.get("chat_id"))
     msg = bot_message(call, chat, call.get("message_id"), what="delete")
     own = msg.get("from", {}).get("id") == call.bot.id
-    if not own and chat.type != "private" and not chat.rights_of(call.bot.id).get(
-            "can_delete_messages"):
+    if (
+        not own
+        and chat.type != "private"
+        and not chat.rights_of(call.bot.id).get("can_delete_messages")
+    ):
         raise bad_request("message can't be deleted")
     call.state.delete_message(call.bot.id, chat, msg["message_id"])
     return True
@@ -148,8 +183,9 @@ async def copy_message(call: Call) -> dict[str, Any]:
     if "successful_payment" in content or "forum_topic_created" in content:
         raise bad_request("message can't be copied")
     if call.get("caption") is not None and "text" not in content:
-        caption, entities = text_content(call.get("caption"), call.get("parse_mode"),
-                                         call.get("caption_entities"), caption=True)
+        caption, entities = text_content(
+            call.get("caption"), call.get("parse_mode"), call.get("caption_entities"), caption=True
+        )
         content["caption"] = caption
         content.pop("caption_entities", None)
         if entities:
@@ -177,6 +213,12 @@ async def send_chat_action(call: Call) -> bool:
     chat = target_chat(call)
     if call.get("action") not in CHAT_ACTIONS:
         raise bad_request("wrong parameter action in request")
-    call.state.publish({"type": "chat_action", "bot_id": call.bot.id, "chat_id": chat.id,
-                        "action": call.get("action")})
+    call.state.publish(
+        {
+            "type": "chat_action",
+            "bot_id": call.bot.id,
+            "chat_id": chat.id,
+            "action": call.get("action"),
+        }
+    )
     return True

@@ -17,9 +17,14 @@ _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 @method("getMe")
 async def get_me(call: Call) -> dict[str, Any]:
     """getMe: the bot's User with the bot-only flags."""
-    return {**call.bot.user.to_api(), "can_join_groups": True,
-            "can_read_all_group_messages": False, "supports_inline_queries": False,
-            "can_connect_to_business": False, "has_main_web_app": False}
+    return {
+        **call.bot.user.to_api(),
+        "can_join_groups": True,
+        "can_read_all_group_messages": False,
+        "supports_inline_queries": False,
+        "can_connect_to_business": False,
+        "has_main_web_app": False,
+    }
 
 
 @method("logOut", "close")
@@ -43,8 +48,10 @@ async def get_updates(call: Call) -> list[dict[str, Any]]:
     """getUpdates with offset/limit/timeout/allowed_updates and Telegram's 409 conflicts."""
     bot = call.bot
     if bot.webhook:
-        raise conflict("can't use getUpdates method while webhook is active; "
-                       "use deleteWebhook to delete the webhook first")
+        raise conflict(
+            "can't use getUpdates method while webhook is active; "
+            "use deleteWebhook to delete the webhook first"
+        )
     limit = call.get("limit") or 100
     if not 1 <= limit <= 100:
         limit = 100
@@ -69,13 +76,16 @@ async def get_updates(call: Call) -> list[dict[str, Any]]:
                 return []
             wake = asyncio.ensure_future(bot.wakeup.wait())
             try:
-                await asyncio.wait({wake, me}, timeout=remaining,
-                                   return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    {wake, me}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                )
             finally:
                 wake.cancel()
             if me.done():
-                raise conflict("terminated by other getUpdates request; "
-                               "make sure that only one bot instance is running")
+                raise conflict(
+                    "terminated by other getUpdates request; "
+                    "make sure that only one bot instance is running"
+                )
     finally:
         if bot.poll_waiter is me:
             bot.poll_waiter = None
@@ -96,7 +106,7 @@ async def set_webhook(call: Call) -> bool:
         bot.webhook = None
         await stop_webhook_worker(bot)
         return True
-    if not re.match(r"^https?://[^/\s]+", url, re.I):
+    if not re.match(r"^https?://[^/\s]+", url, re.IGNORECASE):
         raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
     secret = call.get("secret_token")
     if secret is not None and not _SECRET_RE.match(secret):
@@ -104,8 +114,9 @@ async def set_webhook(call: Call) -> bool:
     max_conn = call.get("max_connections") or 40
     if not 1 <= max_conn <= 100:
         raise bad_request("bad webhook: max_connections must be between 1 and 100")
-    bot.webhook = WebhookConfig(url=url, secret_token=secret, max_connections=max_conn,
-                                ip_address=call.get("ip_address"))
+    bot.webhook = WebhookConfig(
+        url=url, secret_token=secret, max_connections=max_conn, ip_address=call.get("ip_address")
+    )
     # A long poll still hanging must give way (Telegram ends it too).
     if bot.poll_waiter and not bot.poll_waiter.done():
         bot.wakeup.set()
@@ -129,8 +140,11 @@ async def get_webhook_info(call: Call) -> dict[str, Any]:
     """getWebhookInfo with pending_update_count and the last delivery error."""
     bot = call.bot
     hook = bot.webhook
-    info: dict[str, Any] = {"url": hook.url if hook else "", "has_custom_certificate": False,
-                            "pending_update_count": len(bot.updates)}
+    info: dict[str, Any] = {
+        "url": hook.url if hook else "",
+        "has_custom_certificate": False,
+        "pending_update_count": len(bot.updates),
+    }
     if hook:
         info["max_connections"] = hook.max_connections
         if hook.ip_address:
