@@ -13,6 +13,7 @@ from services.orders.service import OrderService
 from services.orders.sweeps import OrderSweeps
 from services.payments.service import PaymentService
 from services.returns import ReturnService
+from services.reviews import ReviewService
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Services:
     inventory: InventoryService
     sweeps: OrderSweeps
     returns: ReturnService
+    reviews: ReviewService
 
 
 def build_services(ctx: ServiceContext) -> Services:
@@ -44,4 +46,5 @@ def build_services(ctx: ServiceContext) -> Services:
         inventory=InventoryService(ctx),
         sweeps=OrderSweeps(ctx),
         returns=ReturnService(ctx),
+        reviews=ReviewService(ctx),
     )
