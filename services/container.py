@@ -14,6 +14,7 @@ from services.orders.sweeps import OrderSweeps
 from services.payments.service import PaymentService
 from services.returns import ReturnService
 from services.reviews import ReviewService
+from services.shipping.tracking import TrackingService
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Services:
     sweeps: OrderSweeps
     returns: ReturnService
     reviews: ReviewService
+    tracking: TrackingService
 
 
 def build_services(ctx: ServiceContext) -> Services:
@@ -47,4 +49,5 @@ def build_services(ctx: ServiceContext) -> Services:
         sweeps=OrderSweeps(ctx),
         returns=ReturnService(ctx),
         reviews=ReviewService(ctx),
+        tracking=TrackingService(ctx),
     )
