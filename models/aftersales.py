@@ -28,6 +28,8 @@ class ReturnRequest(Base):
     satisfied: Mapped[bool | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_at: Mapped[datetime | None]
+    rejected_at: Mapped[datetime | None]
 
 
 class ReturnLine(Base):

@@ -20,10 +20,9 @@ from services.errors import InvalidInput
 
 CAPTURED = "captured"
 REFUND_SUCCEEDED = "succeeded"
-# Order accuracy counts a return or exchange the merchant accepted (approved and every later
-# step) as a wrong or faulty delivery; refund-only requests and rejected ones do not count.
+# Order accuracy counts a return or exchange the merchant approved as a wrong or faulty
+# delivery; refund-only requests and rejected ones do not count.
 ACCURACY_KINDS = ("return", "exchange")
-ACCEPTED_RETURN_STATUSES = ("approved", "received", "refunded", "replaced", "closed")
 RETURN_CLOSED = "closed"
 _PAID_INTO = (OrderStatus.AWAITING_REVIEW, OrderStatus.AWAITING_SHIPMENT, OrderStatus.OUT_OF_STOCK)
 _WAITING_TO_SHIP = _PAID_INTO
@@ -167,7 +166,7 @@ async def _accuracy(session: AsyncSession, start: datetime, end: datetime) -> tu
     returned = exists().where(
         ReturnRequest.order_id == Order.id,
         ReturnRequest.kind.in_(ACCURACY_KINDS),
-        ReturnRequest.status.in_(ACCEPTED_RETURN_STATUSES),
+        ReturnRequest.approved_at.is_not(None),
     )
     row = (await session.execute(
         select(func.count(), func.count().filter(~returned))

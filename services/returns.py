@@ -98,9 +98,8 @@ def _target(action: str, request: ReturnRequest) -> str:
 
 
 def _was_rejected(request: ReturnRequest) -> bool:
-    """Rejected, also once closed: only a rejection writes the merchant's note."""
-    closed_rejected = request.status == "closed" and request.merchant_note is not None
-    return request.status == "rejected" or closed_rejected
+    """Rejected, also once closed."""
+    return request.rejected_at is not None
 
 
 class ReturnService:
@@ -190,12 +189,13 @@ class ReturnService:
     # merchant ----------------------------------------------------------------------------
     async def approve(self, return_id: int, actor: str) -> ReturnView:
         """Accept the request; the customer is told."""
-        return await self._step(return_id, "approve", "return_approved")
+        return await self._step(return_id, "approve", "return_approved",
+                                {"approved_at": self.ctx.clock.now()})
 
     async def reject(self, return_id: int, actor: str, reason: str) -> ReturnView:
         """Refuse the request with a reason the customer sees."""
         why = clean_text(reason, "reason", max_len=500)
-        return await self._step(return_id, "reject", "return_rejected", {"merchant_note": why},
+        return await self._step(return_id, "reject", "return_rejected", {"merchant_note": why, "rejected_at": self.ctx.clock.now()},
                                 reason=why)
 
     async def receive(self, return_id: int, actor: str, restock: bool) -> ReturnView:
@@ -227,7 +227,7 @@ class ReturnService:
             await self._move(session, request, action, refunded_amount=already + amount)
             order = await load_order(session, request.order_id)
             done = await ledger.refund(session, self.ctx, order, amount, reason="after-sales",
-                                       actor=actor, return_request_id=request.id)
+                                       actor=actor, return_request_id=request.id, notify=False)
             if done != amount:  # the provider refused (some of) it: keep only what went back
                 await self._set(session, request, status=before if done == 0 else request.status,
                                 refunded_amount=already + done)

@@ -38,6 +38,7 @@ async def refund(
     actor: str,
     return_request_id: int | None = None,
     payment_id: int | None = None,
+    notify: bool = True,
 ) -> int:
     """Refund `amount` (None: all that is left) across the order's payments; returns the sum refunded.
 
@@ -90,7 +91,7 @@ async def refund(
                 session, ctx.rules, "alert_refund_failed", ctx.clock.now(), order.id,
                 order_number=order.number, amount=part, error=result.error,
             )
-    if done:
+    if done and notify:
         customer = await session.get(Customer, order.customer_id)
         if customer is not None:
             notifications.tell_customer(

@@ -131,11 +131,15 @@ class Shop:
 
     async def return_request(self, order_id: int, kind: str, status: str,
                              satisfied: bool | None = None, when: datetime = JAN) -> None:
-        """An after-sales request in the given state."""
+        """An after-sales request in the given state (approved or rejected on the way there)."""
+        rejected = status == "rejected"
+        approved = status not in ("requested", "rejected")
         async with self.db.write() as s:
             s.add(ReturnRequest(order_id=order_id, customer_id=await self._customer(), kind=kind,
                                 status=status, reason="", satisfied=satisfied,
-                                created_at=when, updated_at=when))
+                                created_at=when, updated_at=when,
+                                approved_at=when if approved else None,
+                                rejected_at=when if rejected else None))
 
 
 @pytest.fixture
