@@ -100,3 +100,32 @@ async def test_webhook_response_can_carry_a_method_call(sb: Sandbox, api) -> Non
         assert (await alice.wait_for_message(timeout=5)).text == "answered inline"
     finally:
         await runner.cleanup()
+
+
+async def test_python_m_sandbox_runs_standalone() -> None:
+    """`python -m sandbox --port N` prints its address and a token, then serves the Bot API."""
+    import asyncio
+    import re
+    import sys
+
+    import aiohttp
+
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "sandbox", "--port", str(port), stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+        assert f"http://127.0.0.1:{port}" in line
+        token = re.search(r"token (\d+:\S+);", line)
+        assert token is not None
+        async with (
+            aiohttp.ClientSession() as s,
+            s.get(f"http://127.0.0.1:{port}/bot{token.group(1)}/getMe") as r,
+        ):
+            me = await r.json()
+        assert me["ok"] and me["result"]["id"] == int(token.group(1).split(":")[0])
+    finally:
+        proc.terminate()
+        await proc.wait()
