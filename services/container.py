@@ -7,6 +7,7 @@ from services.cart import CartService
 from services.catalog import CatalogService
 from services.checkout import CheckoutService
 from services.context import ServiceContext
+from services.conversation import ConversationService
 from services.customers import CustomerService
 from services.inventory.service import InventoryService
 from services.orders.service import OrderService
@@ -30,6 +31,7 @@ class Services:
     payments: PaymentService
     inventory: InventoryService
     sweeps: OrderSweeps
+    conversation: ConversationService
     returns: ReturnService
     reviews: ReviewService
     tracking: TrackingService
@@ -47,6 +49,7 @@ def build_services(ctx: ServiceContext) -> Services:
         payments=PaymentService(ctx),
         inventory=InventoryService(ctx),
         sweeps=OrderSweeps(ctx),
+        conversation=ConversationService(ctx),
         returns=ReturnService(ctx),
         reviews=ReviewService(ctx),
         tracking=TrackingService(ctx),

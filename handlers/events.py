@@ -1,0 +1,198 @@
+"""The conversation's own types: one Event in, a list of Replies out. No Telegram library here."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+EventKind = Literal[
+    "command", "message", "callback", "contact", "location", "photo", "document",
+    "pre_checkout", "successful_payment", "other",
+]
+
+
+@dataclass(frozen=True)
+class User:
+    """The person who acted."""
+
+    id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+    @property
+    def full_name(self) -> str:
+        """First and last name."""
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A Telegram Payments pre-checkout query or successful payment."""
+
+    payload: str
+    currency: str
+    total_amount: int
+    query_id: str | None = None
+    telegram_charge_id: str | None = None
+    provider_charge_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """Anything a user did that reaches the bot."""
+
+    kind: EventKind
+    update_id: int
+    user: User
+    chat_id: int
+    chat_type: str = "private"
+    message_id: int | None = None
+    thread_id: int | None = None
+    text: str = ""
+    command: str | None = None
+    args: str = ""
+    callback_id: str | None = None
+    callback_data: str | None = None
+    callback_message_id: int | None = None
+    contact_phone: str | None = None
+    contact_user_id: int | None = None
+    location: tuple[float, float] | None = None
+    file_id: str | None = None
+    file_name: str | None = None
+    payment: Payment | None = None
+
+    @property
+    def is_private(self) -> bool:
+        """True in the user's private chat with the bot."""
+        return self.chat_type == "private"
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button (callback data or a URL) or a reply-keyboard button."""
+
+    text: str
+    data: str | None = None
+    url: str | None = None
+    request_contact: bool = False
+    request_location: bool = False
+
+
+Rows = tuple[tuple[Button, ...], ...]
+
+
+@dataclass(frozen=True)
+class Inline:
+    """An inline keyboard under a message."""
+
+    rows: Rows
+
+
+@dataclass(frozen=True)
+class ReplyKeyboard:
+    """A keyboard that replaces the user's keyboard (e.g. "share my phone")."""
+
+    rows: Rows
+    one_time: bool = True
+    placeholder: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoveKeyboard:
+    """Take a reply keyboard away."""
+
+
+Keyboard = Inline | ReplyKeyboard | RemoveKeyboard | None
+
+
+@dataclass(frozen=True)
+class SendText:
+    """A new text message (HTML parse mode)."""
+
+    chat_id: int
+    text: str
+    keyboard: Keyboard = None
+    thread_id: int | None = None
+
+
+@dataclass(frozen=True)
+class EditText:
+    """Replace the text (and inline keyboard) of a message the bot sent."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    keyboard: Inline | None = None
+
+
+@dataclass(frozen=True)
+class SendPhoto:
+    """A photo (a local file path, a URL or a Telegram file id) with a caption."""
+
+    chat_id: int
+    photo: str
+    caption: str
+    keyboard: Keyboard = None
+    thread_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SendDocument:
+    """A file made by the bot (a shipping slip PDF, a CSV)."""
+
+    chat_id: int
+    filename: str
+    content: bytes
+    caption: str = ""
+    thread_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AnswerCallback:
+    """The small notice (or alert) answering a button press; every press gets one."""
+
+    callback_id: str
+    text: str = ""
+    alert: bool = False
+
+
+@dataclass(frozen=True)
+class SendInvoice:
+    """A Telegram Payments invoice."""
+
+    chat_id: int
+    title: str
+    description: str
+    payload: str
+    currency: str
+    amount: int
+    provider_token: str
+    label: str
+
+
+@dataclass(frozen=True)
+class AnswerPreCheckout:
+    """The answer to a pre-checkout query (must arrive within 10 seconds)."""
+
+    query_id: str
+    ok: bool
+    error_message: str | None = None
+
+
+Reply = (
+    SendText | EditText | SendPhoto | SendDocument | AnswerCallback | SendInvoice
+    | AnswerPreCheckout
+)
+
+
+@dataclass
+class Replies:
+    """A reply list being built by a handler."""
+
+    items: list[Reply] = field(default_factory=list)
+
+    def add(self, *replies: Reply) -> Replies:
+        """Append replies; returns self for chaining."""
+        self.items.extend(replies)
+        return self

@@ -1,0 +1,104 @@
+"""The conversation core: one Event in, Replies out. Routes to the features, maps domain errors."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from types import ModuleType
+
+from handlers import callbacks
+from handlers.events import AnswerCallback, Event, Reply
+from handlers.i18n import LANGUAGES, Translator, catalogue
+from handlers.registry import Registry
+from handlers.turn import Settings, Turn
+from services.container import Services
+from services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+
+def _feature_modules() -> list[ModuleType]:
+    """The customer features, in routing order (imported here so the core stays importable)."""
+    from handlers import cart, catalog, checkout, orders, payment, returns, start
+
+    return [start, catalog, cart, checkout, payment, orders, returns]
+
+
+def error_text(t: Translator, error: ServiceError) -> str:
+    """The localized sentence for a domain error (most specific key first)."""
+    field = error.params.get("field")
+    reason = error.params.get("reason")
+    what = error.params.get("what")
+    keys = [f"error.{error.code}.{field}.{reason}", f"error.{error.code}.{field}",
+            f"error.{error.code}.{what}", f"error.{error.code}"]
+    known = catalogue(t.language) or catalogue("en")
+    key = next((k for k in keys if k in known), "error.error")
+    params = {k: v for k, v in error.params.items() if isinstance(v, (str, int, float))}
+    if "available" in params:
+        params.setdefault("sku", "")
+    return t(key, **params)
+
+
+class Conversation:
+    """Runs a user's turn: once per update, with their stored state, in their language."""
+
+    def __init__(self, services: Services, settings: Settings,
+                 features: Iterable[ModuleType] | None = None) -> None:
+        self.services = services
+        self.settings = settings
+        self.registry = Registry()
+        for feature in features if features is not None else _feature_modules():
+            feature.register(self.registry)
+        self.menu_words = {
+            catalogue(lang).get(key, key): handler
+            for key, handler in self.registry.menu.items() for lang in LANGUAGES
+        }
+
+    async def handle(self, event: Event) -> list[Reply]:
+        """The replies to one event; a repeated update gets none."""
+        if not await self.services.conversation.claim_update(event.update_id):
+            log.info("update %s already handled", event.update_id)
+            return []
+        if not event.is_private and event.kind not in ("pre_checkout",):
+            return []  # groups are the admin and support chats' business
+        user = event.user
+        customer = await self.services.customers.ensure(
+            user.id, user.full_name, user.username, user.language_code)
+        turn = Turn(event, self.services, customer, Translator(customer.language, self.settings.timezone),
+                    await self.services.conversation.load(user.id), self.settings)
+        try:
+            await self._route(turn)
+        except ServiceError as error:
+            self._refuse(turn, error)
+        if turn.state_changed:
+            await self.services.conversation.save(user.id, turn.state)
+        if event.callback_id and not any(isinstance(r, AnswerCallback) for r in turn.replies):
+            turn.replies.append(AnswerCallback(event.callback_id))
+        return turn.replies
+
+    async def _route(self, turn: Turn) -> None:
+        event, registry = turn.event, self.registry
+        if event.kind in registry.events:
+            return await registry.events[event.kind](turn)
+        if event.kind == "command":
+            handler = registry.commands.get(event.command or "")
+            return await (handler or registry.commands["help"])(turn)
+        if event.kind == "callback":
+            pressed = callbacks.decode(event.callback_data)
+            if pressed is None or pressed.action not in registry.actions:
+                return turn.answer(turn.t("error.stale_button"), alert=True)
+            return await registry.actions[pressed.action](turn, pressed)
+        menu = self.menu_words.get(event.text.strip()) if event.kind == "message" else None
+        if menu is not None:
+            turn.reset()
+            return await menu(turn)
+        step = registry.steps.get(turn.state.name)
+        if step is not None:
+            return await step(turn)
+        return await registry.commands["help"](turn)
+
+    def _refuse(self, turn: Turn, error: ServiceError) -> None:
+        text = error_text(turn.t, error)
+        if turn.event.callback_id:
+            turn.answer(text[:200], alert=True)
+        else:
+            turn.send(text)
