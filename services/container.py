@@ -12,6 +12,7 @@ from services.customers import CustomerService
 from services.inventory.service import InventoryService
 from services.orders.service import OrderService
 from services.orders.sweeps import OrderSweeps
+from services.outbox import OutboxService
 from services.payments.service import PaymentService
 from services.returns import ReturnService
 from services.reviews import ReviewService
@@ -32,6 +33,7 @@ class Services:
     inventory: InventoryService
     sweeps: OrderSweeps
     conversation: ConversationService
+    outbox: OutboxService
     returns: ReturnService
     reviews: ReviewService
     tracking: TrackingService
@@ -50,6 +52,7 @@ def build_services(ctx: ServiceContext) -> Services:
         inventory=InventoryService(ctx),
         sweeps=OrderSweeps(ctx),
         conversation=ConversationService(ctx),
+        outbox=OutboxService(ctx),
         returns=ReturnService(ctx),
         reviews=ReviewService(ctx),
         tracking=TrackingService(ctx),

@@ -1,0 +1,143 @@
+"""The composition root: builds the database, services, conversation, Bot and web app once.
+
+`run(config)` is what `shopbot run` calls; tests build a `ShopBot` directly around their own
+services and a sandbox.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiogram import Bot
+
+from bot.config import AppConfig
+from bot.db import create_database
+from bot.outbox_sender import OutboxSender
+from bot.ratelimit import RateLimiter
+from bot.runtimes.aiogram import AiogramRuntime, make_bot
+from handlers.router import Conversation
+from handlers.turn import Settings
+from services.clock import Clock, SystemClock
+from services.container import Services, build_services
+from services.context import ServiceContext
+from services.database import Database
+from services.payments.cod import CashOnDelivery
+from services.payments.providers import PaymentProvider, ProviderRegistry
+from services.payments.sandbox import SandboxProvider
+from services.shipping.carriers import CarrierRegistry, ManualCarrier
+from services.shipping.sandbox_carrier import SandboxCarrier
+
+log = logging.getLogger(__name__)
+
+
+def public_url(config: AppConfig) -> str:
+    """Where people reach the bot's web app (payment pages)."""
+    return str(config.web.public_url or f"http://{config.web.host}:{config.web.port}").rstrip("/")
+
+
+def payment_providers(config: AppConfig) -> ProviderRegistry:
+    """The providers config.yaml enables."""
+    providers: list[PaymentProvider] = [CashOnDelivery()]
+    if "sandbox" in config.payments.methods:
+        providers.append(SandboxProvider(config.payments.sandbox_secret, public_url(config)))
+    if "telegram" in config.payments.methods:
+        from services.payments.telegram import TelegramPayments
+
+        providers.append(TelegramPayments())
+    return ProviderRegistry(providers)
+
+
+def conversation_settings(config: AppConfig) -> Settings:
+    """What the conversation needs to know of the configuration."""
+    return Settings(
+        shop_name=config.shop.name,
+        admin_user_ids=frozenset(config.admin.user_ids),
+        admin_chat_id=config.admin.chat_id,
+        support_chat_id=config.support.chat_id,
+        telegram_provider_token=config.payments.telegram_provider_token or "",
+        public_url=public_url(config),
+    )
+
+
+def build_services_from(config: AppConfig, db: Database, clock: Clock | None = None) -> Services:
+    """Every service, wired to the database and the configured providers and carriers."""
+    clock = clock or SystemClock()
+    ctx = ServiceContext(db=db, rules=config.to_rules(), payments=payment_providers(config),
+                         carriers=CarrierRegistry([SandboxCarrier(clock), ManualCarrier()]),
+                         clock=clock)
+    return build_services(ctx)
+
+
+@dataclass
+class ShopBot:
+    """A running bot: the runtime feeding the core, and the outbox sender."""
+
+    services: Services
+    settings: Settings
+    bot: Bot
+    runtime: AiogramRuntime
+    sender: OutboxSender
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, services: Services, settings: Settings, token: str, api_url: str | None,
+              limiter: RateLimiter | None = None, outbox_interval: float = 1.0) -> ShopBot:
+        """Wire a bot around ready services."""
+        bot = make_bot(token, api_url, limiter or RateLimiter())
+        runtime = AiogramRuntime(bot, Conversation(services, settings))
+        sender = OutboxSender(services.outbox, runtime.renderer, outbox_interval)
+        return cls(services, settings, bot, runtime, sender)
+
+    async def start(self, polling: bool = True) -> None:
+        """Register commands, then poll (or wait for webhooks) and send the outbox."""
+        await self.runtime.register_commands()
+        if polling:
+            self.tasks.append(asyncio.create_task(self.runtime.poll(), name="polling"))
+        self.tasks.append(asyncio.create_task(self.sender.run(), name="outbox"))
+
+    async def stop(self) -> None:
+        """Stop polling and sending; close the HTTP session."""
+        await self.runtime.stop()
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.tasks.clear()
+        await self.bot.session.close()
+
+
+async def serve(config: AppConfig) -> None:
+    """Run the bot, its web app and its timers until cancelled."""
+    from bot.web import start_web
+    from scheduler import start_scheduler
+
+    db, engines = create_database(config.database.url)
+    services = build_services_from(config, db)
+    if config.telegram.token is None:
+        raise SystemExit("BOT_TOKEN is not set")
+    shop = ShopBot.build(services, conversation_settings(config), config.telegram.token,
+                         str(config.telegram.api_url) if config.telegram.api_url else None,
+                         outbox_interval=config.scheduler.outbox)
+    web = await start_web(config, shop)
+    scheduler = start_scheduler(services, config.scheduler)
+    await shop.start(polling=config.telegram.mode == "polling")
+    log.info("shop bot running (%s)", config.telegram.mode)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        scheduler.shutdown(wait=False)
+        await shop.stop()
+        await web.cleanup()
+        for engine in engines:
+            await engine.dispose()
+
+
+def run(config: AppConfig) -> None:
+    """`shopbot run`: serve until Ctrl-C."""
+    Path(config.shop.media_dir).mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(config))

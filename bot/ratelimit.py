@@ -1,0 +1,77 @@
+"""Telegram's flood limits on our side: every outgoing message waits for its turn here.
+
+About 30 messages/s per bot, 1/s per private chat with a short burst, 20/min per group. The
+buckets are a little under Telegram's so timing jitter does not cost a 429; a 429 that happens
+anyway pauses every sender for its retry_after (see `pause`).
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Rates for the buckets."""
+
+    global_per_second: float = 28.0
+    global_burst: int = 28
+    private_per_second: float = 0.95
+    private_burst: int = 3
+    group_per_minute: float = 19.0
+    group_burst: int = 19
+
+
+class _Bucket:
+    def __init__(self, rate: float, capacity: int, now: float) -> None:
+        self.rate, self.capacity, self.tokens, self.stamp = rate, capacity, float(capacity), now
+
+    def wait(self, now: float) -> float:
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+
+def counts_as_message(method: str) -> bool:
+    """Telegram's flood control counts messages put into chats (send*, copy, forward)."""
+    return method != "sendChatAction" and method.startswith(("send", "copyMessage", "forwardMessage"))
+
+
+class RateLimiter:
+    """In-memory buckets shared by every sender of this process."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._buckets: dict[object, _Bucket] = {}
+        self._lock = asyncio.Lock()
+        self._paused_until = 0.0
+
+    def _bucket(self, key: object, rate: float, burst: int, now: float) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(rate, burst, now)
+        return bucket
+
+    async def acquire(self, chat_id: int | str | None) -> None:
+        """Wait until one more message may go to `chat_id`, then take it."""
+        lim = self.limits
+        while True:
+            async with self._lock:
+                now = time.monotonic()
+                buckets = [self._bucket("global", lim.global_per_second, lim.global_burst, now)]
+                if isinstance(chat_id, int) and chat_id > 0:
+                    buckets.append(self._bucket(chat_id, lim.private_per_second, lim.private_burst, now))
+                elif chat_id is not None:
+                    buckets.append(self._bucket(chat_id, lim.group_per_minute / 60, lim.group_burst, now))
+                delay = max([b.wait(now) for b in buckets] + [self._paused_until - now])
+                if delay <= 0:
+                    for b in buckets:
+                        b.tokens -= 1
+                    return
+            await asyncio.sleep(delay)
+
+    async def pause(self, seconds: float) -> None:
+        """Telegram said 429: nobody sends until retry_after has passed."""
+        async with self._lock:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)

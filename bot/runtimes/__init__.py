@@ -1,0 +1,1 @@
+"""Framework adapters: each turns its framework's updates into Events and renders Replies."""

@@ -1,0 +1,63 @@
+"""aiogram Update -> the core's Event."""
+from __future__ import annotations
+
+from aiogram.types import Message, Update
+from aiogram.types import User as TgUser
+
+from handlers.events import Event, Payment, User
+
+
+def _user(u: TgUser) -> User:
+    return User(u.id, u.first_name, u.last_name, u.username, u.language_code)
+
+
+def _from_message(update_id: int, m: Message) -> Event | None:
+    if m.from_user is None:
+        return None
+    base = {"update_id": update_id, "user": _user(m.from_user), "chat_id": m.chat.id,
+            "chat_type": m.chat.type, "message_id": m.message_id,
+            "thread_id": m.message_thread_id if m.is_topic_message else None}
+    if m.successful_payment is not None:
+        p = m.successful_payment
+        return Event("successful_payment", **base, payment=Payment(  # type: ignore[arg-type]
+            p.invoice_payload, p.currency, p.total_amount, None,
+            p.telegram_payment_charge_id, p.provider_payment_charge_id))
+    if m.contact is not None:
+        return Event("contact", **base, contact_phone=m.contact.phone_number,  # type: ignore[arg-type]
+                     contact_user_id=m.contact.user_id)
+    if m.location is not None:
+        return Event("location", **base,  # type: ignore[arg-type]
+                     location=(m.location.latitude, m.location.longitude))
+    if m.photo:
+        return Event("photo", **base, file_id=m.photo[-1].file_id,  # type: ignore[arg-type]
+                     text=m.caption or "")
+    if m.document is not None:
+        return Event("document", **base, file_id=m.document.file_id,  # type: ignore[arg-type]
+                     file_name=m.document.file_name, text=m.caption or "")
+    text = m.text or ""
+    if text.startswith("/"):
+        head, _, args = text.partition(" ")
+        name = head[1:].split("@", 1)[0].lower()
+        return Event("command", **base, text=text, command=name, args=args.strip())  # type: ignore[arg-type]
+    return Event("message" if m.text is not None else "other", **base, text=text)  # type: ignore[arg-type]
+
+
+def to_event(update: Update) -> Event | None:
+    """The Event for an update, or None for kinds the shop does not handle."""
+    if update.message is not None:
+        return _from_message(update.update_id, update.message)
+    if update.callback_query is not None:
+        q = update.callback_query
+        chat = q.message.chat if q.message is not None else None
+        return Event(
+            "callback", update.update_id, _user(q.from_user),
+            chat_id=chat.id if chat else q.from_user.id, chat_type=chat.type if chat else "private",
+            callback_id=q.id, callback_data=q.data,
+            callback_message_id=q.message.message_id if q.message is not None else None,
+            thread_id=getattr(q.message, "message_thread_id", None),
+        )
+    if update.pre_checkout_query is not None:
+        q = update.pre_checkout_query
+        return Event("pre_checkout", update.update_id, _user(q.from_user), chat_id=q.from_user.id,
+                     payment=Payment(q.invoice_payload, q.currency, q.total_amount, q.id))
+    return None

@@ -1,0 +1,122 @@
+"""The core's Replies -> aiogram Bot calls."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import (
+    BufferedInputFile,
+    FSInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    LabeledPrice,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+
+from handlers.events import (
+    AnswerCallback,
+    AnswerPreCheckout,
+    EditText,
+    Inline,
+    Keyboard,
+    RemoveKeyboard,
+    Reply,
+    ReplyKeyboard,
+    SendDocument,
+    SendInvoice,
+    SendPhoto,
+    SendText,
+)
+
+log = logging.getLogger(__name__)
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+
+
+def markup(keyboard: Keyboard) -> Markup:
+    """aiogram's markup for a core keyboard."""
+    if isinstance(keyboard, Inline):
+        return InlineKeyboardMarkup(inline_keyboard=[
+            [InlineKeyboardButton(text=b.text, callback_data=b.data, url=b.url) for b in row]
+            for row in keyboard.rows])
+    if isinstance(keyboard, ReplyKeyboard):
+        return ReplyKeyboardMarkup(
+            keyboard=[[KeyboardButton(text=b.text, request_contact=b.request_contact or None,
+                                      request_location=b.request_location or None) for b in row]
+                      for row in keyboard.rows],
+            resize_keyboard=True, one_time_keyboard=keyboard.one_time,
+            input_field_placeholder=keyboard.placeholder)
+    if isinstance(keyboard, RemoveKeyboard):
+        return ReplyKeyboardRemove()
+    return None
+
+
+class Renderer:
+    """Sends Replies with one Bot; remembers uploaded photos' file ids to send them once."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self._file_ids: dict[str, str] = {}
+
+    async def render(self, replies: list[Reply]) -> None:
+        """Send every reply, in order."""
+        for reply in replies:
+            await self.one(reply)
+
+    async def one(self, reply: Reply) -> None:
+        """Send one reply."""
+        bot = self.bot
+        match reply:
+            case SendText():
+                await bot.send_message(reply.chat_id, reply.text, parse_mode="HTML",
+                                       reply_markup=markup(reply.keyboard),
+                                       message_thread_id=reply.thread_id)
+            case EditText():
+                await self._edit(reply)
+            case SendPhoto():
+                await self._photo(reply)
+            case SendDocument():
+                await bot.send_document(reply.chat_id, BufferedInputFile(reply.content, reply.filename),
+                                        caption=reply.caption or None, parse_mode="HTML",
+                                        message_thread_id=reply.thread_id)
+            case AnswerCallback():
+                await self._answer(reply)
+            case SendInvoice():
+                await bot.send_invoice(reply.chat_id, reply.title, reply.description, reply.payload,
+                                       reply.currency, [LabeledPrice(label=reply.label, amount=reply.amount)],
+                                       provider_token=reply.provider_token)
+            case AnswerPreCheckout():
+                await bot.answer_pre_checkout_query(reply.query_id, reply.ok,
+                                                    error_message=reply.error_message)
+
+    async def _edit(self, reply: EditText) -> None:
+        try:
+            await self.bot.edit_message_text(reply.text, chat_id=reply.chat_id,
+                                             message_id=reply.message_id, parse_mode="HTML",
+                                             reply_markup=markup(reply.keyboard))  # type: ignore[arg-type]
+        except TelegramBadRequest as exc:
+            if "message is not modified" in exc.message:
+                return  # the same screen pressed twice: nothing to change
+            # A photo card has no text to edit, or the message is gone: show a new message.
+            await self.bot.send_message(reply.chat_id, reply.text, parse_mode="HTML",
+                                        reply_markup=markup(reply.keyboard))
+
+    async def _photo(self, reply: SendPhoto) -> None:
+        source = self._file_ids.get(reply.photo)
+        path = Path(reply.photo)
+        photo = source or (FSInputFile(path) if path.is_file() else reply.photo)
+        sent = await self.bot.send_photo(reply.chat_id, photo, caption=reply.caption,
+                                         parse_mode="HTML", reply_markup=markup(reply.keyboard),
+                                         message_thread_id=reply.thread_id)
+        if source is None and sent.photo:
+            self._file_ids[reply.photo] = sent.photo[-1].file_id
+
+    async def _answer(self, reply: AnswerCallback) -> None:
+        try:
+            await self.bot.answer_callback_query(reply.callback_id, reply.text or None,
+                                                 show_alert=reply.alert)
+        except TelegramBadRequest as exc:  # too old: the user waited; the rest of the turn stands
+            log.info("callback answer refused: %s", exc.message)

@@ -1,0 +1,55 @@
+"""The bot's web app: health, the sandbox payment page, and Telegram webhooks."""
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import TYPE_CHECKING
+
+from aiogram.types import Update
+from aiohttp import web
+
+from bot.config import AppConfig
+
+if TYPE_CHECKING:
+    from bot.app import ShopBot
+
+log = logging.getLogger(__name__)
+
+
+def web_app(config: AppConfig, shop: ShopBot) -> web.Application:
+    """Routes: /health, /pay/... (sandbox provider), the webhook path (webhook mode)."""
+    app = web.Application(client_max_size=1024 * 1024)
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    app.router.add_get("/health", health)
+    if "sandbox" in shop.services.ctx.payments:
+        from bot.paypage import add_pay_routes
+
+        add_pay_routes(app, shop.services, shop.services.ctx.payments.get("sandbox"))  # type: ignore[arg-type]
+    if config.telegram.mode == "webhook":
+        secret = config.telegram.webhook.secret_token or ""
+
+        async def webhook(request: web.Request) -> web.Response:
+            given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+            if not hmac.compare_digest(given, secret):
+                return web.Response(status=401)
+            update = Update.model_validate(await request.json(), context={"bot": shop.bot})
+            await shop.runtime.feed(update)  # 200 only once the work is committed
+            return web.Response()
+
+        app.router.add_post(config.telegram.webhook.path, webhook)
+    return app
+
+
+async def start_web(config: AppConfig, shop: ShopBot) -> web.AppRunner:
+    """Serve the web app on web.host:web.port."""
+    runner = web.AppRunner(web_app(config, shop))
+    await runner.setup()
+    await web.TCPSite(runner, config.web.host, config.web.port).start()
+    if config.telegram.mode == "webhook" and config.telegram.webhook.public_url:
+        await shop.bot.set_webhook(str(config.telegram.webhook.public_url).rstrip("/")
+                                   + config.telegram.webhook.path,
+                                   secret_token=config.telegram.webhook.secret_token)
+    return runner
