@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,8 +127,12 @@ async def serve(config: AppConfig) -> None:
     scheduler = start_scheduler(services, config.scheduler)
     await shop.start(polling=config.telegram.mode == "polling")
     log.info("shop bot running (%s)", config.telegram.mode)
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
+        log.info("stopping")
     finally:
         scheduler.shutdown(wait=False)
         await shop.stop()

@@ -25,9 +25,10 @@ def web_app(config: AppConfig, shop: ShopBot) -> web.Application:
 
     app.router.add_get("/health", health)
     if "sandbox" in shop.services.ctx.payments:
-        from bot.paypage import add_pay_routes
+        from bot.paypage import PREFIX, pay_page_app
 
-        add_pay_routes(app, shop.services, shop.services.ctx.payments.get("sandbox"))  # type: ignore[arg-type]
+        provider = shop.services.ctx.payments.get("sandbox")
+        app.add_subapp(PREFIX, pay_page_app(shop.services, provider))  # type: ignore[arg-type]
     if config.telegram.mode == "webhook":
         secret = config.telegram.webhook.secret_token or ""
 
