@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,7 +22,7 @@ LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 log = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(language: str, root: Path = LOCALES_DIR) -> dict[str, str]:
     """key -> text for a language, from all of its .po files."""
     texts: dict[str, str] = {}

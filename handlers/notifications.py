@@ -4,8 +4,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from handlers.events import Button, Inline, SendText
 from handlers import callbacks
+from handlers.events import Button, Inline, SendText
 from handlers.i18n import Translator
 
 

@@ -142,9 +142,10 @@ class CheckoutService:
             return
         if not cod_ok:
             raise NotAllowed(what="cod_delivery")
-        if rules.cod_requires_completed_order and not await _has_completed(session, customer.id):
-            if total > rules.cod_limit:
-                raise NotAllowed(what="cod_credit", limit=rules.cod_limit)
+        # The credit check: cash on delivery over the limit needs a completed order behind it.
+        if (total > rules.cod_limit and rules.cod_requires_completed_order
+                and not await _has_completed(session, customer.id)):
+            raise NotAllowed(what="cod_credit", limit=rules.cod_limit)
 
 
 async def _has_completed(session: AsyncSession, customer_id: int) -> bool:

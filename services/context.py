@@ -1,7 +1,7 @@
 """What every service receives from the composition root: the database, the rules, the clock."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from services.clock import Clock, SystemClock
@@ -21,4 +21,4 @@ class ServiceContext:
     rules: ShopRules
     payments: ProviderRegistry
     carriers: CarrierRegistry
-    clock: Clock = SystemClock()
+    clock: Clock = field(default_factory=SystemClock)

@@ -80,16 +80,16 @@ async def running_shop(
     settings = settings or Settings(shop_name="Test Shop", admin_user_ids=frozenset({ADMIN_USER_ID}),
                                     admin_chat_id=ADMIN_CHAT, telegram_provider_token="TEST:provider",
                                     public_url="http://pay.test")
-    async with running_sandbox(flood_limits=flood_limits, **sandbox_options) as sandbox:
-        async with open_test_database(backend, tmp_path) as db:
-            clock = FakeClock()
-            ctx = context or make_context(db, rules, clock)
-            services = build_services(ctx)
-            data = await seed_shop(db)
-            bot = ShopBot.build(services, settings, sandbox.token, sandbox.api_url, outbox_interval=0.05)
-            await bot.start()
-            shop = ShopUnderTest(sandbox, services, data, clock, settings, bot)
-            try:
-                yield shop
-            finally:
-                await shop.bot.stop()
+    async with (running_sandbox(flood_limits=flood_limits, **sandbox_options) as sandbox,
+                open_test_database(backend, tmp_path) as db):
+        clock = FakeClock()
+        ctx = context or make_context(db, rules, clock)
+        services = build_services(ctx)
+        data = await seed_shop(db)
+        bot = ShopBot.build(services, settings, sandbox.token, sandbox.api_url, outbox_interval=0.05)
+        await bot.start()
+        shop = ShopUnderTest(sandbox, services, data, clock, settings, bot)
+        try:
+            yield shop
+        finally:
+            await shop.bot.stop()

@@ -40,9 +40,10 @@ async def test_outbox_messages_reach_the_customer(shop: ShopUnderTest) -> None:
     li = shop.customer("Li")
     await li.command("/start")
     await li.wait_for_message(timeout=10)
-    from services import notifications
-    from models import Customer
     from sqlalchemy import select
+
+    from models import Customer
+    from services import notifications
 
     async with shop.services.ctx.db.write() as s:
         customer = await s.scalar(select(Customer).where(Customer.telegram_id == li.user.id))
