@@ -112,16 +112,36 @@ class ShopBot:
 
 
 async def serve(config: AppConfig) -> None:
-    """Run the bot, its web app and its timers until cancelled."""
+    """Run the bot until SIGINT/SIGTERM; with no token, against a local sandbox Bot API server."""
+    async with contextlib.AsyncExitStack() as stack:
+        db, engines = create_database(config.database.url)
+        for engine in engines:
+            stack.push_async_callback(engine.dispose)
+        token, api_url = config.telegram.token, config.telegram.api_url
+        if token is None:
+            token, api_url = await _offline(config, db, stack)
+        services = build_services_from(config, db)
+        await _serve(config, services, token, str(api_url) if api_url else None)
+
+
+async def _offline(config: AppConfig, db: Database, stack: contextlib.AsyncExitStack) -> tuple[str, str]:
+    """No BOT_TOKEN: a sandbox Bot API server in this process, and the demo shop if empty."""
+    from sandbox.testing import running_sandbox
+    from services.demo import fill_demo_shop
+
+    await fill_demo_shop(db, Path(config.shop.media_dir), config.warehouses)
+    sandbox = await stack.enter_async_context(
+        running_sandbox(host=config.web.host, port=config.web.port + 1))
+    print(f"No BOT_TOKEN: the bot runs against the local Telegram sandbox at {sandbox.api_url} "
+          f"(control API {sandbox.api_url}/sandbox/info)", flush=True)
+    return sandbox.token, sandbox.api_url
+
+
+async def _serve(config: AppConfig, services: Services, token: str, api_url: str | None) -> None:
     from bot.web import start_web
     from scheduler import start_scheduler
 
-    db, engines = create_database(config.database.url)
-    services = build_services_from(config, db)
-    if config.telegram.token is None:
-        raise SystemExit("BOT_TOKEN is not set")
-    shop = ShopBot.build(services, conversation_settings(config), config.telegram.token,
-                         str(config.telegram.api_url) if config.telegram.api_url else None,
+    shop = ShopBot.build(services, conversation_settings(config), token, api_url,
                          outbox_interval=config.scheduler.outbox)
     web = await start_web(config, shop)
     scheduler = start_scheduler(services, config.scheduler)
@@ -137,8 +157,6 @@ async def serve(config: AppConfig) -> None:
         scheduler.shutdown(wait=False)
         await shop.stop()
         await web.cleanup()
-        for engine in engines:
-            await engine.dispose()
 
 
 def run(config: AppConfig) -> None:

@@ -1,7 +1,6 @@
 """The shopbot command line, run for real in a subprocess: help, errors, db, demo data."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import sqlite3
 import subprocess
@@ -126,10 +125,48 @@ def test_demo_data_fills_an_empty_shop_once(tmp_path: Path) -> None:
     assert len(list((tmp_path / "data" / "media").glob("*.png"))) == 20
 
 
-@pytest.mark.skipif(importlib.util.find_spec("bot.app") is not None,
-                    reason="bot/app.py exists: `run` would start the real bot")
-def test_run_without_the_runtime_says_so(tmp_path: Path) -> None:
-    result = shopbot(tmp_path, "run", "--port", "8099")
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1] == "the bot runtime is not available yet"
-    assert (tmp_path / "data" / "shop.db").exists()  # the database was upgraded first
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_run_without_a_token_serves_the_demo_shop_on_a_local_sandbox(tmp_path: Path) -> None:
+    import json
+    import signal
+    import time
+    import urllib.request
+
+    port = _free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SHOPBOT_") and k != "BOT_TOKEN"}
+    clean["PYTHONPATH"] = str(REPO)
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--port", str(port)], cwd=tmp_path,
+                            env=clean, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        assert "local Telegram sandbox" in line, line
+        api = line.split(" at ", 1)[1].split()[0]
+
+        def call(path: str, body: dict[str, object] | None = None) -> object:
+            data = json.dumps(body).encode() if body is not None else None
+            request = urllib.request.Request(api + path, data=data,
+                                             headers={"content-type": "application/json"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.loads(response.read())["result"]
+
+        user = call("/sandbox/users", {"first_name": "Li"})
+        uid = user["id"]  # type: ignore[index]
+        call(f"/sandbox/chats/{uid}/messages", {"text": "/start", "user_id": uid})
+        deadline = time.monotonic() + 20
+        texts: list[str] = []
+        while time.monotonic() < deadline and not any("Welcome" in t for t in texts):
+            time.sleep(0.2)
+            texts = [m.get("text", "") for m in call(f"/sandbox/chats/{uid}/messages")]  # type: ignore[union-attr]
+        assert any("Welcome to" in t for t in texts), texts
+        assert (tmp_path / "data" / "shop.db").exists()
+        assert len(list((tmp_path / "data" / "media").glob("*.png"))) == 20  # demo shop filled
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
