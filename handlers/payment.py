@@ -1,8 +1,111 @@
-"""The payment feature of the customer's conversation (being written)."""
+"""Paying for an order: the payment link or a Telegram invoice, pre-checkout, successful_payment.
+
+Money is confirmed only by the provider: the sandbox's signed callback (bot/paypage.py) or
+Telegram's `successful_payment`; both go through PaymentService, deduplicated by charge id.
+"""
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Protocol
+
+from handlers import callbacks
+from handlers.callbacks import Callback
+from handlers.events import AnswerPreCheckout, Button, Inline, SendInvoice
 from handlers.registry import Registry
+from handlers.turn import Turn
+from models import OrderStatus as S
+from services.errors import PaymentError
+from services.payments.providers import PaymentEvent
+
+TITLE_MAX = 32          # Bot API sendInvoice: title 1-32 characters
+DESCRIPTION_MAX = 255   # description 1-255 characters
+PAYLOAD_MAX = 128       # payload 1-128 bytes
+
+
+class Payable(Protocol):
+    """What the payment step needs of an order (a PlacedOrder or an OrderDetail)."""
+
+    id: int
+    number: str
+    total: int
+    currency: str
+    payment_method: str
+    payment_deadline: datetime | None
+
+
+def _after_buttons(turn: Turn, order: Payable) -> tuple[Button, ...]:
+    return (Button(turn.t("payment.check"), callbacks.encode("paylink", order.id)),
+            Button(turn.t("payment.my_order"), callbacks.encode("order", order.id)))
+
+
+def invoice(turn: Turn, order: Payable) -> SendInvoice:
+    """A Telegram Payments invoice for the order, within the Bot API's limits."""
+    title = turn.t("payment.invoice_title", number=order.number)[:TITLE_MAX]
+    description = turn.t("payment.invoice_description", number=order.number,
+                         shop=turn.settings.shop_name)[:DESCRIPTION_MAX]
+    assert len(order.number.encode()) <= PAYLOAD_MAX
+    return SendInvoice(turn.chat_id, title, description, order.number, order.currency,
+                       order.total, turn.settings.telegram_provider_token,
+                       turn.t("payment.invoice_label", number=order.number))
+
+
+async def offer(turn: Turn, order: Payable) -> None:
+    """The payment step of an unpaid order: an invoice (Telegram) or a "Pay now" link."""
+    amount = turn.t.money(order.total, order.currency)
+    deadline = turn.t.when(order.payment_deadline)
+    if order.payment_method == "telegram":
+        turn.replies.append(invoice(turn, order))
+        text = turn.t("payment.invoice_sent", number=order.number, amount=amount, deadline=deadline)
+        return turn.send(text, Inline((_after_buttons(turn, order),)))
+    link = await turn.services.payments.payment_link(turn.customer.id, order.id)
+    text = turn.t("payment.pay_link", number=order.number, amount=amount, deadline=deadline)
+    pay_now = (Button(turn.t("payment.pay_now"), url=link),)
+    turn.send(text, Inline((pay_now, _after_buttons(turn, order))))
+
+
+async def check(turn: Turn, pressed: Callback) -> None:
+    """paylink:<order id>: "Check payment": paid, or the payment step again while still unpaid."""
+    order = await turn.services.orders.detail(pressed.int(0), turn.customer.id)
+    if order.status == S.PENDING_PAYMENT:
+        turn.answer(turn.t("payment.not_paid_yet"))
+        return await offer(turn, order)
+    key = "payment.already_paid" if order.paid > order.refunded else "payment.not_payable"
+    turn.answer(turn.t(key, number=order.number), alert=True)
+
+
+async def pre_checkout(turn: Turn) -> None:
+    """Telegram asks whether the invoice may still be paid: only a payable order of this user."""
+    query = turn.event.payment
+    if query is None or not query.query_id:
+        raise PaymentError("pre-checkout query without an id")
+    problem = await turn.services.payments.precheck(
+        turn.customer.id, query.payload, query.total_amount, query.currency)
+    error = None if problem is None else turn.t(f"payment.precheck.{problem}")
+    turn.replies.append(AnswerPreCheckout(query.query_id, problem is None, error))
+
+
+async def successful(turn: Turn) -> None:
+    """Telegram took the money: apply it once (by charge id), and tell the customer."""
+    paid = turn.event.payment
+    charge = paid and (paid.telegram_charge_id or paid.provider_charge_id)
+    if paid is None or not charge:
+        raise PaymentError("successful_payment without a charge id")
+    raw = {"telegram_charge_id": paid.telegram_charge_id, "provider_charge_id": paid.provider_charge_id,
+           "payload": paid.payload}
+    outcome = await turn.services.payments.apply(PaymentEvent(
+        "telegram", charge, paid.payload, paid.total_amount, paid.currency, raw))
+    amount = turn.t.money(paid.total_amount, paid.currency)
+    if outcome.refunded:
+        key = "payment.refunded"
+    elif outcome.status == S.OUT_OF_STOCK:
+        key = "payment.received_out_of_stock"
+    else:
+        key = "payment.received"
+    turn.send(turn.t(key, number=outcome.order_number, amount=amount))
 
 
 def register(r: Registry) -> None:
     """Routes of this feature."""
+    r.action("paylink", check)
+    r.on("pre_checkout", pre_checkout)
+    r.on("successful_payment", successful)

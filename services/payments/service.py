@@ -48,6 +48,35 @@ class PaymentService:
                                f"Order {order.number}")
             )
 
+    async def precheck(self, customer_id: int, order_number: str, amount: int, currency: str,
+                       provider: str = "telegram") -> str | None:
+        """Why an in-chat payment must be refused now (an error key), or None when it may go ahead.
+
+        Read-only and quick: Telegram waits at most 10 seconds for the pre-checkout answer.
+        """
+        if not isinstance(order_number, str) or not 0 < len(order_number) <= 64:
+            return "not_found"
+        async with self.ctx.db.read() as session:
+            order = await session.scalar(select(Order).where(Order.number == order_number))
+            if order is None or order.customer_id != customer_id:
+                return "not_found"
+            deadline = order.payment_deadline
+            if order.status == S.EXPIRED or (
+                order.status == S.PENDING_PAYMENT and deadline is not None
+                and deadline <= self.ctx.clock.now()
+            ):
+                return "expired"
+            if order.status != S.PENDING_PAYMENT or order.payment_method != provider:
+                return "not_payable"
+            if amount != order.total or str(currency).upper() != order.currency.upper():
+                return "amount"
+            units = await session.scalar(
+                select(func.sum(OrderLine.quantity)).where(OrderLine.order_id == order.id)
+            )
+            if not await stock.reservations_intact(session, order.id, int(units or 0)):
+                return "out_of_stock"
+        return None
+
     async def handle_callback(self, provider_code: str, body: bytes, signature: str) -> PaymentOutcome:
         """Verify a provider's callback and apply it."""
         event = self.ctx.payments.get(provider_code).verify_event(body, signature)

@@ -1,0 +1,180 @@
+"""The delivery address: a saved one, or a new one typed field by field, each checked at once."""
+from __future__ import annotations
+
+import html
+from dataclasses import asdict
+
+from handlers import callbacks
+from handlers.callbacks import Callback
+from handlers.checkout.common import (
+    ADDRESS,
+    FIELDS,
+    at,
+    draft,
+    field_step,
+    move,
+    present,
+    stale,
+    with_cancel,
+)
+from handlers.events import Button, Keyboard, ReplyKeyboard
+from handlers.router import error_text
+from handlers.start import main_menu
+from handlers.turn import Turn
+from services.checkout import AddressInput, validate_address
+from services.customers import AddressView
+from services.errors import InvalidInput, NotFound
+from services.validation import clean_text, phone
+
+MAX_SAVED = 5  # newest saved addresses offered; older ones stay in the database
+LABEL_CHARS = 48
+# The same limits as services.checkout.validate_address: (max, min, the error's field name).
+LIMITS = {
+    "recipient": (64, 1, "recipient"),
+    "region": (64, 1, "region"),
+    "city": (64, 1, "city"),
+    "line": (256, 3, "address_line"),
+    "postcode": (16, 0, "postcode"),
+}
+
+
+def describe(address: AddressInput | AddressView) -> str:
+    """The address as one HTML-safe line for the review screen."""
+    parts = [address.region, address.city, address.line, address.postcode]
+    return html.escape(", ".join(p for p in parts if p))
+
+
+def _label(address: AddressView) -> str:
+    text = f"{address.recipient}, {address.city}, {address.line}"
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+
+
+async def ask_address(turn: Turn, fresh: bool = False) -> None:
+    """Offer the saved addresses and "new address", or go straight to typing one."""
+    saved = await turn.services.customers.addresses(turn.customer.id)
+    if not saved:
+        return ask_field(turn, "recipient", fresh=fresh)
+    rows = [(Button(_label(a), callbacks.encode("addr", a.id)),) for a in saved[:MAX_SAVED]]
+    rows.append((Button(turn.t("checkout.new_address"), callbacks.encode("ck", "new")),))
+    move(turn, ADDRESS)
+    present(turn, turn.t("checkout.choose_address"), with_cancel(turn, *rows), fresh)
+
+
+def _keyboard(turn: Turn, name: str) -> Keyboard:
+    if name == "phone":
+        share = Button(turn.t("checkout.share_phone"), request_contact=True)
+        return ReplyKeyboard(((share,), (Button(turn.t("checkout.cancel")),)),
+                             placeholder=turn.t("checkout.phone_placeholder"))
+    if name == "postcode":
+        return with_cancel(turn, (Button(turn.t("checkout.skip"), callbacks.encode("ck", "skip")),))
+    return with_cancel(turn)
+
+
+def ask_field(turn: Turn, name: str, fresh: bool = False, **changes: object) -> None:
+    """Move to an address field and ask for it."""
+    if name == "recipient" and "draft" not in changes:
+        changes["draft"] = {}  # a new address starts empty
+    move(turn, field_step(name), **changes)
+    present(turn, turn.t(f"checkout.ask.{name}"), _keyboard(turn, name), fresh or name == "phone")
+
+
+def _reask(turn: Turn, name: str, text: str) -> None:
+    turn.send(text, _keyboard(turn, name))
+
+
+def _clean(turn: Turn, name: str, raw: str) -> str:
+    if name == "phone":
+        return phone(raw, turn.services.ctx.rules.default_phone_region)
+    most, least, field = LIMITS[name]
+    return clean_text(raw, field, max_len=most, min_len=least)
+
+
+def _raw_value(turn: Turn, name: str) -> str | None:
+    """The value the customer gave at this step, or None after telling them what is wrong."""
+    event = turn.event
+    if name == "phone" and event.kind == "contact":
+        # Only the customer's own number: a forwarded card of someone else is not consent.
+        if event.contact_user_id != event.user.id or not event.contact_phone:
+            _reask(turn, name, turn.t("checkout.contact_not_yours"))
+            return None
+        return event.contact_phone
+    if event.kind != "message":
+        _reask(turn, name, turn.t("checkout.need_text", what=turn.t(f"checkout.what.{name}")))
+        return None
+    return event.text
+
+
+async def on_field(turn: Turn) -> bool:
+    """Take one typed field; True when the whole address is complete."""
+    name = turn.state.name.removeprefix("checkout.")
+    raw = _raw_value(turn, name)
+    if raw is None:
+        return False
+    if name == "phone" and raw.strip() == turn.t("checkout.cancel"):
+        turn.reset()
+        turn.send(turn.t("checkout.cancelled"), main_menu(turn.t))
+        return False
+    try:
+        value = _clean(turn, name, raw)
+    except InvalidInput as error:
+        _reask(turn, name, error_text(turn.t, error))
+        return False
+    return accept(turn, name, value)
+
+
+def accept(turn: Turn, name: str, value: str) -> bool:
+    """Store a checked field and ask the next one; True when the address is complete."""
+    fields = {**draft(turn).get("draft", {}), name: value}
+    following = FIELDS.index(name) + 1
+    if following < len(FIELDS):
+        if name == "phone":  # give the main menu back in place of the share-phone keyboard
+            turn.send(turn.t("checkout.phone_saved", phone=html.escape(value)), main_menu(turn.t))
+        ask_field(turn, FIELDS[following], draft=fields)
+        return False
+    address = validate_address(AddressInput(**fields), turn.services.ctx.rules.default_phone_region)
+    move(turn, turn.state.name, draft={}, address=asdict(address), address_id=None)
+    return True
+
+
+async def skip_postcode(turn: Turn) -> bool:
+    """The "Skip" button at the postcode step."""
+    if not at(turn, field_step("postcode")):
+        stale(turn)
+        return False
+    turn.answer()
+    return accept(turn, "postcode", "")
+
+
+async def new_address(turn: Turn) -> None:
+    """The "New address" button."""
+    if not at(turn, ADDRESS):
+        return stale(turn)
+    turn.answer()
+    ask_field(turn, "recipient")
+
+
+async def choose_saved(turn: Turn, pressed: Callback) -> bool:
+    """A saved address button; only the customer's own addresses exist for them."""
+    if not at(turn, ADDRESS):
+        stale(turn)
+        return False
+    wanted = pressed.int(0)
+    saved = await turn.services.customers.addresses(turn.customer.id)
+    if not any(a.id == wanted for a in saved):
+        raise NotFound(what="address")
+    turn.answer()
+    move(turn, ADDRESS, address_id=wanted, address=None, draft={})
+    return True
+
+
+async def chosen_address(turn: Turn) -> AddressInput | None:
+    """The address of the draft (a typed one, or the saved one it points to)."""
+    data = draft(turn)
+    if data.get("address"):
+        return AddressInput(**data["address"])
+    if data.get("address_id"):
+        for a in await turn.services.customers.addresses(turn.customer.id):
+            if a.id == data["address_id"]:
+                return AddressInput(a.recipient, a.phone, a.region, a.city, a.line, a.postcode)
+    return None
+
