@@ -65,6 +65,13 @@ class ReviewService:
                                          .order_by(Review.product_id))
             return [self._view(review, name) for review, name in rows]
 
+    async def reviewed(self, customer_id: int, order_id: int) -> bool:
+        """Whether the customer has already reviewed this order of theirs."""
+        async with self.ctx.db.read() as session:
+            order = await load_order(session, order_id, customer_id)
+            return await session.scalar(select(Review.id).where(Review.order_id == order.id)
+                                        .limit(1)) is not None
+
     async def for_product(self, product_id: int, limit: int = 5) -> list[ReviewView]:
         """The product's newest reviews."""
         pid = identifier(product_id, "product_id")
