@@ -68,7 +68,7 @@ async def test_browse_categories_products_card_add_two_then_cart(chat: CoreChat,
         assert part in card.text
     await chat.click("Add 2")
     assert alert(chat) == "Added 2 × Green tea"
-    assert "Your cart: 2 items, CN¥100.00" in chat.last_text
+    assert "Your cart: 2 pcs, CN¥100.00" in chat.last_text
     await chat.click("🛒 Cart")
     assert "2 × CN¥50.00 = CN¥100.00" in chat.last_text
     assert "Subtotal: <b>CN¥100.00</b>" in chat.last_text
@@ -146,7 +146,7 @@ async def test_card_shows_rating_and_three_latest_reviews(chat: CoreChat, svc: S
                    for pid, r, text in [(shop.tea, 3, "ok"), (others[0], 5, "x"),
                                         (shop.mug, 4, "<b>Great</b> mug & more")]])
     await chat.press(f"prod:{shop.mug}")
-    assert "★ 4.0 (1 reviews)" in chat.last_text
+    assert "★ 4.0/5 · reviews: 1" in chat.last_text
     assert "★★★★☆ &lt;b&gt;Great&lt;/b&gt; mug &amp; more — <i>Buyer 3003</i>" in chat.last_text
 
 
