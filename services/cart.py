@@ -126,7 +126,8 @@ class CartService:
             new = (line.quantity if line else 0) + qty if relative else qty
             quantity(new, maximum=limit)
             free = (await available_by_product(session, [product_id]))[product_id]
-            if new > free:
+            lowering = line is not None and new < line.quantity
+            if new > free and not lowering:  # stock fell below the line: taking units out is fine
                 raise OutOfStock(sku=product.sku, available=free)
             if line is None:
                 await self._check_line_count(session, cart_id)

@@ -138,7 +138,8 @@ class InventoryService:
         """"Notify me" on a product; True when newly subscribed."""
         identifier(product_id, "product_id")
         async with self.ctx.db.write() as session:
-            if await session.get(Product, product_id) is None:
+            product = await session.get(Product, product_id)
+            if product is None or not product.active:
                 raise NotFound(what="product")
             existing = await session.scalar(select(StockSubscription).where(
                 StockSubscription.customer_id == customer_id,

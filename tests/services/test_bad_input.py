@@ -181,3 +181,23 @@ async def test_catalog_search_in_both_languages_and_paging(svc: Services, shop: 
     assert card.available == 10 and card.rating is None
     await refused(svc, NotFound, lambda: svc.catalog.product(999))
     await refused(svc, NotFound, lambda: svc.catalog.products(999))
+
+
+async def test_lowering_a_line_is_allowed_when_stock_fell_below_it(svc: Services, shop: ShopData) -> None:
+    customer = await buyer(svc)
+    await svc.cart.add(customer.id, shop.tea, 5)
+    async with svc.ctx.db.write() as s:  # meanwhile others bought all but 2
+        from models import Stock
+
+        (await s.get(Stock, (shop.tea, shop.sh))).on_hand = 2  # type: ignore[union-attr]
+    assert (await svc.cart.set_quantity(customer.id, shop.tea, 4)).lines[0].quantity == 4
+    await refused(svc, OutOfStock, lambda: svc.cart.set_quantity(customer.id, shop.tea, 5))
+
+
+async def test_notify_me_on_a_product_off_sale_is_not_found(svc: Services, shop: ShopData) -> None:
+    customer = await buyer(svc)
+    async with svc.ctx.db.write() as s:
+        from models import Product
+
+        (await s.get(Product, shop.gone)).active = False  # type: ignore[union-attr]
+    await refused(svc, NotFound, lambda: svc.inventory.subscribe(customer.id, shop.gone))
