@@ -151,6 +151,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     web = config.web.model_copy(update={k: v for k, v in (("host", args.host),
                                                           ("port", args.port)) if v})
     config = config.model_copy(update={"web": web})
+    if config.telegram.framework != "aiogram":
+        # The python-telegram-bot runtime is not written yet: say so rather than ignore the key.
+        return _fail("config error: telegram.framework: only 'aiogram' is available in this version")
     logging.basicConfig(level=config.logging.level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     upgrade_database(config.database.url)
