@@ -160,7 +160,7 @@ async def _show_picker(turn: Turn, order: OrderDetail) -> None:
     rows: list[tuple[Button, ...]] = []
     for line in order.lines[:MAX_PICKER_LINES]:
         n, most = chosen.get(str(line.id), 0), limits.get(line.id, 0)
-        label = Button(t("returns.picker_label", name=product_name(t, line.name_en, line.name_zh),
+        label = Button(t("returns.picker_label", name=product_name(t, line.name_en, line.name_zh, html=False),
                          qty=n, max=most), callbacks.encode("noop"))
         minus = Button("➖", callbacks.encode("retl", order.id, line.id, max(0, n - 1)))
         plus = Button("➕", callbacks.encode("retl", order.id, line.id, min(most, n + 1)))

@@ -10,7 +10,8 @@ from models import OrderStatus as S
 
 
 async def my_orders(turn: Turn) -> None:
-    """/orders and the menu button: the first page of the customer's orders."""
+    """/orders and the menu button: the first page of the customer's orders (leaving any step)."""
+    turn.reset()
     await _list(turn, 0)
 
 

@@ -30,9 +30,13 @@ def _word(t: Translator, key: str, fallback: str) -> str:
     return t(key) if key in catalogue(t.language) or key in catalogue("en") else escape(fallback)
 
 
-def product_name(t: Translator, name_en: str, name_zh: str) -> str:
-    """The product's name in the customer's language, HTML-escaped."""
-    return escape(name_zh if t.language.startswith("zh") and name_zh else name_en)
+def product_name(t: Translator, name_en: str, name_zh: str, html: bool = True) -> str:
+    """The product's name in the customer's language, HTML-escaped for message texts.
+
+    Button labels are not parsed as HTML, so they take the name as it is (`html=False`).
+    """
+    name = name_zh if t.language.startswith("zh") and name_zh else name_en
+    return escape(name) if html else name
 
 
 def line_label(t: Translator, line: LineView) -> str:

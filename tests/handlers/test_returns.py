@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from models import ReturnLine, ReturnRequest
+from models import Product, ReturnLine, ReturnRequest
 from services.clock import FakeClock
 from services.container import Services
 from services.orders.dto import PlacedOrder
@@ -175,3 +175,27 @@ async def test_return_in_chinese(chat: CoreChat, svc: Services, shop: ShopData) 
     (request, _), = await requests(svc)
     assert f"已收到售后申请 {request.id}（换货，订单 {order.number}）" in chat.texts[0]
     assert f"售后申请 {request.id}（换货）：已提交，等待商家处理" in chat.last_text
+
+
+async def test_names_escaped_in_texts_not_in_buttons(chat: CoreChat, svc: Services,
+                                                     shop: ShopData) -> None:
+    async with svc.ctx.db.write() as s:
+        tea = await s.get(Product, shop.tea)
+        assert tea is not None
+        tea.name_en = "Tea & <Co>"
+    order = await delivered(svc, {shop.tea: 1})
+    await chat.press(f"order:{order.id}")
+    assert "Tea &amp; &lt;Co&gt; × 1" in chat.last_text
+    await chat.click("↩️ Return, exchange or refund")
+    await chat.click("Return")
+    assert "Tea & <Co>: 0/1" in shown(chat)
+
+
+async def test_orders_command_leaves_a_return_step(chat: CoreChat, svc: Services,
+                                                   shop: ShopData) -> None:
+    order = await delivered(svc, {shop.tea: 1})
+    await to_reason(chat, order)
+    await chat.command("/orders")
+    await chat.send("not a reason any more")
+    assert "I can help you shop" in chat.last_text
+    assert await requests(svc) == []
