@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +20,14 @@ from bot.app import ShopBot
 from handlers.turn import Settings
 from sandbox.client import SandboxUser
 from sandbox.server.models import LogEntry
-from sandbox.testing import Sandbox, running_sandbox
+from sandbox.testing import Sandbox, SandboxGroup, running_sandbox
 from services.clock import FakeClock
 from services.container import Services, build_services
 from services.context import ServiceContext
 from services.rules import ShopRules
-from tests.conftest import ADMIN_CHAT, TEST_RULES, make_context
+from tests.conftest import TEST_RULES, make_context
 from tests.databases import open_test_database
 from tests.shop import ShopData, seed_shop
-
-ADMIN_USER_ID = 9001
 
 
 @dataclass
@@ -42,6 +40,8 @@ class ShopUnderTest:
     clock: FakeClock
     settings: Settings
     bot: ShopBot
+    merchant: SandboxUser
+    admin_chat: SandboxGroup
     _restarts: int = field(default=0)
 
     def customer(self, first_name: str = "Li", language_code: str = "en", **kw: Any) -> SandboxUser:
@@ -76,19 +76,28 @@ async def running_shop(
     flood_limits: bool = False,
     **sandbox_options: Any,
 ) -> AsyncIterator[ShopUnderTest]:
-    """Sandbox + database + seeded shop + the real bot (aiogram, polling), torn down after."""
-    settings = settings or Settings(shop_name="Test Shop", admin_user_ids=frozenset({ADMIN_USER_ID}),
-                                    admin_chat_id=ADMIN_CHAT, telegram_provider_token="TEST:provider",
-                                    public_url="http://pay.test")
+    """Sandbox + database + seeded shop + the real bot (aiogram, polling), torn down after.
+
+    The sandbox has a merchant and the admin group they share with the bot; the shop's rules
+    and settings point at that group.
+    """
     async with (running_sandbox(flood_limits=flood_limits, **sandbox_options) as sandbox,
                 open_test_database(backend, tmp_path) as db):
+        merchant = sandbox.user("Merchant")
+        admin_chat = sandbox.group("Shop admins", members=[merchant], bot_admin=True,
+                                   supergroup=True)
+        rules = replace(rules, admin_chat_id=admin_chat.id)
+        settings = settings or Settings(
+            shop_name="Test Shop", admin_user_ids=frozenset({merchant.user.id}),
+            admin_chat_id=admin_chat.id, telegram_provider_token="TEST:provider",
+            public_url="http://pay.test")
         clock = FakeClock()
         ctx = context or make_context(db, rules, clock)
         services = build_services(ctx)
         data = await seed_shop(db)
         bot = ShopBot.build(services, settings, sandbox.token, sandbox.api_url, outbox_interval=0.05)
         await bot.start()
-        shop = ShopUnderTest(sandbox, services, data, clock, settings, bot)
+        shop = ShopUnderTest(sandbox, services, data, clock, settings, bot, merchant, admin_chat)
         try:
             yield shop
         finally:
