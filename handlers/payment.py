@@ -23,14 +23,20 @@ PAYLOAD_MAX = 128       # payload 1-128 bytes
 
 
 class Payable(Protocol):
-    """What the payment step needs of an order (a PlacedOrder or an OrderDetail)."""
+    """What the payment step needs of an order (a PlacedOrder or an OrderDetail, both frozen)."""
 
-    id: int
-    number: str
-    total: int
-    currency: str
-    payment_method: str
-    payment_deadline: datetime | None
+    @property
+    def id(self) -> int: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def payment_method(self) -> str: ...
+    @property
+    def payment_deadline(self) -> datetime | None: ...
 
 
 def _after_buttons(turn: Turn, order: Payable) -> tuple[Button, ...]:
