@@ -81,16 +81,18 @@ class ShopBot:
     bot: Bot
     runtime: AiogramRuntime
     sender: OutboxSender
+    limiter: RateLimiter
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
     def build(cls, services: Services, settings: Settings, token: str, api_url: str | None,
               limiter: RateLimiter | None = None, outbox_interval: float = 1.0) -> ShopBot:
         """Wire a bot around ready services."""
-        bot = make_bot(token, api_url, limiter or RateLimiter())
+        limiter = limiter or RateLimiter()
+        bot = make_bot(token, api_url, limiter)
         runtime = AiogramRuntime(bot, Conversation(services, settings))
         sender = OutboxSender(services.outbox, runtime.renderer, outbox_interval)
-        return cls(services, settings, bot, runtime, sender)
+        return cls(services, settings, bot, runtime, sender, limiter)
 
     async def start(self, polling: bool = True) -> None:
         """Register commands, then poll (or wait for webhooks) and send the outbox."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import ShopBot
+from bot.ratelimit import Limits, RateLimiter
 from handlers.turn import Settings
 from sandbox.client import SandboxUser
 from sandbox.server.models import LogEntry
@@ -28,6 +29,10 @@ from services.rules import ShopRules
 from tests.conftest import TEST_RULES, make_context
 from tests.databases import open_test_database
 from tests.shop import ShopData, seed_shop
+
+
+# With the sandbox's flood limits off, our own limiter need not pace the tests either.
+UNLIMITED = Limits(10_000, 10_000, 10_000, 10_000, 600_000, 10_000)
 
 
 @dataclass
@@ -52,7 +57,7 @@ class ShopUnderTest:
         """Stop the bot process's runtime and start a fresh one over the same database."""
         await self.bot.stop()
         self.bot = ShopBot.build(self.services, self.settings, self.sandbox.token,
-                                 self.sandbox.api_url, outbox_interval=0.05)
+                                 self.sandbox.api_url, self.bot.limiter, outbox_interval=0.05)
         await self.bot.start()
         self._restarts += 1
 
@@ -95,7 +100,9 @@ async def running_shop(
         ctx = context or make_context(db, rules, clock)
         services = build_services(ctx)
         data = await seed_shop(db)
-        bot = ShopBot.build(services, settings, sandbox.token, sandbox.api_url, outbox_interval=0.05)
+        limiter = RateLimiter() if flood_limits else RateLimiter(UNLIMITED)
+        bot = ShopBot.build(services, settings, sandbox.token, sandbox.api_url, limiter,
+                            outbox_interval=0.05)
         await bot.start()
         shop = ShopUnderTest(sandbox, services, data, clock, settings, bot, merchant, admin_chat)
         try:
