@@ -117,7 +117,6 @@ async def pay_page(shop: ShopUnderTest) -> AsyncIterator[TestClient]:
         yield client
 
 
-@pytest.mark.allow_refused  # only the admin chat's, checked at the end
 async def test_checkout_and_pay_through_the_link(shop: ShopUnderTest) -> None:
     li = shop.customer("Li", phone_number=PHONE)
     await with_cart(shop, li, shop.data)
