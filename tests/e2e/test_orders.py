@@ -22,7 +22,7 @@ WAIT = 10.0
 ADMIN = "admin:1"
 
 LABELS = {
-    "en": {"language": "en", "menu": "📦 My orders", "list": "Your orders", "card": "Order No.",
+    "en": {"language": "en", "menu": "📦 My orders", "list": "Tap an order to see its details", "card": "Order No.",
            "delivered": "Status: Delivered", "received": "✅ Confirm receipt",
            "done_status": "Status: Completed", "ask_review": "Tell us more",
            "thanks": "Thank you for your review", "return": "↩️ Return, exchange or refund",
@@ -31,7 +31,7 @@ LABELS = {
            "ask_photos": "photos", "photo_added": "Photo 1 of 5 added.",
            "send": "✅ Done (1 photos), send the request", "request": "Request No. {id} received",
            "pay": "💳 Pay now", "timeline": "Awaiting shipment", "tracking": "SF1001"},
-    "zh_CN": {"language": "zh-hans", "menu": "📦 我的订单", "list": "我的订单", "card": "订单号",
+    "zh_CN": {"language": "zh-hans", "menu": "📦 我的订单", "list": "点击订单查看详情", "card": "订单号",
               "delivered": "状态：已送达", "received": "✅ 确认收货",
               "done_status": "状态：已完成", "ask_review": "欢迎写下您的评价",
               "thanks": "感谢您的评价", "return": "↩️ 申请退货、换货或退款", "kind": "退货",
@@ -98,6 +98,7 @@ async def test_open_confirm_review_and_return(shop: ShopUnderTest, language: str
     await li.wait_for_message(WAIT)
     order = await delivered_order(shop, li.user.id)
     unpaid = await place(shop.services, await buyer(shop.services, li.user.id), {shop.data.mug: 1})
+    await shop.send_outbox()  # the merchant's steps told the customer; let that settle first
 
     await li.click(words["menu"])
     listing = await new_message(li, words["list"])
