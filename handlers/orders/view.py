@@ -151,8 +151,9 @@ async def detail_keyboard(turn: Turn, order: OrderDetail) -> Inline:
     t, rows = turn.t, []
     if order.status == S.PENDING_PAYMENT and order.payment_method != "cod":
         link = await _payment_link(turn, order.id)
-        if link:
-            rows.append((Button(t("orders.btn_pay"), url=link),))
+        # A link where the provider has one; otherwise (Telegram Payments) the payment step again.
+        rows.append((Button(t("orders.btn_pay"), url=link) if link
+                     else Button(t("orders.btn_pay"), callbacks.encode("paylink", order.id)),))
     if order.status == S.OUT_OF_STOCK:
         rows.append((Button(t("orders.btn_oos_wait"), callbacks.encode("oos", order.id, "wait")),))
         rows.append((Button(t("orders.btn_oos_cancel"), callbacks.encode("oos", order.id, "cancel")),))

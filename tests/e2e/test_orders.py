@@ -89,7 +89,6 @@ async def delivered_order(shop: ShopUnderTest, telegram_id: int) -> PlacedOrder:
     return placed
 
 
-@pytest.mark.allow_refused  # only the admin chat's, checked at the end
 @pytest.mark.parametrize("language", ["en", "zh_CN"])
 async def test_open_confirm_review_and_return(shop: ShopUnderTest, language: str) -> None:
     words = LABELS[language]
@@ -151,7 +150,6 @@ async def test_open_confirm_review_and_return(shop: ShopUnderTest, language: str
     assert refused_outside_admin_chat(shop) == []
 
 
-@pytest.mark.allow_refused  # only the admin chat's, checked at the end
 async def test_someone_elses_order_stays_theirs(shop: ShopUnderTest) -> None:
     wang = shop.customer("Wang")
     await wang.command("/start")
