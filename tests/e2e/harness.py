@@ -97,7 +97,8 @@ async def running_shop(
             admin_chat_id=admin_chat.id, telegram_provider_token="TEST:provider",
             public_url="http://pay.test")
         clock = FakeClock()
-        ctx = context or make_context(db, rules, clock)
+        ctx = (replace(context, rules=replace(context.rules, admin_chat_id=admin_chat.id))
+               if context else make_context(db, rules, clock))
         services = build_services(ctx)
         data = await seed_shop(db)
         limiter = RateLimiter() if flood_limits else RateLimiter(UNLIMITED)
