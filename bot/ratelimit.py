@@ -1,7 +1,8 @@
 """Telegram's flood limits on our side: every outgoing message waits for its turn here.
 
 About 30 messages/s per bot, 1/s per private chat with a short burst, 20/min per group. The
-buckets are a little under Telegram's so timing jitter does not cost a 429; a 429 that happens
+buckets are under Telegram's, with a smaller burst, so that requests delayed on the way (and
+so arriving closer together than they left) do not cost a 429; a 429 that happens
 anyway pauses every sender for its retry_after (see `pause`).
 """
 from __future__ import annotations
@@ -16,11 +17,11 @@ class Limits:
     """Rates for the buckets."""
 
     global_per_second: float = 28.0
-    global_burst: int = 28
-    private_per_second: float = 0.95
-    private_burst: int = 3
-    group_per_minute: float = 19.0
-    group_burst: int = 19
+    global_burst: int = 20
+    private_per_second: float = 0.9
+    private_burst: int = 2
+    group_per_minute: float = 18.0
+    group_burst: int = 15
 
 
 class _Bucket:
