@@ -19,6 +19,7 @@ from bot.db import create_database
 from bot.outbox_sender import OutboxSender
 from bot.ratelimit import RateLimiter
 from bot.runtimes.aiogram import AiogramRuntime, make_bot
+from handlers.notifications import Notifications
 from handlers.router import Conversation
 from handlers.turn import Settings
 from services.clock import Clock, SystemClock
@@ -91,7 +92,8 @@ class ShopBot:
         limiter = limiter or RateLimiter()
         bot = make_bot(token, api_url, limiter)
         runtime = AiogramRuntime(bot, Conversation(services, settings))
-        sender = OutboxSender(services.outbox, runtime.renderer, outbox_interval)
+        sender = OutboxSender(services.outbox, runtime.renderer, Notifications(),
+                              outbox_interval)
         return cls(services, settings, bot, runtime, sender, limiter)
 
     async def start(self, polling: bool = True) -> None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 
 from bot.runtimes.aiogram_render import Renderer
-from handlers.notifications import render
+from handlers.notifications import Notifications
 from services.outbox import OutboxService, OutgoingMessage
 
 log = logging.getLogger(__name__)
@@ -18,9 +18,11 @@ PERMANENT = ("chat not found", "bot was blocked", "user is deactivated", "bot wa
 class OutboxSender:
     """Sends what the services queued: retried on failure, never lost, sent once normally."""
 
-    def __init__(self, outbox: OutboxService, renderer: Renderer, interval: float = 1.0) -> None:
+    def __init__(self, outbox: OutboxService, renderer: Renderer,
+                 notifications: Notifications | None = None, interval: float = 1.0) -> None:
         self.outbox = outbox
         self.renderer = renderer
+        self.notifications = notifications or Notifications()
         self.interval = interval
 
     async def run(self) -> None:
@@ -38,8 +40,9 @@ class OutboxSender:
 
     async def _send(self, message: OutgoingMessage) -> None:
         try:
-            await self.renderer.one(render(message.template, message.language, message.chat_id,
-                                           message.params, message.order_id))
+            for reply in await self.notifications.compose(message):
+                message_id = await self.renderer.one(reply)
+                await self.notifications.sent(message, reply, message_id)
         except TelegramForbiddenError as exc:
             await self._failed(message, exc.message)
         except TelegramBadRequest as exc:

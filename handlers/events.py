@@ -180,9 +180,17 @@ class AnswerPreCheckout:
     error_message: str | None = None
 
 
+@dataclass(frozen=True)
+class DeleteMessage:
+    """Remove a message the bot sent (e.g. an admin card that moves to the bottom)."""
+
+    chat_id: int
+    message_id: int
+
+
 Reply = (
     SendText | EditText | SendPhoto | SendDocument | AnswerCallback | SendInvoice
-    | AnswerPreCheckout
+    | AnswerPreCheckout | DeleteMessage
 )
 
 

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Any, Protocol
 
 from handlers import callbacks
-from handlers.events import Button, Inline, SendText
+from handlers.events import Button, Inline, Reply, SendText
 from handlers.i18n import Translator
+from services.outbox import OutgoingMessage
 
 
 def _money_params(t: Translator, params: dict[str, Any]) -> dict[str, Any]:
@@ -29,3 +30,36 @@ def render(template: str, language: str, chat_id: int, params: dict[str, Any],
     if order_id is not None and chat_id > 0:
         keyboard = Inline(((Button(t("notify.open_order"), callbacks.encode("order", order_id)),),))
     return SendText(chat_id, text, keyboard)
+
+
+class AlertComposer(Protocol):
+    """Composes one audience's outbox messages (the admin chat's order cards)."""
+
+    async def compose(self, message: OutgoingMessage) -> list[Reply]:
+        """The replies that deliver this outbox row."""
+        ...
+
+    async def sent(self, message: OutgoingMessage, reply: Reply, message_id: int | None) -> None:
+        """Told what message id a reply got (e.g. to edit a card in place later)."""
+        ...
+
+
+class Notifications:
+    """Outbox rows -> Replies: plain messages, or a composer's for its audience."""
+
+    def __init__(self, composers: dict[str, AlertComposer] | None = None) -> None:
+        self.composers = composers or {}
+
+    async def compose(self, message: OutgoingMessage) -> list[Reply]:
+        """The replies for one outbox row."""
+        composer = self.composers.get(message.audience)
+        if composer is not None:
+            return await composer.compose(message)
+        return [render(message.template, message.language, message.chat_id, message.params,
+                       message.order_id)]
+
+    async def sent(self, message: OutgoingMessage, reply: Reply, message_id: int | None) -> None:
+        """Pass the sent message's id to the composer that asked for it."""
+        composer = self.composers.get(message.audience)
+        if composer is not None:
+            await composer.sent(message, reply, message_id)

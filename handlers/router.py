@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from types import ModuleType
 
 from handlers import callbacks
+from handlers.admin import AdminConversation
 from handlers.events import AnswerCallback, Event, Reply
 from handlers.i18n import LANGUAGES, Translator, catalogue
 from handlers.registry import Registry
@@ -48,6 +49,8 @@ class Conversation:
         self.registry = Registry()
         for feature in features if features is not None else _feature_modules():
             feature.register(self.registry)
+        self.admin = AdminConversation(services, settings,
+                                       [] if features is not None else None)
         self.menu_words = {
             catalogue(lang).get(key, key): handler
             for key, handler in self.registry.menu.items() for lang in LANGUAGES
@@ -58,8 +61,10 @@ class Conversation:
         if not await self.services.conversation.claim_update(event.update_id):
             log.info("update %s already handled", event.update_id)
             return []
+        if self.admin.accepts(event):
+            return await self.admin.handle(event)
         if not event.is_private and event.kind not in ("pre_checkout",):
-            return []  # groups are the admin and support chats' business
+            return []  # other groups (the support chat's business)
         user = event.user
         customer = await self.services.customers.ensure(
             user.id, user.full_name, user.username, user.language_code)

@@ -14,9 +14,16 @@ from models.inventory import (
 from models.order import Order, OrderEvent, OrderLine, OrderStatus
 from models.payment import Payment, Refund
 from models.shipment import CarrierEvent, Shipment, ShipmentLine
-from models.system import ConversationState, OutboxMessage, OutboxStatus, ProcessedUpdate
+from models.system import (
+    AdminCard,
+    ConversationState,
+    OutboxMessage,
+    OutboxStatus,
+    ProcessedUpdate,
+)
 
 __all__ = [
+    "AdminCard",
     "Address",
     "Base",
     "CarrierEvent",

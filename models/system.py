@@ -58,3 +58,14 @@ class ConversationState(Base):
     state: Mapped[str] = mapped_column(String(64), default="")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AdminCard(Base):
+    """Where an order's card sits in the admin chat, so it is edited in place as the order moves."""
+
+    __tablename__ = "admin_cards"
+
+    order_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -81,8 +81,8 @@ async def pg_schema() -> AsyncIterator[tuple[str, dict[str, Any]]]:
         await engine.dispose()
 
 
-def test_there_is_one_head_and_it_is_the_initial_revision() -> None:
-    assert head_revision() == "0001"
+def test_there_is_one_head_and_it_is_the_latest_revision() -> None:
+    assert head_revision() == "0002"
 
 
 async def test_sqlite_upgrade_builds_exactly_the_models(sqlite_url: str) -> None:
@@ -144,4 +144,4 @@ def test_offline_sql_names_every_table(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_upgrade_from_synchronous_code(sqlite_url: str) -> None:
     upgrade_database(sqlite_url)
-    assert current_revision(sqlite_url) == "0001"
+    assert current_revision(sqlite_url) == head_revision()

@@ -1,6 +1,7 @@
 """The core's Replies -> aiogram Bot calls."""
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from aiogram.types import (
 from handlers.events import (
     AnswerCallback,
     AnswerPreCheckout,
+    DeleteMessage,
     EditText,
     Inline,
     Keyboard,
@@ -66,45 +68,56 @@ class Renderer:
         for reply in replies:
             await self.one(reply)
 
-    async def one(self, reply: Reply) -> None:
-        """Send one reply."""
+    async def one(self, reply: Reply) -> int | None:
+        """Send one reply; the id of the message it put on screen, if any."""
         bot = self.bot
         match reply:
             case SendText():
-                await bot.send_message(reply.chat_id, reply.text, parse_mode="HTML",
-                                       reply_markup=markup(reply.keyboard),
-                                       message_thread_id=reply.thread_id)
+                sent = await bot.send_message(reply.chat_id, reply.text, parse_mode="HTML",
+                                              reply_markup=markup(reply.keyboard),
+                                              message_thread_id=reply.thread_id)
+                return sent.message_id
             case EditText():
-                await self._edit(reply)
+                return await self._edit(reply)
             case SendPhoto():
-                await self._photo(reply)
+                return await self._photo(reply)
             case SendDocument():
-                await bot.send_document(reply.chat_id, BufferedInputFile(reply.content, reply.filename),
-                                        caption=reply.caption or None, parse_mode="HTML",
-                                        message_thread_id=reply.thread_id)
+                sent = await bot.send_document(
+                    reply.chat_id, BufferedInputFile(reply.content, reply.filename),
+                    caption=reply.caption or None, parse_mode="HTML",
+                    message_thread_id=reply.thread_id)
+                return sent.message_id
             case AnswerCallback():
                 await self._answer(reply)
             case SendInvoice():
-                await bot.send_invoice(reply.chat_id, reply.title, reply.description, reply.payload,
-                                       reply.currency, [LabeledPrice(label=reply.label, amount=reply.amount)],
-                                       provider_token=reply.provider_token)
+                sent = await bot.send_invoice(
+                    reply.chat_id, reply.title, reply.description, reply.payload, reply.currency,
+                    [LabeledPrice(label=reply.label, amount=reply.amount)],
+                    provider_token=reply.provider_token)
+                return sent.message_id
             case AnswerPreCheckout():
                 await bot.answer_pre_checkout_query(reply.query_id, reply.ok,
                                                     error_message=reply.error_message)
+            case DeleteMessage():
+                with contextlib.suppress(TelegramBadRequest):  # already gone: that was the aim
+                    await bot.delete_message(reply.chat_id, reply.message_id)
+        return None
 
-    async def _edit(self, reply: EditText) -> None:
+    async def _edit(self, reply: EditText) -> int:
         try:
             await self.bot.edit_message_text(reply.text, chat_id=reply.chat_id,
                                              message_id=reply.message_id, parse_mode="HTML",
                                              reply_markup=markup(reply.keyboard))  # type: ignore[arg-type]
+            return reply.message_id
         except TelegramBadRequest as exc:
             if "message is not modified" in exc.message:
-                return  # the same screen pressed twice: nothing to change
+                return reply.message_id  # the same screen pressed twice: nothing to change
             # A photo card has no text to edit, or the message is gone: show a new message.
-            await self.bot.send_message(reply.chat_id, reply.text, parse_mode="HTML",
-                                        reply_markup=markup(reply.keyboard))
+            sent = await self.bot.send_message(reply.chat_id, reply.text, parse_mode="HTML",
+                                               reply_markup=markup(reply.keyboard))
+            return sent.message_id
 
-    async def _photo(self, reply: SendPhoto) -> None:
+    async def _photo(self, reply: SendPhoto) -> int:
         source = self._file_ids.get(reply.photo)
         path = Path(reply.photo)
         photo = source or (FSInputFile(path) if path.is_file() else reply.photo)
@@ -113,6 +126,7 @@ class Renderer:
                                          message_thread_id=reply.thread_id)
         if source is None and sent.photo:
             self._file_ids[reply.photo] = sent.photo[-1].file_id
+        return sent.message_id
 
     async def _answer(self, reply: AnswerCallback) -> None:
         try:
