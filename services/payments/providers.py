@@ -1,6 +1,7 @@
 """The payment provider interface: create a payment link, verify an event, refund."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -73,6 +74,9 @@ class ProviderRegistry:
 
     def __contains__(self, code: object) -> bool:
         return code in self._providers
+
+    def __iter__(self) -> Iterator[PaymentProvider]:
+        return iter(self._providers.values())
 
     @property
     def codes(self) -> tuple[str, ...]:

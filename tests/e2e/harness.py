@@ -25,11 +25,12 @@ from sandbox.testing import Sandbox, SandboxGroup, running_sandbox
 from services.clock import FakeClock
 from services.container import Services, build_services
 from services.context import ServiceContext
+from services.payments.providers import ProviderRegistry
+from services.payments.telegram import TelegramPayments
 from services.rules import ShopRules
 from tests.conftest import TEST_RULES, make_context
 from tests.databases import open_test_database
 from tests.shop import ShopData, seed_shop
-
 
 # With the sandbox's flood limits off, our own limiter need not pace the tests either.
 UNLIMITED = Limits(10_000, 10_000, 10_000, 10_000, 600_000, 10_000)
@@ -78,6 +79,7 @@ async def running_shop(
     rules: ShopRules = TEST_RULES,
     settings: Settings | None = None,
     context: ServiceContext | None = None,
+    payment_methods: tuple[str, ...] | None = None,
     flood_limits: bool = False,
     **sandbox_options: Any,
 ) -> AsyncIterator[ShopUnderTest]:
@@ -97,8 +99,12 @@ async def running_shop(
             admin_chat_id=admin_chat.id, telegram_provider_token="TEST:provider",
             public_url="http://pay.test")
         clock = FakeClock()
+        if payment_methods is not None:  # e.g. with Telegram Payments, off in the default rules
+            rules = replace(rules, payment_methods=payment_methods)
         ctx = (replace(context, rules=replace(context.rules, admin_chat_id=admin_chat.id))
                if context else make_context(db, rules, clock))
+        if "telegram" in rules.payment_methods and "telegram" not in ctx.payments:
+            ctx = replace(ctx, payments=ProviderRegistry([*ctx.payments, TelegramPayments()]))
         services = build_services(ctx)
         data = await seed_shop(db)
         limiter = RateLimiter() if flood_limits else RateLimiter(UNLIMITED)

@@ -5,41 +5,14 @@ every request against the Bot API spec and Telegram's limits).
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from sqlalchemy import select, update
 
 from models import CartLine, Product, Stock
-from sandbox.client import TINY_PNG, CallbackAnswer, SandboxChat, SandboxMessage
+from sandbox.client import TINY_PNG
 from tests.e2e.harness import ShopUnderTest
-
-WAIT = 10.0
-
-
-async def edited(chat: SandboxChat, message_id: int, contains: str) -> SandboxMessage:
-    """The message once an edit has put `contains` into it (answers come before edits)."""
-    deadline = time.monotonic() + WAIT
-    while True:
-        msg = next((m for m in chat.bot_messages if m.message_id == message_id), None)
-        if msg is not None and contains in (msg.text or ""):
-            return msg
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError(f"message {message_id} never showed {contains!r}: {msg and msg.text!r}")
-        await chat.state.wait_changed(remaining)
-
-
-async def new_message(chat: SandboxChat, contains: str) -> SandboxMessage:
-    """The next bot message whose text or caption contains `contains`."""
-    return await chat.wait_for_message(WAIT, lambda m: contains in (m.text or ""))
-
-
-async def press(chat: SandboxChat, label: str, message_id: int | None = None) -> CallbackAnswer:
-    """Press an inline button; the bot must answer it."""
-    answer = await chat.click(label, message_id=message_id, timeout=WAIT)
-    assert isinstance(answer, CallbackAnswer), f"{label!r} was not answered: {answer!r}"
-    return answer
+from tests.e2e.steps import WAIT, edited, new_message, press
 
 
 async def cart_of(shop: ShopUnderTest) -> list[tuple[int, int]]:

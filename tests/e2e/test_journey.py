@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,16 +20,8 @@ from handlers.i18n import Translator
 from models import Order, OrderEvent, Payment, Review, Stock
 from sandbox.client import CallbackAnswer, SandboxMessage, SandboxUser
 from sandbox.server.actions import ActionError
-from services.clock import FakeClock
-from services.payments.cod import CashOnDelivery
-from services.payments.providers import ProviderRegistry
-from services.payments.sandbox import SandboxProvider
-from services.payments.telegram import TelegramPayments
-from tests.conftest import PAYMENT_SECRET, TEST_RULES, make_context
-from tests.databases import open_test_database
 from tests.e2e.harness import ShopUnderTest, running_shop
 from tests.e2e.test_checkout import pay_page
-from tests.shop import seed_shop
 
 WAIT = 10.0
 MERCHANT = "admin:journey"
@@ -47,19 +38,9 @@ PEOPLE = {
 @pytest.fixture
 async def shop(tmp_path: Path) -> AsyncIterator[ShopUnderTest]:
     """The running shop with the sandbox link, Telegram Payments and cash enabled."""
-    own = tmp_path / "db"
-    own.mkdir()
-    async with open_test_database("sqlite", own) as db:
-        rules = replace(TEST_RULES, payment_methods=("sandbox", "telegram", "cod"))
-        providers = ProviderRegistry([SandboxProvider(PAYMENT_SECRET, "http://pay.test"),
-                                      TelegramPayments(), CashOnDelivery()])
-        base = make_context(db, rules, FakeClock())
-        context = replace(base, payments=providers)
-        data = await seed_shop(db)
-        async with running_shop(tmp_path, rules=rules, context=context) as running:
-            running.data, running.clock = data, context.clock  # type: ignore[assignment]
-            yield running
-            assert running.refused_requests() == []
+    async with running_shop(tmp_path, payment_methods=("sandbox", "telegram", "cod")) as running:
+        yield running
+        assert running.refused_requests() == []
 
 
 async def said(person: SandboxUser, pattern: str) -> SandboxMessage:
