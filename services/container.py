@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from services.cart import CartService
 from services.catalog import CatalogService
+from services.catalog_import import CatalogImportService
 from services.checkout import CheckoutService
 from services.context import ServiceContext
 from services.conversation import ConversationService
@@ -14,6 +15,7 @@ from services.orders.service import OrderService
 from services.orders.sweeps import OrderSweeps
 from services.outbox import OutboxService
 from services.payments.service import PaymentService
+from services.phone_orders import PhoneOrderService
 from services.returns import ReturnService
 from services.reviews import ReviewService
 from services.shipping.tracking import TrackingService
@@ -37,6 +39,8 @@ class Services:
     returns: ReturnService
     reviews: ReviewService
     tracking: TrackingService
+    catalog_import: CatalogImportService
+    phone_orders: PhoneOrderService
 
 
 def build_services(ctx: ServiceContext) -> Services:
@@ -56,4 +60,6 @@ def build_services(ctx: ServiceContext) -> Services:
         returns=ReturnService(ctx),
         reviews=ReviewService(ctx),
         tracking=TrackingService(ctx),
+        catalog_import=CatalogImportService(ctx),
+        phone_orders=PhoneOrderService(ctx),
     )
