@@ -11,6 +11,7 @@ from services.context import ServiceContext
 from services.conversation import ConversationService
 from services.customers import CustomerService
 from services.inventory.service import InventoryService
+from services.merchant import MerchantService
 from services.orders.service import OrderService
 from services.orders.sweeps import OrderSweeps
 from services.outbox import OutboxService
@@ -41,6 +42,7 @@ class Services:
     tracking: TrackingService
     catalog_import: CatalogImportService
     phone_orders: PhoneOrderService
+    merchant: MerchantService
 
 
 def build_services(ctx: ServiceContext) -> Services:
@@ -62,4 +64,5 @@ def build_services(ctx: ServiceContext) -> Services:
         tracking=TrackingService(ctx),
         catalog_import=CatalogImportService(ctx),
         phone_orders=PhoneOrderService(ctx),
+        merchant=MerchantService(ctx),
     )

@@ -23,9 +23,9 @@ log = logging.getLogger(__name__)
 
 
 def _feature_modules() -> list[ModuleType]:
-    from handlers.admin import cards, commands
+    from handlers.admin import cards, commands, returns
 
-    return [cards, commands]
+    return [cards, commands, returns]
 
 
 def state_key(user_id: int) -> int:

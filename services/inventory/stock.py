@@ -11,7 +11,8 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import ReservationStatus, Stock, StockReservation, Warehouse
+from models import Product, ReservationStatus, Stock, StockReservation, Warehouse
+from services import notifications
 from services.errors import OutOfStock
 from services.inventory.allocation import Need, Pick, WarehouseInfo, plan, rank
 from services.rules import ShopRules
@@ -91,7 +92,29 @@ async def reserve(
         )
         for p in picks
     )
+    taken: dict[int, int] = {}
+    for p in picks:
+        taken[p.product_id] = taken.get(p.product_id, 0) + p.quantity
+    await warn_if_low(session, rules, taken, now)
     return picks
+
+
+async def warn_if_low(session: AsyncSession, rules: ShopRules, taken: dict[int, int],
+                      now: datetime) -> None:
+    """Alert the merchant when taking `taken` units (per product) crossed its low-stock line.
+
+    Read after the conditional updates, so of two concurrent takers only the one that crossed
+    the line alerts: once per crossing, again only after a restock lifted it.
+    """
+    after = await available_by_product(session, sorted(taken))
+    products = await session.scalars(select(Product).where(Product.id.in_(sorted(taken))))
+    for product in products:
+        left = after[product.id]
+        if left + taken[product.id] >= product.low_stock_threshold > left:
+            notifications.tell_admins(session, rules, "alert_low_stock", now, None,
+                                      sku=product.sku, name_en=product.name_en,
+                                      name_zh=product.name_zh, available=left,
+                                      threshold=product.low_stock_threshold)
 
 
 async def _close(session: AsyncSession, order_id: int, to: str, now: datetime) -> int:

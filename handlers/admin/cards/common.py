@@ -1,0 +1,51 @@
+"""What every card action shares: who acts, showing a card, and telling a stale or lost press."""
+from __future__ import annotations
+
+from handlers.admin.cards.view import card_keyboard, card_text, status_text
+from handlers.events import EditText
+from handlers.turn import Turn
+from services.merchant import OrderCard
+
+
+def actor(turn: Turn) -> str:
+    """The admin as the order's timeline records them."""
+    return f"admin:{turn.event.user.id}"
+
+
+def put_card(turn: Turn, card: OrderCard, fresh: bool = False) -> None:
+    """The card: edited in the pressed message, or a new message when fresh (or no press)."""
+    text, keyboard = card_text(turn.t, card, turn.services.ctx.rules), card_keyboard(turn.t, card)
+    if fresh:
+        turn.send(text, keyboard)
+    else:
+        turn.show(text, keyboard)
+
+
+def edit_card(turn: Turn, card: OrderCard, message_id: int | None) -> None:
+    """Re-render the card in a message remembered by a step (a new message if unknown)."""
+    text, keyboard = card_text(turn.t, card, turn.services.ctx.rules), card_keyboard(turn.t, card)
+    if message_id is None:
+        turn.send(text, keyboard)
+    else:
+        turn.replies.append(EditText(turn.chat_id, message_id, text, keyboard))
+
+
+def moved_on(turn: Turn, card: OrderCard) -> str:
+    """Why a press changed nothing: another admin acted, or the card was out of date."""
+    status = status_text(turn.t, card.order.status)
+    last = card.last_actor
+    if last.startswith("admin:") and last != actor(turn):
+        return turn.t("admin_cards.raced", number=card.order.number, status=status)
+    return turn.t("admin_cards.stale", number=card.order.number, status=status)
+
+
+def refuse_stale(turn: Turn, card: OrderCard) -> None:
+    """Answer the press with the order's current state and show the card as it is now."""
+    turn.answer(moved_on(turn, card)[:200], alert=True)
+    put_card(turn, card)
+
+
+def told_raced(turn: Turn, card: OrderCard) -> str:
+    """A compare-and-set lost to someone else: the sentence that says so."""
+    status = status_text(turn.t, card.order.status)
+    return turn.t("admin_cards.raced", number=card.order.number, status=status)
