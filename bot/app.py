@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from aiogram import Bot
+from typing import TYPE_CHECKING
 
 from bot.config import AppConfig
 from bot.db import create_database
-from bot.outbox_sender import OutboxSender
+from bot.offline import OfflineWorld, listen_error, start_offline
 from bot.ratelimit import RateLimiter
-from bot.runtimes.aiogram import AiogramRuntime, make_bot
 from handlers.notifications import Notifications
 from handlers.router import Conversation
 from handlers.turn import Settings
@@ -31,6 +30,12 @@ from services.payments.providers import PaymentProvider, ProviderRegistry
 from services.payments.sandbox import SandboxProvider
 from services.shipping.carriers import CarrierRegistry, ManualCarrier
 from services.shipping.sandbox_carrier import SandboxCarrier
+
+if TYPE_CHECKING:  # aiogram is imported when the bot is built: the offline page comes up first
+    from aiogram import Bot
+
+    from bot.outbox_sender import OutboxSender
+    from bot.runtimes.aiogram import AiogramRuntime
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +94,9 @@ class ShopBot:
     def build(cls, services: Services, settings: Settings, token: str, api_url: str | None,
               limiter: RateLimiter | None = None, outbox_interval: float = 1.0) -> ShopBot:
         """Wire a bot around ready services."""
+        from bot.outbox_sender import OutboxSender
+        from bot.runtimes.aiogram import AiogramRuntime, make_bot
+
         limiter = limiter or RateLimiter()
         bot = make_bot(token, api_url, limiter)
         runtime = AiogramRuntime(bot, Conversation(services, settings))
@@ -122,32 +130,42 @@ async def serve(config: AppConfig) -> None:
         for engine in engines:
             stack.push_async_callback(engine.dispose)
         token, api_url = config.telegram.token, config.telegram.api_url
+        world = None
         if token is None:
-            token, api_url = await _offline(config, db, stack)
+            world = await _offline(config, db, stack)
+            token, api_url, config = world.sandbox.token, world.sandbox.api_url, world.config
         services = build_services_from(config, db)
-        await _serve(config, services, token, str(api_url) if api_url else None)
+        await _serve(config, services, token, str(api_url) if api_url else None, world)
 
 
-async def _offline(config: AppConfig, db: Database, stack: contextlib.AsyncExitStack) -> tuple[str, str]:
-    """No BOT_TOKEN: a sandbox Bot API server in this process, and the demo shop if empty."""
-    from sandbox.testing import running_sandbox
+async def _offline(config: AppConfig, db: Database, stack: contextlib.AsyncExitStack) -> OfflineWorld:
+    """No BOT_TOKEN: the sandbox and its chat page on web.port, demo chats, the demo shop."""
     from services.demo import fill_demo_shop
 
+    world = await start_offline(config, stack)  # listen first: a taken port fails at once
     await fill_demo_shop(db, Path(config.shop.media_dir), config.warehouses)
-    sandbox = await stack.enter_async_context(
-        running_sandbox(host=config.web.host, port=config.web.port + 1))
-    print(f"No BOT_TOKEN: the bot runs against the local Telegram sandbox at {sandbox.api_url} "
-          f"(control API {sandbox.api_url}/sandbox/info)", flush=True)
-    return sandbox.token, sandbox.api_url
+    # aiogram takes seconds to import: in a thread, so the page keeps answering meanwhile.
+    for module in ("bot.runtimes.aiogram", "bot.outbox_sender", "bot.web", "scheduler"):
+        await asyncio.to_thread(importlib.import_module, module)
+    # Printed once the page answers; the bot starts right after (updates wait in the sandbox).
+    print(f"No BOT_TOKEN: the shop runs on the local Telegram sandbox at {world.address} "
+          "(open it in a browser to chat with the bot)", flush=True)
+    return world
 
 
-async def _serve(config: AppConfig, services: Services, token: str, api_url: str | None) -> None:
+async def _serve(config: AppConfig, services: Services, token: str, api_url: str | None,
+                 world: OfflineWorld | None = None) -> None:
     from bot.web import start_web
     from scheduler import start_scheduler
 
     shop = ShopBot.build(services, conversation_settings(config), token, api_url,
                          outbox_interval=config.scheduler.outbox)
-    web = await start_web(config, shop)
+    web_config = world.web_config() if world else config  # offline: behind the sandbox's page
+    try:
+        web = await start_web(web_config, shop)
+    except OSError as error:
+        await shop.bot.session.close()
+        raise listen_error(web_config.web.host, web_config.web.port, error) from None
     scheduler = start_scheduler(services, config.scheduler)
     await shop.start(polling=config.telegram.mode == "polling")
     log.info("shop bot running (%s)", config.telegram.mode)

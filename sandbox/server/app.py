@@ -18,6 +18,7 @@ from sandbox.server.models import SandboxConfig
 from sandbox.server.state import SandboxState
 from sandbox.server.validation import UploadedFile
 from sandbox.server.webhook import stop_webhook_worker
+from sandbox.web import add_page_routes, forward
 
 log = logging.getLogger("sandbox")
 STATE_KEY: web.AppKey[SandboxState] = web.AppKey("sandbox_state", SandboxState)
@@ -111,9 +112,10 @@ async def download_file(request: web.Request) -> web.StreamResponse:
     return web.Response(body=rec.data, content_type=rec.mime_type or "application/octet-stream")
 
 
-async def not_found_route(request: web.Request) -> web.Response:
-    """Anything else: Telegram's 404."""
-    return _json(not_found().payload(), 404)
+async def not_found_route(request: web.Request) -> web.StreamResponse:
+    """Anything else: the page's upstream app if there is one, else Telegram's 404."""
+    forwarded = await forward(request)
+    return forwarded if forwarded is not None else _json(not_found().payload(), 404)
 
 
 def build_app(state: SandboxState) -> web.Application:
@@ -123,6 +125,7 @@ def build_app(state: SandboxState) -> web.Application:
     app.router.add_route("*", "/bot{token}/{method}", bot_api)
     app.router.add_get("/file/bot{token}/{path:.+}", download_file)
     add_control_routes(app, state)
+    add_page_routes(app)
     app.router.add_route("*", "/{tail:.*}", not_found_route)
 
     async def _shutdown(_: web.Application) -> None:

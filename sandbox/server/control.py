@@ -138,7 +138,11 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
 
     async def list_chats(request: web.Request) -> Any:
         return [
-            {**c.to_api(), "topics": [t.to_api() | {"closed": t.closed} for t in c.topics.values()]}
+            {
+                **c.to_api(),
+                "topics": [t.to_api() | {"closed": t.closed} for t in c.topics.values()],
+                "members": {str(uid): status for uid, status in c.members.items()},
+            }
             for c in state.chats.values()
         ]
 
@@ -148,6 +152,11 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
         bot = bot_of(data)
         since = int(data.get("since", 0))
         return [m for m in state.history(bot.id, chat) if m["message_id"] > since]
+
+    async def keyboard(request: web.Request) -> Any:
+        data = dict(request.query)
+        shown = actions.active_reply_keyboard(state, bot_of(data), chat_of(request, data))
+        return shown[1] if shown else None
 
     async def send(request: web.Request) -> Any:
         data = await _body(request)
@@ -329,6 +338,7 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
         ("GET", "/sandbox/chats", list_chats),
         ("GET", "/sandbox/chats/{chat_id}/messages", messages),
         ("POST", "/sandbox/chats/{chat_id}/messages", send),
+        ("GET", "/sandbox/chats/{chat_id}/keyboard", keyboard),
         ("POST", "/sandbox/chats/{chat_id}/click", click),
         ("POST", "/sandbox/chats/{chat_id}/contact", contact),
         ("POST", "/sandbox/chats/{chat_id}/location", location),

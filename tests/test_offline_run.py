@@ -1,0 +1,132 @@
+"""`shopbot run` without BOT_TOKEN on a fresh clone: the page answers within seconds on the
+printed address, the bot behind it answers, payment links open from the same address,
+Ctrl-C stops everything; a taken port or an unwritable database is one line and exit code 2."""
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tests.offline import LINE, free_port, running_offline, start
+
+
+def call(base: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """The sandbox control API: result of a JSON call."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data,
+                                     headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["result"]
+
+
+def get(url: str) -> tuple[int, str, bytes]:
+    """Status, content type and body of a GET."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.headers.get_content_type(), response.read()
+
+
+def test_the_page_answers_within_10_seconds_on_the_printed_address(tmp_path: Path) -> None:
+    port = free_port()
+    with running_offline(tmp_path, port) as shop:
+        assert shop.seconds_to_page < 10, f"first 200 after {shop.seconds_to_page:.1f} s"
+        assert shop.address == f"http://127.0.0.1:{port}"
+        status, kind, body = get(shop.address + "/")
+        assert (status, kind) == (200, "text/html") and b"/web/app.js" in body
+        assert get(shop.address + "/web/app.js")[1] == "text/javascript"
+        assert get(shop.address + "/web/style.css")[1] == "text/css"
+        # The bot's own web app is behind the same address.
+        assert json.loads(get(shop.address + "/health")[2]) == {"ok": True}
+        assert shop.proc.stdout is not None
+        assert shop.stop() == 0
+        assert shop.proc.stdout.read() == ""  # one line, printed once
+        assert "Traceback" not in (shop.proc.stderr.read() if shop.proc.stderr else "")
+
+
+def test_the_demo_world_a_merchant_admin_chat_support_forum_and_a_customer(tmp_path: Path) -> None:
+    with running_offline(tmp_path) as shop:
+        chats = call(shop.address, "/sandbox/chats")
+        page = call(shop.address, "/sandbox/page")
+        titles = {c.get("title") for c in chats}
+        assert {"Demo Shop admins", "Demo Shop support"} <= titles
+        forum = next(c for c in chats if c.get("title") == "Demo Shop support")
+        assert forum["is_forum"] is True
+        merchant = page["hidden_chats"][0]
+        admin = next(c for c in chats if c.get("title") == "Demo Shop admins")
+        assert admin["members"][str(merchant)] == "creator"
+        customers = [c for c in chats if c["type"] == "private" and c["id"] not in page["hidden_chats"]]
+        assert [c["first_name"] for c in customers] == ["Alice"]
+        alice = customers[0]["id"]
+        call(shop.address, f"/sandbox/chats/{alice}/messages", {"user_id": alice, "text": "/start"})
+        texts = wait_for_text(shop.address, alice, "Welcome to Demo Shop")
+        assert any("Alice" in t for t in texts)
+        keyboard = call(shop.address, f"/sandbox/chats/{alice}/keyboard")
+        assert keyboard and any("Catalog" in b["text"] for row in keyboard["keyboard"] for b in row)
+        assert shop.sqlite("SELECT count(*) FROM products") == [(20,)]
+        assert shop.stop() == 0
+
+
+def test_a_customer_added_in_chinese_is_answered_in_chinese(tmp_path: Path) -> None:
+    with running_offline(tmp_path) as shop:
+        user = call(shop.address, "/sandbox/users", {"first_name": "李雷", "language_code": "zh-hans"})
+        call(shop.address, f"/sandbox/chats/{user['id']}/messages",
+             {"user_id": user["id"], "text": "/start"})
+        assert wait_for_text(shop.address, user["id"], "李雷")
+
+
+def wait_for_text(base: str, chat_id: int, part: str, timeout: float = 20) -> list[str]:
+    """Texts of the chat once one contains `part`."""
+    deadline = time.monotonic() + timeout
+    texts: list[str] = []
+    while time.monotonic() < deadline:
+        texts = [m.get("text", "") for m in call(base, f"/sandbox/chats/{chat_id}/messages")]
+        if any(part in t for t in texts):
+            return texts
+        time.sleep(0.1)
+    raise AssertionError(f"never said {part!r}: {texts}")
+
+
+LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO) ")
+
+
+def problems(stderr: str) -> list[str]:
+    """stderr without the INFO log records `shopbot run` writes before it starts (the database
+    migrations): what is left is what went wrong, and must be one line."""
+    assert "Traceback" not in stderr, stderr
+    return [line for line in stderr.splitlines() if not LOG_RECORD.match(line)]
+
+
+def test_a_port_in_use_is_one_line_and_code_2(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = start(tmp_path, "run", "--port", str(port))
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, err
+    assert problems(err) == [(f"config error: web.port: 127.0.0.1:{port} is already in use "
+                              "(stop the other program or choose another port with --port)")]
+    assert LINE not in out
+
+
+def test_a_host_that_is_not_ours_is_one_line_and_code_2(tmp_path: Path) -> None:
+    proc = start(tmp_path, "run", "--host", "192.0.2.1", "--port", str(free_port()))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, err
+    lines = problems(err)
+    assert len(lines) == 1 and lines[0].startswith("config error: web.host: cannot listen on "
+                                                   "192.0.2.1:"), err
+
+
+def test_an_unwritable_database_path_is_one_line_and_code_2(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'a-file' / 'shop.db'}"
+    proc = start(tmp_path, "run", "--port", str(free_port()), SHOPBOT_DATABASE_URL=url)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, err
+    lines = problems(err)
+    assert len(lines) == 1 and lines[0].startswith("database error: cannot create the folder"), err
+    assert "a-file" in lines[0] and LINE not in out
