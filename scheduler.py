@@ -1,8 +1,14 @@
-"""APScheduler jobs: a few fixed-id interval jobs, each a thin call of one service sweep."""
+"""APScheduler jobs: a few fixed-id interval jobs, each a thin call of one service sweep.
+
+No job per order: the order rows are the schedule, so a restart catches up by itself. Every
+job also runs once right at start-up, and any process may run them (the sweeps are safe to run
+twice at once, see services/orders/sweeps.py).
+"""
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -11,8 +17,10 @@ from services.container import Services
 
 log = logging.getLogger(__name__)
 
+Sweep = Callable[[], Awaitable[int]]
 
-def jobs(services: Services, config: SchedulerConfig) -> dict[str, tuple[Callable[[], Awaitable[int]], float]]:
+
+def jobs(services: Services, config: SchedulerConfig) -> dict[str, tuple[Sweep, float]]:
     """Job id -> (sweep, interval in seconds)."""
     sweeps = services.sweeps
     return {
@@ -22,23 +30,30 @@ def jobs(services: Services, config: SchedulerConfig) -> dict[str, tuple[Callabl
         "auto_complete": (sweeps.auto_complete, config.auto_complete),
         "archive_completed": (sweeps.archive_completed, config.archive),
         "poll_tracking": (services.tracking.poll, config.poll_tracking),
+        "stock_back": (services.inventory.sweep_back_in_stock, config.stock_back),
     }
 
 
 def start_scheduler(services: Services, config: SchedulerConfig) -> AsyncIOScheduler:
     """Register every sweep (replace_existing: one job per id, never one per order) and start."""
     scheduler = AsyncIOScheduler(timezone="UTC")
+    now = datetime.now(UTC)
     for job_id, (sweep, seconds) in jobs(services, config).items():
         scheduler.add_job(_logged(job_id, sweep), "interval", seconds=seconds, id=job_id,
-                          replace_existing=True, max_instances=1, coalesce=True)
+                          replace_existing=True, max_instances=1, coalesce=True,
+                          next_run_time=now, misfire_grace_time=max(1, int(seconds)))
     scheduler.start()
     return scheduler
 
 
-def _logged(job_id: str, sweep: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[None]]:
+def _logged(job_id: str, sweep: Sweep) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
-        moved = await sweep()
+        try:
+            moved = await sweep()
+        except Exception:  # the next run tries again; the due rows are still due
+            log.exception("%s failed", job_id)
+            return
         if moved:
-            log.info("%s: %s orders", job_id, moved)
+            log.info("%s: %s done", job_id, moved)
 
     return job

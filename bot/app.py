@@ -69,6 +69,15 @@ def conversation_settings(config: AppConfig) -> Settings:
     )
 
 
+def make_limiter(redis_url: str | None, token: str) -> RateLimiter:
+    """The rate limiter: in Redis, shared by every process, when configured; else in memory."""
+    if redis_url:
+        from bot.ratelimit_redis import RedisRateLimiter
+
+        return RedisRateLimiter.from_url(redis_url, token)
+    return RateLimiter()
+
+
 def build_services_from(config: AppConfig, db: Database, clock: Clock | None = None) -> Services:
     """Every service, wired to the database and the configured providers and carriers."""
     clock = clock or SystemClock()
@@ -158,7 +167,8 @@ async def _serve(config: AppConfig, services: Services, token: str, api_url: str
     from bot.web import start_web
     from scheduler import start_scheduler
 
-    shop = ShopBot.build(services, conversation_settings(config), token, api_url,
+    limiter = make_limiter(config.redis.url, token)
+    shop = ShopBot.build(services, conversation_settings(config), token, api_url, limiter,
                          outbox_interval=config.scheduler.outbox)
     web_config = world.web_config() if world else config  # offline: behind the sandbox's page
     try:
@@ -179,6 +189,7 @@ async def _serve(config: AppConfig, services: Services, token: str, api_url: str
         scheduler.shutdown(wait=False)
         await shop.stop()
         await web.cleanup()
+        await limiter.close()
 
 
 def run(config: AppConfig) -> None:

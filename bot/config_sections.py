@@ -229,6 +229,7 @@ class SchedulerConfig(Section):
     poll_tracking: float = Field(default=900, gt=0)
     auto_complete: float = Field(default=300, gt=0)
     archive: float = Field(default=3600, gt=0)
+    stock_back: float = Field(default=60, gt=0)
     outbox: float = Field(default=1, gt=0)
 
 

@@ -40,7 +40,7 @@ def counts_as_message(method: str) -> bool:
 
 
 class RateLimiter:
-    """In-memory buckets shared by every sender of this process."""
+    """In-memory buckets shared by every sender of this process (see ratelimit_redis for many)."""
 
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
@@ -76,3 +76,6 @@ class RateLimiter:
         """Telegram said 429: nobody sends until retry_after has passed."""
         async with self._lock:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    async def close(self) -> None:
+        """Nothing to release in memory (the Redis limiter closes its connection)."""

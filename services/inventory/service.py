@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -90,12 +90,40 @@ class InventoryService:
                 Stock.product_id == product.id, Stock.warehouse_id == warehouse.id))
             return RestockResult(product.sku, warehouse.code, int(on_hand or 0), tuple(moved), told)
 
+    async def sweep_back_in_stock(self, actor: str = "system:scheduler") -> int:
+        """Stock that came back by any road (a CSV import, a return's restock): give it to waiting
+        out-of-stock orders and tell "notify me" subscribers, one product per transaction.
+
+        Idempotent and safe in several processes: orders are claimed with SKIP LOCKED on
+        PostgreSQL and moved with compare-and-set, subscribers flipped once. Returns the number
+        of orders moved plus subscribers told.
+        """
+        async with self.ctx.db.read() as session:
+            waiting = (select(OrderLine.product_id).join(Order, Order.id == OrderLine.order_id)
+                       .where(Order.status == S.OUT_OF_STOCK))
+            subscribed = (select(StockSubscription.product_id)
+                          .where(StockSubscription.notified_at.is_(None)))
+            ids = sorted(set((await session.scalars(union(waiting, subscribed))).all()))
+            free = await stock.available_by_product(session, ids)
+        done = 0
+        for product_id in (p for p in ids if free[p] > 0):
+            async with self.ctx.db.write() as session:
+                product = await session.get(Product, product_id)
+                if product is not None:
+                    done += len(await self._reallocate(session, product_id, actor))
+                    done += await self._tell_subscribers(session, product)
+        return done
+
     async def _reallocate(self, session: AsyncSession, product_id: int, actor: str) -> list[str]:
         now, moved = self.ctx.clock.now(), []
-        waiting = (await session.scalars(
-            select(Order).join(OrderLine, OrderLine.order_id == Order.id)
-            .where(Order.status == S.OUT_OF_STOCK, OrderLine.product_id == product_id)
-            .order_by(Order.created_at, Order.id).distinct())).all()
+        query = (select(Order).where(
+            Order.status == S.OUT_OF_STOCK,
+            Order.id.in_(select(OrderLine.order_id).where(OrderLine.product_id == product_id)))
+            .order_by(Order.created_at, Order.id))
+        if self.ctx.db.is_postgres:
+            # Orders another transaction is moving are left to it (or to the next sweep).
+            query = query.with_for_update(skip_locked=True)
+        waiting = (await session.scalars(query)).all()
         for order in waiting:
             lines = (await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))).all()
             needs = [Need(ln.id, ln.product_id, ln.sku, ln.quantity) for ln in lines]
