@@ -74,7 +74,7 @@ async def start_offline(config: AppConfig, stack: contextlib.AsyncExitStack) -> 
     admin_chat = sandbox.group(f"{config.shop.name} admins", members=[merchant],
                                bot_admin=True, supergroup=True)
     support = sandbox.forum(f"{config.shop.name} support", members=[merchant])
-    sandbox.user("Alice", language_code="en")
+    sandbox.user("Alice", language_code="en", phone_number="+8613800138000")
     page = sandbox.server.app[PAGE_KEY]
     page.title = config.shop.name
     page.hidden_chats.add(merchant.user.id)  # the merchant acts in the groups, not in private

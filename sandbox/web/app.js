@@ -474,15 +474,18 @@ async function pressInline(chat, message, button, node) {
   }
 }
 
+let keyboardAsked = 0;
 async function refreshKeyboard() {
+  // Only the newest request draws: two bot messages in a row must not draw two keyboards.
+  const asked = ++keyboardAsked;
   const chat = chatById(S.current);
+  const markup = chat ? await api(`/sandbox/chats/${chat.id}/keyboard`).catch(() => null) : null;
+  if (asked !== keyboardAsked) return;
   const area = $("reply-keyboard");
   area.replaceChildren();
   area.hidden = true;
   $("text").placeholder = t("message");
-  if (!chat) return;
-  const markup = await api(`/sandbox/chats/${chat.id}/keyboard`).catch(() => null);
-  if (!markup || !markup.keyboard || chat.id !== S.current) return;
+  if (!markup || !markup.keyboard) return;
   for (const row of markup.keyboard) {
     const line = el("div", { class: "kb-row" });
     for (const raw of row) {
@@ -590,7 +593,9 @@ function wire() {
     e.preventDefault();
     const name = $("new-name").value.trim();
     if (!name) return;
-    const user = await api("/sandbox/users", { first_name: name, language_code: $("new-lang").value });
+    // A mobile number a shop in China accepts (the sandbox's default +1 555 numbers are fictional).
+    const phone = `+86138${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
+    const user = await api("/sandbox/users", { first_name: name, language_code: $("new-lang").value, phone_number: phone });
     $("new-name").value = "";
     toast(`${t("added")}: ${name}`);
     await loadChats();

@@ -1,0 +1,212 @@
+"""The chat page of `shopbot run` without a token, in a real headless browser (chromium driven
+by Playwright): a customer goes from START to a placed and paid order only by clicking and
+typing on the page, the admin chat hears of the order, documents open, the Bot API panel shows
+the calls, the page speaks Chinese. Screenshots of the key steps: artifacts/screenshots/web_page/.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from handlers.i18n import Translator
+from tests.e2e import browser as browser_setup
+from tests.e2e.browser import LAUNCH_ARGS, SCREENSHOTS
+from tests.offline import OfflineShop, running_offline
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.slow
+WAIT_MS = 20_000
+SHOTS = SCREENSHOTS / "web_page"
+T = Translator("en")
+chromium = browser_setup.chromium  # the fixture: /usr/bin/chromium, installed when allowed
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[Browser]:
+    """One headless chromium for the module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[OfflineShop]:
+    """`shopbot run` with no token, in an empty folder."""
+    with running_offline(tmp_path) as running:
+        yield running
+        assert running.stop() == 0
+
+
+@pytest.fixture
+def page(browser: Browser, shop: OfflineShop, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """The chat page, open; fails the test on any script error of the page. The page as it
+    was at the end (passed or failed) is kept as a screenshot too."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-US")
+    context.set_default_timeout(WAIT_MS)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.goto(shop.address)
+    yield opened
+    shot(opened, f"{request.node.name}-end")
+    context.close()
+    assert errors == [], errors
+
+
+def shot(page: Page, name: str) -> None:
+    """Keep a screenshot of the page as a test artifact."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def bot_says(page: Page, text: str) -> Any:
+    """The newest message of the bot in the open chat that shows `text` (waits for it)."""
+    message = page.locator("#messages .row:not(.out)", has_text=text).last
+    message.wait_for()
+    return message
+
+
+def press(page: Page, label: str) -> None:
+    """Click the newest inline button whose label contains `label`."""
+    page.locator("#messages .inline-kb button", has_text=label).last.click()
+
+
+def reply(page: Page, label: str) -> None:
+    """Click a button of the reply keyboard under the text box."""
+    page.locator("#reply-keyboard button", has_text=label).click()
+
+
+def say(page: Page, text: str) -> None:
+    """Type a message and press Enter."""
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+
+
+def open_chat(page: Page, title: str) -> None:
+    """Select a chat in the list on the left."""
+    page.locator("#chats li.chat", has_text=title).click()
+    page.locator("#chat-title", has_text=title).wait_for()
+
+
+def test_a_customer_orders_and_pays_by_clicking_and_the_admin_chat_is_told(
+    page: Page, shop: OfflineShop
+) -> None:
+    for title in ("Demo Shop admins", "Demo Shop support", "Alice"):
+        page.locator("#chats li.chat", has_text=title).wait_for()
+    shot(page, "00-opened")
+
+    # A second customer, added from the page, starts the bot.
+    page.fill("#new-name", "Li Lei")
+    page.select_option("#new-lang", "en")
+    page.click("#add-customer-button")
+    page.locator("#chat-title", has_text="Li Lei").wait_for()
+    page.click("#start")
+    bot_says(page, T("start.welcome", shop="Demo Shop", name="Li Lei")[:20])
+    page.locator("#composer").wait_for()  # the text box replaces START once the chat has begun
+    assert not page.locator("#start-bar").is_visible()
+    assert page.locator("#reply-keyboard button", has_text=T("menu.catalog")).count() == 1
+    shot(page, "01-started")
+
+    reply(page, T("menu.catalog"))
+    press(page, "Tea (")
+    press(page, "West Lake Longjing")
+    bot_says(page, "West Lake Longjing").locator("img.photo").wait_for()
+    shot(page, "02-product")
+    press(page, T("catalog.add_n", qty=2))
+    bot_says(page, "Your cart: 2 pcs")
+    press(page, T("catalog.checkout"))
+
+    bot_says(page, T("checkout.ask.recipient")[:10])
+    say(page, "Li Lei")
+    bot_says(page, T("checkout.ask.phone")[:10])
+    reply(page, T("checkout.share_phone"))
+    page.locator("#messages .row.out", has_text="+86138").wait_for()  # the shared contact
+    for step, value in (("region", "Shanghai"), ("city", "Shanghai"), ("line", "88 Nanjing Road")):
+        bot_says(page, T(f"checkout.ask.{step}")[:8])
+        say(page, value)
+    bot_says(page, T("checkout.ask.postcode")[:8])
+    shot(page, "03-address")
+    skip = T("checkout.skip")
+    (reply if page.locator("#reply-keyboard button", has_text=skip).count() else press)(page, skip)
+    press(page, "Standard delivery")
+    press(page, T("checkout.method.sandbox"))
+    bot_says(page, "Total:")
+    shot(page, "04-review")
+    press(page, T("checkout.confirm"))
+
+    payment = bot_says(page, "to pay")
+    number = re.search(r"Order No\. ([^\s:]+):", payment.inner_text())
+    assert number is not None
+    order_number = number.group(1)
+    shot(page, "05-payment-link")
+    with page.context.expect_page() as opened:
+        payment.locator(".inline-kb button", has_text=T("payment.pay_now")).click()
+    pay_page = opened.value
+    pay_page.wait_for_load_state()
+    assert pay_page.url.startswith(shop.address + "/pay/sandbox?")
+    pay_page.screenshot(path=str(SHOTS / "06-pay-page.png"))
+    pay_page.locator("button.pay").click()
+    pay_page.wait_for_load_state()
+    pay_page.close()
+
+    bot_says(page, f"received for order No. {order_number}")
+    shot(page, "07-paid")
+    # A verified payment moves the order on to the merchant's review; one captured payment.
+    assert shop.sqlite("SELECT o.status, p.status, p.amount = o.total FROM orders o JOIN payments p "
+                       "ON p.order_id = o.id WHERE o.number = ?", order_number) == [
+        ("awaiting_review", "captured", 1)]
+
+    # The merchant's admin chat heard of the new order and of its payment.
+    open_chat(page, "Demo Shop admins")
+    bot_says(page, f"New order No. {order_number}")
+    bot_says(page, f"Order No. {order_number} is paid")
+    shot(page, "08-admin-chat")
+
+    # The Bot API panel lists what the bot called, with parameters and result.
+    call = page.locator("#calls li[data-method='sendMessage']").first
+    call.locator("summary").click()
+    assert '"chat_id"' in call.inner_text() and '"message_id"' in call.inner_text()
+    assert page.locator("#calls li[data-method='getUpdates']").count() == 0  # hidden by default
+
+
+def test_documents_open_the_support_forum_and_the_page_in_chinese(
+    page: Page, shop: OfflineShop
+) -> None:
+    open_chat(page, "Alice")
+    page.click("#start")
+    bot_says(page, "Welcome to Demo Shop")
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    page.set_input_files("#attach", files=[{"name": "slip.pdf", "mimeType": "application/pdf",
+                                            "buffer": pdf}])
+    link = page.locator("#messages .row.out a.document", has_text="slip.pdf")
+    link.wait_for()
+    href = link.get_attribute("href")
+    assert href is not None and href.startswith("/sandbox/files/")
+    answer = page.request.get(shop.address + href)
+    assert answer.headers["content-type"] == "application/pdf" and answer.body() == pdf
+
+    open_chat(page, "Demo Shop support")
+    assert page.locator("#topics").is_visible()
+    page.locator("#topics button", has_text="General").wait_for()
+
+    page.click("#lang-toggle")
+    page.locator("#add-customer h2", has_text="添加顾客").wait_for()
+    assert page.locator("#new-lang").input_value() == "zh-hans"
+    page.fill("#new-name", "李雷")
+    page.click("#add-customer-button")
+    page.locator("#chat-title", has_text="李雷").wait_for()
+    page.click("#start")
+    bot_says(page, "李雷")
+    reply(page, Translator("zh_CN")("menu.catalog"))
+    press(page, "茶叶")
+    bot_says(page, "西湖龙井")
+    shot(page, "09-chinese")
