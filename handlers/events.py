@@ -60,6 +60,8 @@ class Event:
     location: tuple[float, float] | None = None
     file_id: str | None = None
     file_name: str | None = None
+    # A document's content, downloaded by the runtime for the admin chat (the core cannot).
+    file_bytes: bytes | None = field(default=None, repr=False)
     payment: Payment | None = None
 
     @property
@@ -128,13 +130,14 @@ class EditText:
 
 @dataclass(frozen=True)
 class SendPhoto:
-    """A photo (a local file path, a URL or a Telegram file id) with a caption."""
+    """A photo (a file path, a URL, a Telegram file id, or bytes the bot drew) with a caption."""
 
     chat_id: int
-    photo: str
+    photo: str  # with `content`, the file name
     caption: str
     keyboard: Keyboard = None
     thread_id: int | None = None
+    content: bytes | None = field(default=None, repr=False)  # a chart drawn by the bot
 
 
 @dataclass(frozen=True)

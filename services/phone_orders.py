@@ -23,6 +23,7 @@ from services.checkout import (
 )
 from services.context import ServiceContext
 from services.errors import InvalidInput, NotAllowed, NotFound
+from services.inventory import stock
 from services.orders.dto import PlacedOrder
 from services.payments.providers import PaymentRequest
 from services.validation import clean_text, quantity
@@ -63,11 +64,33 @@ class PhoneOrder:
     payment_link: str | None
 
 
+@dataclass(frozen=True)
+class ItemView:
+    """A product line of the order being entered, with what is free to sell now."""
+
+    sku: str
+    name_en: str
+    name_zh: str
+    unit_price: int
+    quantity: int
+    available: int
+
+
 class PhoneOrderService:
     """The merchant's order entry."""
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+
+    async def items(self, lines: tuple[tuple[str, int], ...]) -> list[ItemView]:
+        """The typed lines checked as the order will check them (same sku merged)."""
+        rules = self.ctx.rules
+        async with self.ctx.db.read() as session:
+            cart = await product_lines(session, await _items(session, lines, rules.max_cart_lines),
+                                       rules.currency, rules.max_line_quantity)
+            free = await stock.available_by_product(session, [c.product_id for c in cart.lines])
+        return [ItemView(c.sku, c.name_en, c.name_zh, c.unit_price, c.quantity,
+                         free.get(c.product_id, 0)) for c in cart.lines]
 
     def link_provider(self) -> str | None:
         """The provider whose payment link a phone customer gets, if the shop has one."""

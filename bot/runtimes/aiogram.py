@@ -2,22 +2,27 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
+import aiohttp
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeDefault, Update
 
 from bot.ratelimit import RateLimiter
 from bot.runtimes.aiogram_events import to_event
 from bot.runtimes.aiogram_render import Renderer
 from bot.runtimes.telegram_calls import LimitedCalls
+from handlers.events import Event
 from handlers.i18n import Translator
 from handlers.router import Conversation
 
 log = logging.getLogger(__name__)
 COMMANDS = ("start", "catalog", "search", "cart", "orders", "help", "language")
+MAX_DOCUMENT_BYTES = 1_000_000  # a catalog CSV; bigger files are refused before downloading
 
 
 def make_bot(token: str, api_url: str | None, limiter: RateLimiter) -> Bot:
@@ -49,8 +54,26 @@ class AiogramRuntime:
         event = to_event(update)
         if event is None:
             return
+        if event.kind == "document":
+            event = await self._with_file(event, update)
         replies = await self.conversation.handle(event)
         await self.renderer.render(replies)
+
+    async def _with_file(self, event: Event, update: Update) -> Event:
+        """An admin's document in the admin chat, with its bytes (the core cannot download)."""
+        settings = self.conversation.settings
+        document = update.message.document if update.message else None
+        if (document is None or event.chat_id != settings.admin_chat_id
+                or event.user.id not in settings.admin_user_ids
+                or (document.file_size or 0) > MAX_DOCUMENT_BYTES):
+            return event  # without bytes the core answers "could not read the file"
+        try:
+            content = await self.bot.download(document.file_id)
+        except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as error:
+            log.warning("could not download document %s: %s", document.file_id, error)
+            return event
+        data = content.read() if content is not None else b""
+        return replace(event, file_bytes=data) if len(data) <= MAX_DOCUMENT_BYTES else event
 
     async def register_commands(self) -> None:
         """The command menu in both languages."""

@@ -118,6 +118,12 @@ class Renderer:
             return sent.message_id
 
     async def _photo(self, reply: SendPhoto) -> int:
+        if reply.content is not None:  # drawn for this message: nothing to remember
+            sent = await self.bot.send_photo(
+                reply.chat_id, BufferedInputFile(reply.content, reply.photo), caption=reply.caption,
+                parse_mode="HTML", reply_markup=markup(reply.keyboard),
+                message_thread_id=reply.thread_id)
+            return sent.message_id
         source = self._file_ids.get(reply.photo)
         path = Path(reply.photo)
         photo = source or (FSInputFile(path) if path.is_file() else reply.photo)
