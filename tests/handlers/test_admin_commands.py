@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from handlers.events import Event, SendDocument, SendPhoto
 from handlers.router import Conversation
 from handlers.turn import Settings
 from models import Customer, Order, Product, Stock, StockSubscription
-from services.container import Services
+from services.container import Services, build_services
 from services.inventory import stock
 from services.orders.dto import PlacedOrder
 from tests.conftest import ADMIN_CHAT
@@ -479,3 +480,22 @@ async def test_neworder_link_for_a_backorder(admin: AdminChat, svc: Services) ->
     await admin.click("Payment link")
     await admin.click("Confirm")
     assert "Not enough stock" in admin.all_text and "http://pay.test" in admin.all_text
+
+
+# in Chinese ------------------------------------------------------------------------------------
+async def test_commands_speak_the_admin_language(svc: Services, shop: ShopData) -> None:
+    chinese = build_services(replace(svc.ctx, rules=replace(svc.ctx.rules, admin_language="zh_CN")))
+    admin = AdminChat(Conversation(chinese, SETTINGS), ADMIN, "老板")
+    await admin.command("/help")
+    assert "管理群命令" in admin.last_text
+    await admin.command("/orders 不存在")
+    assert "没有“不存在”这个订单状态" in admin.last_text and "待发货" in admin.last_text
+    await admin.command("/restock TEA-1 SH abc")
+    assert "用法：/restock" in admin.last_text
+    await admin.command("/catalog")
+    await admin.send_document(f"{HEADER}\nTEA-1,home,,,绿茶,绿茶,1.5.0,SH,1\n".encode())
+    assert "第 2 行，price：价格格式不正确" in admin.last_text
+    await admin.command("/stats today")
+    assert "按时发货率" in admin.all_text
+    [photo] = [r for r in admin.last if isinstance(r, SendPhoto)]
+    assert photo.content and photo.content.startswith(b"\x89PNG")  # drawn even without CJK fonts
