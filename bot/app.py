@@ -18,6 +18,7 @@ from bot.config import AppConfig
 from bot.db import create_database
 from bot.offline import OfflineWorld, listen_error, start_offline
 from bot.ratelimit import RateLimiter
+from handlers.admin.alerts import AdminAlerts
 from handlers.notifications import Notifications
 from handlers.router import Conversation
 from handlers.turn import Settings
@@ -109,8 +110,8 @@ class ShopBot:
         limiter = limiter or RateLimiter()
         bot = make_bot(token, api_url, limiter)
         runtime = AiogramRuntime(bot, Conversation(services, settings))
-        sender = OutboxSender(services.outbox, runtime.renderer, Notifications(),
-                              outbox_interval)
+        alerts = Notifications({"admin": AdminAlerts(services, settings)})
+        sender = OutboxSender(services.outbox, runtime.renderer, alerts, outbox_interval)
         return cls(services, settings, bot, runtime, sender, limiter)
 
     async def start(self, polling: bool = True) -> None:

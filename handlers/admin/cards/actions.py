@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from handlers.admin.cards.common import actor, put_card, refuse_stale, told_raced
+from handlers.admin.cards.common import (
+    actor,
+    pressed_their_card,
+    put_card,
+    refuse_stale,
+    told_raced,
+)
 from handlers.admin.cards.view import abandon_keyboard, carrier_screen, esc, warehouse_screen
 from handlers.callbacks import Callback
 from handlers.events import SendDocument
@@ -26,23 +32,26 @@ async def on_order(turn: Turn, pressed: Callback) -> None:
     """A button of an order card: `card` re-renders it, any other word is an action."""
     order_id, action = pressed.int(0), pressed.word(1)
     card = await turn.services.merchant.card(order_id)
+    theirs = await pressed_their_card(turn, order_id)
     await remember_pressed(turn, order_id)
     if action == "card":
         turn.answer()
         return put_card(turn, card)
     if action not in card.actions or action not in ACTIONS:
-        return refuse_stale(turn, card)
+        return refuse_stale(turn, card, theirs)
     try:
         await ACTIONS[action](turn, card)
     except InvalidTransition:
-        await lost_race(turn, order_id)
+        await lost_race(turn, order_id, theirs)
 
 
-async def lost_race(turn: Turn, order_id: int) -> None:
+async def lost_race(turn: Turn, order_id: int, their_card: bool = False) -> None:
     """Someone else's compare-and-set won: say what the order is now, and show it."""
     card = await turn.services.merchant.card(order_id)
+    turn.replies.clear()  # whatever the lost attempt prepared is void
     turn.answer(told_raced(turn, card)[:200], alert=True)
-    put_card(turn, card)
+    if not their_card:
+        put_card(turn, card)
 
 
 async def remember_pressed(turn: Turn, order_id: int) -> None:
@@ -131,7 +140,7 @@ async def on_warehouse(turn: Turn, pressed: Callback) -> None:
     try:
         card = await turn.services.merchant.choose_warehouse(order_id, warehouse_id, actor(turn))
     except InvalidTransition:
-        return await lost_race(turn, order_id)
+        return await lost_race(turn, order_id, await pressed_their_card(turn, order_id))
     put_card(turn, card)
     turn.answer(turn.t("admin_cards.warehouse_set", number=card.order.number,
                        warehouse=card.warehouse))

@@ -30,22 +30,36 @@ def edit_card(turn: Turn, card: OrderCard, message_id: int | None) -> None:
         turn.replies.append(EditText(turn.chat_id, message_id, text, keyboard))
 
 
+def by_someone_else(turn: Turn, card: OrderCard) -> bool:
+    """The order's last step was another admin's."""
+    return card.last_actor.startswith("admin:") and card.last_actor != actor(turn)
+
+
 def moved_on(turn: Turn, card: OrderCard) -> str:
     """Why a press changed nothing: another admin acted, or the card was out of date."""
     status = status_text(turn.t, card.order.status)
-    last = card.last_actor
-    if last.startswith("admin:") and last != actor(turn):
-        return turn.t("admin_cards.raced", number=card.order.number, status=status)
-    return turn.t("admin_cards.stale", number=card.order.number, status=status)
+    key = "admin_cards.raced" if by_someone_else(turn, card) else "admin_cards.stale"
+    return turn.t(key, number=card.order.number, status=status)
 
 
-def refuse_stale(turn: Turn, card: OrderCard) -> None:
-    """Answer the press with the order's current state and show the card as it is now."""
+def refuse_stale(turn: Turn, card: OrderCard, their_card: bool = False) -> None:
+    """Answer the press with the order's current state and show the card as it is now.
+
+    When another admin acted on this very card (`their_card`), their turn redraws it: drawing
+    it again would only be refused by Telegram as "message is not modified".
+    """
     turn.answer(moved_on(turn, card)[:200], alert=True)
-    put_card(turn, card)
+    if not (their_card and by_someone_else(turn, card)):
+        put_card(turn, card)
 
 
 def told_raced(turn: Turn, card: OrderCard) -> str:
     """A compare-and-set lost to someone else: the sentence that says so."""
     status = status_text(turn.t, card.order.status)
     return turn.t("admin_cards.raced", number=card.order.number, status=status)
+
+
+async def pressed_their_card(turn: Turn, order_id: int) -> bool:
+    """The pressed message is the order's remembered card (the one the last admin pressed)."""
+    ref = await turn.services.merchant.card_ref(order_id)
+    return ref is not None and ref.message_id == turn.event.callback_message_id
