@@ -436,3 +436,61 @@ async def test_a_return_rejected_with_a_reason_and_an_exchange_shipped(
     assert (await svc.returns.get(swap.id)).status == "replaced"
     await admin.press(f"ar:{swap.id}:refund")
     assert "is now Replacement shipped" in admin.alert()
+
+
+# languages, repeats and limits ------------------------------------------------------------
+
+async def test_cards_speak_the_admin_language(svc: Services, shop: ShopData) -> None:
+    from dataclasses import replace
+
+    from services.container import build_services
+
+    zh = build_services(replace(svc.ctx, rules=replace(svc.ctx.rules, admin_language="zh_CN")))
+    order = await paid_order(zh, {shop.tea: 1})
+    cards = [r for r in await alerts(zh, AdminAlerts(zh, SETTINGS)) if isinstance(r, SendText)]
+    text = cards[-1].text
+    assert f"订单号 {order.number}" in text and "状态：待审核" in text and "1 × 绿茶（TEA-1）" in text
+    assert buttons(cards[-1])[:2] == ["✅ 审核通过", "❌ 拒绝订单"]
+    admin = AdminChat(Conversation(zh, SETTINGS), ADMIN, "老板")
+    await admin.press(f"ao:{order.id}:confirm")
+    assert admin.answers[0].text == f"✅ 订单 {order.number} 已审核通过。"
+    await admin.press(f"ao:{order.id}:confirm")
+    assert admin.alert() == f"此卡片已过时：订单 {order.number} 现在是「待发货」。未做任何更改。"
+
+
+async def test_the_same_press_delivered_twice_acts_once(admin: AdminChat, svc: Services,
+                                                        shop: ShopData) -> None:
+    order = await paid_order(svc, {shop.tea: 1})
+    await admin.press(f"ao:{order.id}:confirm")
+    event = Event(kind="callback", update_id=424242, user=admin.user, chat_id=ADMIN_CHAT,
+                  chat_type="supergroup", callback_id="cb-x", callback_data=f"ao:{order.id}:refund",
+                  callback_message_id=5)
+    assert await admin.deliver(event)
+    assert await admin.repeat(event) == []
+    await admin.send("1")
+    await admin.send("1")  # the step ended after the first amount
+    async with svc.ctx.db.read() as s:
+        assert [r.amount for r in (await s.scalars(select(Refund))).all()] == [100]
+
+
+async def test_a_huge_order_card_stays_within_telegram_limits(svc: Services, shop: ShopData) -> None:
+    from dataclasses import replace
+
+    from handlers.admin.cards.view import TEXT_LIMIT, card_keyboard, card_text
+    from handlers.callbacks import decode
+    from handlers.i18n import Translator
+    from services.orders.dto import LineView
+
+    order = await paid_order(svc, {shop.tea: 1})
+    card = await svc.merchant.card(order.id)
+    lines = tuple(LineView(i, 1, "S" * 64, "N" * 128 + "<&>", "名" * 128, 10**9, 99)
+                  for i in range(30))
+    big = replace(card, order=replace(card.order, lines=lines, recipient_name="R" * 64,
+                                      address_line="<b>" * 80, cancel_reason="x" * 500),
+                  customer_name="C" * 128)
+    for language in ("en", "zh_CN"):
+        text = card_text(Translator(language), big, svc.ctx.rules, "alert " * 600)
+        assert len(text) <= TEXT_LIMIT and text.endswith("…") and "<b><b>" not in text
+    for row in card_keyboard(Translator("en"), big).rows:
+        for button in row:
+            assert button.data and len(button.data.encode()) <= 64 and decode(button.data)

@@ -78,8 +78,14 @@ def card_text(t: Translator, card: OrderCard, rules: ShopRules, alert: str = "")
     parts += _parcels(t, card)
     if o.cancel_reason:
         parts.append(t("admin_cards.reason", reason=esc(o.cancel_reason)))
-    text = "\n".join(parts)
-    return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+    return within_limit(parts)
+
+
+def within_limit(parts: list[str]) -> str:
+    """Join lines, dropping whole lines from the end past Telegram's limit (never half a tag)."""
+    while len(text := "\n".join(parts)) > TEXT_LIMIT and len(parts) > 1:
+        parts = parts[:-2] + ["…"]
+    return text
 
 
 def _parcels(t: Translator, card: OrderCard) -> list[str]:
