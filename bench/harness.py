@@ -1,0 +1,374 @@
+"""Bots under measurement for bench/updates.py: the full shop bot and a bare aiogram echo bot,
+each in process (updates fed to aiogram, a session that records instead of sending) or over HTTP
+(polling the sandbox Bot API server), and the simulated customers that drive them.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.methods import TelegramMethod
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    Contact,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    PhotoSize,
+    PreCheckoutQuery,
+    ReplyKeyboardMarkup,
+    SuccessfulPayment,
+    Update,
+)
+from aiogram.types import User as TgUser
+
+from bot.ratelimit import Limits, RateLimiter
+from bot.runtimes.telegram_calls import LimitedCalls
+from sandbox.client import SandboxUser
+
+TOKEN = "123456:BENCH-token"
+# The sandbox's limits are off: our limiter must not pace either (the e2e harness does the same).
+UNLIMITED = Limits(10_000, 10_000, 10_000, 10_000, 600_000, 10_000)
+WAIT = 60.0
+PHONE = "+8613800138000"
+
+
+@dataclass
+class Shown:
+    """A bot message on a customer's screen: its text, buttons and invoice."""
+
+    message_id: int
+    text: str = ""
+    inline: list[tuple[str, str]] = field(default_factory=list)  # (text, callback_data)
+    reply: list[tuple[str, bool]] = field(default_factory=list)  # (text, request_contact)
+    invoice: tuple[str, str, int] | None = None  # (payload, currency, amount)
+
+
+def _shown(message_id: int, method: Any) -> Shown:
+    shown = Shown(message_id, getattr(method, "text", None) or getattr(method, "caption", None) or "")
+    markup = getattr(method, "reply_markup", None)
+    if isinstance(markup, InlineKeyboardMarkup):
+        shown.inline = [(b.text, b.callback_data or "") for row in markup.inline_keyboard for b in row]
+    elif isinstance(markup, ReplyKeyboardMarkup):
+        shown.reply = [(b.text, bool(b.request_contact)) for row in markup.keyboard for b in row]
+    if method.__api_method__ == "sendInvoice":
+        shown.invoice = (method.payload, method.currency, sum(p.amount for p in method.prices))
+    return shown
+
+
+class RecordingSession(BaseSession):
+    """A Bot API session that answers every call at once, as Telegram would, and keeps what
+    each chat shows (so simulated customers can press the buttons they were sent)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.screens: dict[int, dict[int, Shown]] = {}
+        self.calls = 0
+        self._ids = itertools.count(1)
+
+    async def close(self) -> None:
+        """Nothing to close."""
+
+    async def stream_content(self, url: str, headers: dict[str, Any] | None = None,
+                             timeout: int = 30, chunk_size: int = 65536,
+                             raise_for_status: bool = True) -> Any:  # pragma: no cover
+        """Downloads are not part of the benchmark."""
+        raise NotImplementedError
+
+    async def make_request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
+        """The result Telegram would give: a Message for sends and edits, True for the rest."""
+        self.calls += 1
+        name = method.__api_method__
+        chat_id = getattr(method, "chat_id", None)
+        if not (name.startswith("send") or name == "editMessageText") or not isinstance(chat_id, int):
+            return True
+        screen = self.screens.setdefault(chat_id, {})
+        message_id = method.message_id if name == "editMessageText" else next(self._ids)
+        screen[message_id] = _shown(message_id, method)
+        photo = ([PhotoSize(file_id=f"p{message_id}", file_unique_id=f"p{message_id}", width=1,
+                            height=1)] if name == "sendPhoto" else None)
+        return Message(message_id=message_id, date=datetime.now(UTC),
+                       chat=Chat(id=chat_id, type="private"), text=screen[message_id].text,
+                       photo=photo)
+
+
+# --- the journey ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Step:
+    """One thing a customer does: "cmd", "text", "reply" (a menu button), "contact", "press"
+    (an inline button by label, or by callback data prefix when `data`), or "pay" (two updates:
+    pre_checkout_query and successful_payment)."""
+
+    kind: str
+    value: str = ""
+    data: bool = False
+
+    @property
+    def updates(self) -> int:
+        """How many updates the step sends."""
+        return 2 if self.kind == "pay" else 1
+
+
+def echo_steps(steps: list[Step]) -> list[Step]:
+    """The same rhythm for the echo bot: messages stay messages, presses press its button."""
+    out: list[Step] = []
+    for step in steps:
+        if step.kind == "press":
+            out.append(Step("press", "echo"))
+        else:
+            out.extend([Step("text", "hello")] * step.updates)
+    return out
+
+
+class Customer:
+    """A simulated person in a private chat; each action returns the latency of each update it
+    sent, from sending to the bot's last reply."""
+
+    async def command(self, text: str) -> list[float]:
+        raise NotImplementedError
+
+    async def send(self, text: str) -> list[float]:
+        raise NotImplementedError
+
+    async def press(self, label: str, data: bool = False) -> list[float]:
+        raise NotImplementedError
+
+    async def contact(self) -> list[float]:
+        raise NotImplementedError
+
+    async def pay(self) -> list[float]:
+        raise NotImplementedError
+
+    async def do(self, step: Step) -> list[float]:
+        """Perform one journey step."""
+        match step.kind:
+            case "cmd":
+                return await self.command(step.value)
+            case "text":
+                return await self.send(step.value)
+            case "press" | "reply":
+                return await self.press(step.value, step.data)
+            case "pay":
+                return await self.pay()
+        raise ValueError(step.kind)
+
+
+def find_button(screen: dict[int, Shown], label: str, data: bool) -> tuple[Shown, str, str, bool] | None:
+    """(message, kind "inline"/"reply", text or data, request_contact) of the newest match."""
+    for message_id in sorted(screen, reverse=True):
+        shown = screen[message_id]
+        for text, callback in shown.inline:
+            if (callback.startswith(label) if data else label in text):
+                return shown, "inline", callback, False
+        if not data:
+            for text, contact in shown.reply:
+                if label in text:
+                    return shown, "reply", text, contact
+    return None
+
+
+# --- in process -------------------------------------------------------------------------------
+class InProcess:
+    """A bot fed aiogram Updates directly, replying into a RecordingSession."""
+
+    def __init__(self, feed: Callable[[Update], Awaitable[Any]], session: RecordingSession) -> None:
+        self.feed = feed
+        self.session = session
+        self.update_ids = itertools.count(1)
+        self.user_ids = itertools.count(10_000)
+
+    def customer(self) -> InProcessCustomer:
+        """A new person."""
+        return InProcessCustomer(self, next(self.user_ids))
+
+
+def full_bot_in_process(conversation: Any) -> InProcess:
+    """The shop's aiogram runtime, as production wires it (limiter middleware included)."""
+    from bot.runtimes.aiogram import AiogramRuntime
+
+    session = RecordingSession()
+    session.middleware(LimitedCalls(RateLimiter(UNLIMITED)))
+    bot = Bot(TOKEN, session=session)
+    runtime = AiogramRuntime(bot, conversation)
+
+    async def feed(update: Update) -> Any:
+        return await runtime.dispatcher.feed_update(bot, update)
+    return InProcess(feed, session)
+
+
+ECHO_KEYBOARD = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="echo",
+                                                                          callback_data="echo")]])
+
+
+def echo_dispatcher(done: Callable[[int], None] | None = None) -> Dispatcher:
+    """A bare aiogram echo bot: a text back for each message, an answer for each press."""
+    dp = Dispatcher()
+
+    @dp.message()
+    async def echo(message: Message, bot: Bot) -> None:
+        await bot.send_message(message.chat.id, message.text or "…", reply_markup=ECHO_KEYBOARD)
+        if done:
+            done(message.chat.id)
+
+    @dp.callback_query()
+    async def pressed(query: CallbackQuery, bot: Bot) -> None:
+        await bot.answer_callback_query(query.id)
+        if done:
+            done(query.from_user.id)
+
+    return dp
+
+
+def echo_bot_in_process() -> InProcess:
+    """The echo bot fed in process."""
+    session = RecordingSession()
+    bot = Bot(TOKEN, session=session)
+    dp = echo_dispatcher()
+
+    async def feed(update: Update) -> Any:
+        return await dp.feed_update(bot, update)
+    return InProcess(feed, session)
+
+
+class InProcessCustomer(Customer):
+    """A person whose updates are fed straight to the bot."""
+
+    def __init__(self, harness: InProcess, user_id: int) -> None:
+        self.h = harness
+        self.user = TgUser(id=user_id, is_bot=False, first_name=f"Buyer{user_id}", language_code="en")
+        self.chat = Chat(id=user_id, type="private")
+        self.message_ids = itertools.count(1_000_000)
+
+    async def _feed(self, **fields: Any) -> list[float]:
+        update = Update(update_id=next(self.h.update_ids), **fields)
+        started = time.perf_counter()
+        await self.h.feed(update)
+        return [time.perf_counter() - started]
+
+    def _message(self, **fields: Any) -> Message:
+        return Message(message_id=next(self.message_ids), date=datetime.now(UTC), chat=self.chat,
+                       from_user=self.user, **fields)
+
+    async def command(self, text: str) -> list[float]:
+        return await self.send(text)
+
+    async def send(self, text: str) -> list[float]:
+        return await self._feed(message=self._message(text=text))
+
+    async def contact(self) -> list[float]:
+        return await self._feed(message=self._message(contact=Contact(
+            phone_number=PHONE, first_name=self.user.first_name, user_id=self.user.id)))
+
+    async def press(self, label: str, data: bool = False) -> list[float]:
+        found = find_button(self.h.session.screens.get(self.user.id, {}), label, data)
+        if found is None:
+            raise AssertionError(f"no button {label!r} on screen")
+        shown, kind, value, contact = found
+        if kind == "reply":
+            return await (self.contact() if contact else self.send(value))
+        message = Message(message_id=shown.message_id, date=datetime.now(UTC), chat=self.chat,
+                          text=shown.text or "…")
+        return await self._feed(callback_query=CallbackQuery(
+            id=f"q{next(self.h.update_ids)}", from_user=self.user, chat_instance="1",
+            message=message, data=value))
+
+    async def pay(self) -> list[float]:
+        screen = self.h.session.screens.get(self.user.id, {})
+        invoice = next(s.invoice for _, s in sorted(screen.items(), reverse=True) if s.invoice)
+        payload, currency, amount = invoice
+        first = await self._feed(pre_checkout_query=PreCheckoutQuery(
+            id=f"pc{next(self.h.update_ids)}", from_user=self.user, currency=currency,
+            total_amount=amount, invoice_payload=payload))
+        charge = f"tg-{self.user.id}-{next(self.h.update_ids)}"
+        second = await self._feed(message=self._message(successful_payment=SuccessfulPayment(
+            currency=currency, total_amount=amount, invoice_payload=payload,
+            telegram_payment_charge_id=charge, provider_payment_charge_id=f"p-{charge}")))
+        return first + second
+
+
+# --- over HTTP, through the sandbox -----------------------------------------------------------
+class Finished:
+    """When the bot finished handling each user's updates (its last reply acknowledged)."""
+
+    def __init__(self) -> None:
+        self.times: dict[int, list[float]] = {}
+        self.events: dict[int, asyncio.Event] = {}
+
+    def __call__(self, user_id: int) -> None:
+        self.times.setdefault(user_id, []).append(time.perf_counter())
+        self.events.setdefault(user_id, asyncio.Event()).set()
+
+    async def wait(self, user_id: int, count: int) -> list[float]:
+        """The finish times once the user has `count` finished updates."""
+        event = self.events.setdefault(user_id, asyncio.Event())
+        deadline = time.perf_counter() + WAIT
+        while len(self.times.get(user_id, [])) < count:
+            event.clear()
+            if len(self.times.get(user_id, [])) >= count:
+                break
+            await asyncio.wait_for(event.wait(), max(0.01, deadline - time.perf_counter()))
+        return self.times[user_id]
+
+
+def user_of(update: Update) -> int | None:
+    """The private chat (= user) an update belongs to."""
+    for part in (update.message, update.callback_query, update.pre_checkout_query):
+        if part is not None and part.from_user is not None:
+            return part.from_user.id
+    return None
+
+
+def echo_bot_over_http(api_url: str, token: str, finished: Finished) -> tuple[Bot, Dispatcher]:
+    """The echo bot polling the sandbox (no rate limiter: bare aiogram)."""
+    bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url)))
+    return bot, echo_dispatcher(finished)
+
+
+class SandboxCustomer(Customer):
+    """A sandbox user; an action's latency ends when the bot finished that update."""
+
+    def __init__(self, user: SandboxUser, finished: Finished) -> None:
+        self.user = user
+        self.finished = finished
+        self.seen = 0
+
+    async def _act(self, action: Callable[[], Awaitable[Any]], updates: int = 1) -> list[float]:
+        started = time.perf_counter()
+        task = asyncio.ensure_future(action())
+        self.seen += updates
+        times = await self.finished.wait(self.user.user.id, self.seen)
+        await task
+        marks = [started, *times[self.seen - updates:self.seen]]
+        return [b - a for a, b in itertools.pairwise(marks)]
+
+    async def command(self, text: str) -> list[float]:
+        return await self._act(lambda: self.user.command(text))
+
+    async def send(self, text: str) -> list[float]:
+        return await self._act(lambda: self.user.send(text))
+
+    async def contact(self) -> list[float]:
+        return await self._act(self.user.share_contact)
+
+    async def press(self, label: str, data: bool = False) -> list[float]:
+        target: Any = label
+        if data:  # the button whose callback data starts so, on the newest message having one
+            message = next(m for m in reversed(self.user.bot_messages)
+                           if any(v.startswith(label) for v in m.callback_data.values()))
+            text = next(k for k, v in message.callback_data.items() if v.startswith(label))
+            target = re.compile(f"^{re.escape(text)}$")
+        return await self._act(lambda: self.user.click(target, timeout=WAIT))
+
+    async def pay(self) -> list[float]:
+        return await self._act(self.user.pay, updates=2)
