@@ -4,12 +4,18 @@ About 30 messages/s per bot, 1/s per private chat with a short burst, 20/min per
 buckets are under Telegram's, with a smaller burst, so that requests delayed on the way (and
 so arriving closer together than they left) do not cost a 429; a 429 that happens
 anyway pauses every sender for its retry_after (see `pause`).
+
+A caller reserves its slot at once (the buckets may go below zero: the debt is its wait) and
+sleeps until then, so callers go first come, first served, with no crowd of waiters retrying
+in the same instant, and messages queued in order leave in order.
 """
 from __future__ import annotations
 
 import asyncio
 import time
 from dataclasses import dataclass
+
+PRUNE_EVERY = 1000  # acquisitions between sweeps of idle per-chat buckets
 
 
 @dataclass(frozen=True)
@@ -28,15 +34,25 @@ class _Bucket:
     def __init__(self, rate: float, capacity: int, now: float) -> None:
         self.rate, self.capacity, self.tokens, self.stamp = rate, capacity, float(capacity), now
 
-    def wait(self, now: float) -> float:
+    def refill(self, now: float) -> None:
         self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
+
+    def wait(self) -> float:
+        """Seconds until one token is there (after refill)."""
         return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
 
 
 def counts_as_message(method: str) -> bool:
     """Telegram's flood control counts messages put into chats (send*, copy, forward)."""
     return method != "sendChatAction" and method.startswith(("send", "copyMessage", "forwardMessage"))
+
+
+def chat_rate(limits: Limits, chat_id: int | str) -> tuple[float, int]:
+    """(tokens per second, burst) of a chat: private chats have positive ids."""
+    if isinstance(chat_id, int) and chat_id > 0:
+        return limits.private_per_second, limits.private_burst
+    return limits.group_per_minute / 60, limits.group_burst
 
 
 class RateLimiter:
@@ -47,6 +63,8 @@ class RateLimiter:
         self._buckets: dict[object, _Bucket] = {}
         self._lock = asyncio.Lock()
         self._paused_until = 0.0
+        self._pauses = 0  # how many 429 pauses began: a reservation made before one is void
+        self._acquired = 0
 
     def _bucket(self, key: object, rate: float, burst: int, now: float) -> _Bucket:
         bucket = self._buckets.get(key)
@@ -60,22 +78,38 @@ class RateLimiter:
         while True:
             async with self._lock:
                 now = time.monotonic()
-                buckets = [self._bucket("global", lim.global_per_second, lim.global_burst, now)]
-                if isinstance(chat_id, int) and chat_id > 0:
-                    buckets.append(self._bucket(chat_id, lim.private_per_second, lim.private_burst, now))
-                elif chat_id is not None:
-                    buckets.append(self._bucket(chat_id, lim.group_per_minute / 60, lim.group_burst, now))
-                delay = max([b.wait(now) for b in buckets] + [self._paused_until - now])
-                if delay <= 0:
+                if self._paused_until > now:
+                    delay, reserved = self._paused_until - now, False
+                else:
+                    buckets = [self._bucket("global", lim.global_per_second, lim.global_burst, now)]
+                    if chat_id is not None:
+                        buckets.append(self._bucket(chat_id, *chat_rate(lim, chat_id), now))
+                    for b in buckets:
+                        b.refill(now)
+                    delay, reserved = max(b.wait() for b in buckets), True
                     for b in buckets:
                         b.tokens -= 1
-                    return
-            await asyncio.sleep(delay)
+                    self._prune(now)
+                pauses = self._pauses
+            if delay > 0:
+                await asyncio.sleep(delay)
+            # A 429 while we slept: its pause outranks our slot; queue again behind it.
+            if reserved and self._pauses == pauses:
+                return
+
+    def _prune(self, now: float) -> None:
+        self._acquired += 1
+        if self._acquired % PRUNE_EVERY:
+            return
+        for key, b in list(self._buckets.items()):
+            if key != "global" and b.tokens + (now - b.stamp) * b.rate >= b.capacity:
+                del self._buckets[key]  # full again: a new bucket would be the same
 
     async def pause(self, seconds: float) -> None:
         """Telegram said 429: nobody sends until retry_after has passed."""
         async with self._lock:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+            self._pauses += 1
 
     async def close(self) -> None:
         """Nothing to release in memory (the Redis limiter closes its connection)."""

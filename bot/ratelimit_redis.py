@@ -1,8 +1,8 @@
 """The rate limiter shared by every process of the bot, in Redis.
 
-The same token buckets as bot.ratelimit, kept in Redis hashes and taken by one Lua script
-(atomic: check every bucket, then take from all or none), timed by the Redis server's clock so
-processes on different machines agree. A 429's pause is one key with a PX expiry that every
+The same token buckets as bot.ratelimit, kept in Redis hashes and reserved by one Lua script
+(atomic over every bucket of the message), timed by the Redis server's clock so processes on
+different machines agree; callers of every process are served in the order they asked. A 429's pause is one key with a PX expiry that every
 process reads before sending. Keys are per bot (a hash of the token, never the token itself)
 and per chat; the `{...}` hash tag keeps one bot's keys in one Redis Cluster slot.
 
@@ -24,30 +24,29 @@ from bot.ratelimit import Limits, RateLimiter
 log = logging.getLogger(__name__)
 
 # KEYS: global bucket, pause key[, chat bucket]; ARGV: global rate per ms, global capacity,
-# chat rate per ms, chat capacity. Returns 0 after taking a token, else the ms to wait.
+# chat rate per ms, chat capacity. During a pause: -(ms left), nothing reserved. Otherwise a
+# token is reserved in every bucket at once (a bucket may go below zero: that debt is the
+# caller's wait) and the ms to wait for it are returned: first come, first served.
 ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local wait = redis.call('PTTL', KEYS[2])
-if wait < 0 then wait = 0 end
-local keys, rates, caps, tokens = {KEYS[1]}, {tonumber(ARGV[1])}, {tonumber(ARGV[2])}, {}
+local paused = redis.call('PTTL', KEYS[2])
+if paused > 0 then return -paused end
+local keys, rates, caps = {KEYS[1]}, {tonumber(ARGV[1])}, {tonumber(ARGV[2])}
 if #KEYS > 2 then
   keys[2] = KEYS[3]; rates[2] = tonumber(ARGV[3]); caps[2] = tonumber(ARGV[4])
 end
+local wait = 0
 for i, key in ipairs(keys) do
   local v = redis.call('HMGET', key, 'tokens', 'stamp')
   local have, stamp = tonumber(v[1]), tonumber(v[2])
   if have == nil then have, stamp = caps[i], now end
   have = math.min(caps[i], have + math.max(0, now - stamp) * rates[i])
-  tokens[i] = have
   if have < 1 then wait = math.max(wait, (1 - have) / rates[i]) end
+  redis.call('HSET', key, 'tokens', have - 1, 'stamp', now)
+  redis.call('PEXPIRE', key, math.ceil((caps[i] - have + 1) / rates[i]) + 1000)
 end
-if wait > 0 then return math.ceil(wait) end
-for i, key in ipairs(keys) do
-  redis.call('HSET', key, 'tokens', tokens[i] - 1, 'stamp', now)
-  redis.call('PEXPIRE', key, math.ceil(caps[i] / rates[i]) + 1000)
-end
-return 0
+return math.ceil(wait)
 """
 
 # KEYS: pause key; ARGV: ms. Only ever lengthens a pause, never shortens one.
@@ -99,13 +98,17 @@ class RedisRateLimiter(RateLimiter):
         while True:
             try:
                 wait_ms = int(await self._acquire(keys=keys, args=args))
+                if wait_ms > 0:
+                    await asyncio.sleep(wait_ms / 1000)
+                    # A 429 while we slept: its pause outranks our slot; queue again behind it.
+                    wait_ms = -int(await self.redis.pttl(keys[1]))
             except (RedisError, OSError) as exc:
                 self._warn(exc)
                 await super().acquire(chat_id)
                 return
-            if wait_ms <= 0:
+            if wait_ms >= 0:
                 return
-            await asyncio.sleep(wait_ms / 1000)
+            await asyncio.sleep(-wait_ms / 1000)
 
     async def pause(self, seconds: float) -> None:
         """A 429: every process waits out retry_after (and this one even if Redis is down)."""

@@ -63,33 +63,35 @@ class OutboxService:
         and a chat's messages go out in order even with several senders)."""
         now = self.ctx.clock.now()
         until = now + (lease or self.lease)
+        claimable = (OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.available_at <= now,
+                     or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now))
         busy = select(OutboxMessage.chat_id).where(
             OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.claimed_until > now)
-        due = (select(OutboxMessage.id, OutboxMessage.chat_id).where(
-            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.available_at <= now,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
-            OutboxMessage.chat_id.not_in(busy))
-            .order_by(OutboxMessage.id).limit(limit * SCAN).subquery())
+        due = (select(OutboxMessage.id, OutboxMessage.chat_id)
+               .where(*claimable, OutboxMessage.chat_id.not_in(busy))
+               .order_by(OutboxMessage.id).limit(limit * SCAN).subquery())
         ranked = select(due.c.id, func.row_number().over(
             partition_by=due.c.chat_id, order_by=due.c.id).label("n")).subquery()
-        query = (select(OutboxMessage)
-                 .where(OutboxMessage.id.in_(select(ranked.c.id).where(ranked.c.n <= per_chat)))
-                 .order_by(OutboxMessage.id).limit(limit))
+        # `claimable` again on the locked rows: PostgreSQL re-checks a row's own conditions
+        # when another claim changed it meanwhile, but not a subquery's.
+        query = (select(OutboxMessage.id).where(
+            *claimable, OutboxMessage.id.in_(select(ranked.c.id).where(ranked.c.n <= per_chat)))
+            .order_by(OutboxMessage.id).limit(limit))
         async with self.ctx.db.write() as session:
             if self.ctx.db.is_postgres:
                 # Rows another sender is claiming right now are skipped, not waited for.
                 query = query.with_for_update(skip_locked=True)
-            rows = (await session.scalars(query)).all()
-            if not rows:
+            ids = list((await session.scalars(query)).all())
+            if not ids:
                 return []
-            # The rows are locked (PostgreSQL) or the database is (SQLite's BEGIN IMMEDIATE),
-            # so one UPDATE leases exactly what was selected.
-            await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
+            # Guarded as well: a row is leased only if it is still claimable.
+            got = await session.scalars(
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids), *claimable)
                 .values(claimed_until=until, attempts=OutboxMessage.attempts + 1)
-                .execution_options(synchronize_session=False))
+                .returning(OutboxMessage).execution_options(synchronize_session=False))
+            rows = sorted(got.all(), key=lambda r: r.id)
             return [OutgoingMessage(r.id, r.audience, r.chat_id, r.template, r.language,
-                                    dict(r.params), r.order_id, r.attempts + 1, until)
+                                    dict(r.params), r.order_id, r.attempts, until)
                     for r in rows]
 
     async def renew(self, ids: Collection[int], held_until: datetime,

@@ -1,0 +1,62 @@
+"""A bot process for the crash tests: the production ShopBot sending the outbox, nothing else.
+
+    python -m tests.reliability.worker --db URL [--schema S] --api-url URL --token T
+        [--redis URL] [--lease SECONDS]
+
+It builds everything (the slow part: importing aiogram), prints "ready", then waits for a line
+on stdin before it starts sending, so a test can have a replacement process ready while the
+first one is still running, and kill either of them at any moment.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import timedelta
+from typing import Any
+
+from bot.app import ShopBot, make_limiter
+from bot.db import create_database
+from handlers.turn import Settings
+from services.clock import SystemClock
+from services.container import build_services
+from tests.conftest import TEST_RULES, make_context
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The command line."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--db", required=True)
+    p.add_argument("--schema")
+    p.add_argument("--api-url", required=True)
+    p.add_argument("--token", required=True)
+    p.add_argument("--redis")
+    p.add_argument("--lease", type=float, default=2.0)
+    return p.parse_args(argv)
+
+
+async def main(args: argparse.Namespace) -> None:
+    """Build the bot, say ready, wait for the go, send until killed."""
+    options: dict[str, Any] = {}
+    if args.schema:
+        options["connect_args"] = {"server_settings": {"search_path": args.schema}}
+    db, engines = create_database(args.db, **options)
+    services = build_services(make_context(db, TEST_RULES, SystemClock()))  # type: ignore[arg-type]
+    services.outbox.lease = timedelta(seconds=args.lease)
+    limiter = make_limiter(args.redis, args.token)
+    shop = ShopBot.build(services, Settings(), args.token, args.api_url, limiter,
+                         outbox_interval=0.05)
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    await shop.start(polling=False)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await shop.stop()
+        await limiter.close()
+        for engine in engines:
+            await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse(sys.argv[1:])))
