@@ -1,0 +1,89 @@
+"""The rate limiters: in memory (one process) and in Redis (shared by every process)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+
+import pytest
+
+from bot.ratelimit import Limits, RateLimiter
+from bot.ratelimit_redis import RedisRateLimiter, bot_key
+from tests.reliability.processes import reachable_redis
+
+FAST = Limits(global_per_second=20, global_burst=5, private_per_second=10, private_burst=2,
+              group_per_minute=600, group_burst=2)
+
+
+async def timed(*calls: object) -> float:
+    start = time.monotonic()
+    await asyncio.gather(*calls)  # type: ignore[arg-type]
+    return time.monotonic() - start
+
+
+async def test_in_memory_callers_are_served_in_the_order_they_asked() -> None:
+    limiter, order = RateLimiter(FAST), []
+
+    async def send(i: int) -> None:
+        await limiter.acquire(-1000 - i)
+        order.append(i)
+
+    took = await timed(*(send(i) for i in range(25)))
+    assert order == list(range(25))  # first come, first served: nobody starves
+    assert (25 - 5) / 20 * 0.95 <= took <= (25 - 5) / 20 + 0.4
+
+
+async def test_in_memory_pause_holds_everyone_even_those_already_waiting() -> None:
+    limiter = RateLimiter(FAST)
+    for i in range(5):
+        await limiter.acquire(-i - 1)  # the burst is spent: the next ones wait for a slot
+    waiting = asyncio.create_task(timed(limiter.acquire(-99)))
+    await asyncio.sleep(0.01)
+    await limiter.pause(0.5)
+    assert await waiting >= 0.49
+
+
+@pytest.mark.redis
+async def test_two_processes_share_the_buckets_in_redis() -> None:
+    url, token = await reachable_redis(), f"test:{uuid.uuid4()}"
+    a, b = (RedisRateLimiter.from_url(url, token, FAST) for _ in range(2))
+    try:
+        took = await timed(*((a if i % 2 else b).acquire(-1000 - i) for i in range(25)))
+        assert took >= (25 - 5) / 20 * 0.95, "two processes sent at twice the rate"
+        private = await timed(*((a if i % 2 else b).acquire(7) for i in range(6)))
+        assert private >= (6 - 2) / 10 * 0.95  # one private chat: its own bucket, shared too
+    finally:
+        await a.close()
+        await b.close()
+
+
+@pytest.mark.redis
+async def test_a_429_in_one_process_pauses_the_other() -> None:
+    url, token = await reachable_redis(), f"test:{uuid.uuid4()}"
+    a, b = (RedisRateLimiter.from_url(url, token, FAST) for _ in range(2))
+    other_bot = RedisRateLimiter.from_url(url, f"test:{uuid.uuid4()}", FAST)
+    try:
+        await a.pause(0.6)
+        assert await timed(b.acquire(1)) >= 0.55
+        assert await timed(other_bot.acquire(1)) < 0.2  # another bot's limits are its own
+    finally:
+        for limiter in (a, b, other_bot):
+            await limiter.close()
+
+
+def test_keys_name_the_bot_by_a_hash_never_the_token() -> None:
+    key = bot_key("123456:SECRET")
+    assert "SECRET" not in key and "123456" not in key and key.startswith("shopbot:rl:{")
+
+
+async def test_unreachable_redis_falls_back_to_memory(caplog: pytest.LogCaptureFixture) -> None:
+    limiter = RedisRateLimiter.from_url("redis://127.0.0.1:1/0", "t", FAST)
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.ratelimit_redis"):
+            took = await timed(*(limiter.acquire(-1000 - i) for i in range(10)))
+            await limiter.pause(0.1)
+        assert took < 2
+        assert any("unreachable" in r.getMessage() for r in caplog.records)
+    finally:
+        await limiter.close()
