@@ -12,7 +12,7 @@ import logging
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.config import AppConfig
 from bot.db import create_database
@@ -135,6 +135,10 @@ class ShopBot:
 
 async def serve(config: AppConfig) -> None:
     """Run the bot until SIGINT/SIGTERM; with no token, against a local sandbox Bot API server."""
+    # From the first moment: a Ctrl-C during start-up stops the bot once it is up, cleanly.
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     async with contextlib.AsyncExitStack() as stack:
         db, engines = create_database(config.database.url)
         for engine in engines:
@@ -145,7 +149,7 @@ async def serve(config: AppConfig) -> None:
             world = await _offline(config, db, stack)
             token, api_url, config = world.sandbox.token, world.sandbox.api_url, world.config
         services = build_services_from(config, db)
-        await _serve(config, services, token, str(api_url) if api_url else None, world)
+        await _serve(config, services, token, str(api_url) if api_url else None, world, stop)
 
 
 async def _offline(config: AppConfig, db: Database, stack: contextlib.AsyncExitStack) -> OfflineWorld:
@@ -164,7 +168,7 @@ async def _offline(config: AppConfig, db: Database, stack: contextlib.AsyncExitS
 
 
 async def _serve(config: AppConfig, services: Services, token: str, api_url: str | None,
-                 world: OfflineWorld | None = None) -> None:
+                 world: OfflineWorld | None = None, stop: asyncio.Event | None = None) -> None:
     from bot.web import start_web
     from scheduler import start_scheduler
 
@@ -180,17 +184,27 @@ async def _serve(config: AppConfig, services: Services, token: str, api_url: str
     scheduler = start_scheduler(services, config.scheduler)
     await shop.start(polling=config.telegram.mode == "polling")
     log.info("shop bot running (%s)", config.telegram.mode)
-    stop = asyncio.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    stop = stop or asyncio.Event()
     try:
         await stop.wait()
         log.info("stopping")
     finally:
-        scheduler.shutdown(wait=False)
+        await _stop_scheduler(scheduler)
         await shop.stop()
         await web.cleanup()
         await limiter.close()
+
+
+async def _stop_scheduler(scheduler: Any) -> None:
+    """No new jobs; the running ones (short sweeps) finish, then shut down: a Ctrl-C right as a
+    sweep runs must not cancel it half-way (apscheduler logs that as a failed job)."""
+    scheduler.pause()
+    # apscheduler 3 has no public way to wait for running coroutine jobs on asyncio.
+    running = [f for executor in getattr(scheduler, "_executors", {}).values()
+               for f in getattr(executor, "_pending_futures", ()) if not f.done()]
+    if running:
+        await asyncio.wait(running, timeout=5)
+    scheduler.shutdown(wait=False)
 
 
 def run(config: AppConfig) -> None:

@@ -3,15 +3,21 @@ printed address, the bot behind it answers, payment links open from the same add
 Ctrl-C stops everything; a taken port or an unwritable database is one line and exit code 2."""
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import signal
 import socket
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.offline import LINE, free_port, running_offline, start
+import pytest
+
+from sandbox.testing import running_sandbox
+from tests.offline import LINE, first_ok, free_port, running_offline, start
 
 
 def call(base: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -130,3 +136,37 @@ def test_an_unwritable_database_path_is_one_line_and_code_2(tmp_path: Path) -> N
     lines = problems(err)
     assert len(lines) == 1 and lines[0].startswith("database error: cannot create the folder"), err
     assert "a-file" in lines[0] and LINE not in out
+
+
+async def test_with_a_token_there_is_no_sandbox_and_no_page(tmp_path: Path) -> None:
+    async with running_sandbox() as telegram:  # stands in for api.telegram.org
+        port = free_port()
+        proc = start(tmp_path, "run", "--port", str(port), BOT_TOKEN=telegram.token,
+                     SHOPBOT_TELEGRAM_API_URL=telegram.api_url)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            await asyncio.to_thread(first_ok, base + "/health", time.monotonic(), 30)
+            with pytest.raises(urllib.error.HTTPError) as page:
+                await asyncio.to_thread(get, base + "/")
+            assert page.value.code == 404
+            with pytest.raises(urllib.error.HTTPError):
+                await asyncio.to_thread(get, base + "/sandbox/info")
+            deadline = time.monotonic() + 20
+            while not telegram.requests("getUpdates"):  # the bot polls the server it was given
+                assert time.monotonic() < deadline, "the bot never polled"
+                await asyncio.sleep(0.1)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            out, _ = await asyncio.to_thread(proc.communicate, timeout=30)
+        assert proc.returncode == 0
+        assert LINE not in out
+
+
+def test_ctrl_c_while_starting_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    proc = start(tmp_path, "run", "--port", str(port))
+    first_ok(f"http://127.0.0.1:{port}/", time.monotonic(), 30)  # the page is up, the bot not yet
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and " ERROR " not in err, err
