@@ -1,7 +1,7 @@
 """The chat page of `shopbot run` without a token, in a real headless browser (chromium driven
 by Playwright): a customer goes from START to a placed and paid order only by clicking and
-typing on the page, the admin chat hears of the order, documents open, the Bot API panel shows
-the calls, the page speaks Chinese. Screenshots of the key steps: artifacts/screenshots/web_page/.
+typing on the page, the merchant confirms and packs it from the admin chat card (the slip opens
+as a PDF), documents open, the Bot API panel shows the calls, the page speaks Chinese. Screenshots of the key steps: artifacts/screenshots/web_page/.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ pytestmark = pytest.mark.slow
 WAIT_MS = 20_000
 SHOTS = SCREENSHOTS / "web_page"
 T = Translator("en")
+A = T  # the admin chat's language (admin.language: en)
 chromium = browser_setup.chromium  # the fixture: /usr/bin/chromium, installed when allowed
 
 
@@ -97,7 +98,7 @@ def open_chat(page: Page, title: str) -> None:
     page.locator("#chat-title", has_text=title).wait_for()
 
 
-def test_a_customer_orders_and_pays_by_clicking_and_the_admin_chat_is_told(
+def test_a_customer_orders_and_pays_by_clicking_and_the_merchant_confirms_it(
     page: Page, shop: OfflineShop
 ) -> None:
     for title in ("Demo Shop admins", "Demo Shop support", "Alice"):
@@ -165,11 +166,25 @@ def test_a_customer_orders_and_pays_by_clicking_and_the_admin_chat_is_told(
                        "ON p.order_id = o.id WHERE o.number = ?", order_number) == [
         ("awaiting_review", "captured", 1)]
 
-    # The merchant's admin chat heard of the new order and of its payment.
+    # The merchant confirms the order from its card in the admin chat, then packs it: the
+    # shipping slip arrives as a PDF document that opens from the page.
     open_chat(page, "Demo Shop admins")
-    bot_says(page, f"New order No. {order_number}")
-    bot_says(page, f"Order No. {order_number} is paid")
-    shot(page, "08-admin-chat")
+    card = bot_says(page, f"Order No. {order_number}")
+    shot(page, "08-admin-card")
+    card.locator(".inline-kb button", has_text=A("admin_cards.btn.confirm")).click()
+    bot_says(page, "Status: Awaiting shipment")  # the card, edited in place
+    assert shop.sqlite("SELECT status FROM orders WHERE number = ?", order_number) == [
+        ("awaiting_shipment",)]
+    press(page, A("admin_cards.btn.pack"))
+    slip = page.locator("#messages .row:not(.out) a.document").last
+    slip.wait_for()
+    shot(page, "09-slip")
+    href = slip.get_attribute("href")
+    assert href is not None and href.startswith("/sandbox/files/")
+    pdf = page.request.get(shop.address + href)
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.body().startswith(b"%PDF")
+    page.locator("#chats li.chat", has_text="Li Lei").click()
+    bot_says(page, f"No. {order_number}")  # the customer hears of it in their chat
 
     # The Bot API panel lists what the bot called, with parameters and result.
     call = page.locator("#calls li[data-method='sendMessage']").first
@@ -209,4 +224,4 @@ def test_documents_open_the_support_forum_and_the_page_in_chinese(
     reply(page, Translator("zh_CN")("menu.catalog"))
     press(page, "茶叶")
     bot_says(page, "西湖龙井")
-    shot(page, "09-chinese")
+    shot(page, "10-chinese")
