@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
-import inspect
 import logging
 import sys
 from collections.abc import Sequence
@@ -154,21 +152,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if config.telegram.framework != "aiogram":
         # The python-telegram-bot runtime is not written yet: say so rather than ignore the key.
         return _fail("config error: telegram.framework: only 'aiogram' is available in this version")
+    upgrade_database(config.database.url)
+    # Logging starts after the migration, so a start-up failure is one line, not INFO chatter.
     logging.basicConfig(level=config.logging.level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    upgrade_database(config.database.url)
-    try:
-        app = importlib.import_module("bot.app")
-    except ModuleNotFoundError as error:
-        if error.name != "bot.app":
-            raise
-        return _fail("the bot runtime is not available yet", CANNOT_START)
-    run = getattr(app, "run", None)
-    if not callable(run):
-        return _fail("the bot runtime is not available yet", CANNOT_START)
-    result = run(config)
-    if inspect.iscoroutine(result):  # bot.app.run may be a coroutine function or a plain one
-        asyncio.run(result)
+    from bot import app
+
+    app.run(config)
     return 0
 
 
