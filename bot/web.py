@@ -45,10 +45,14 @@ def web_app(config: AppConfig, shop: ShopBot) -> web.Application:
 
 
 async def start_web(config: AppConfig, shop: ShopBot) -> web.AppRunner:
-    """Serve the web app on web.host:web.port."""
+    """Serve the web app on web.host:web.port (and, in webhook mode, on the webhook's address)."""
     runner = web.AppRunner(web_app(config, shop))
     await runner.setup()
     await web.TCPSite(runner, config.web.host, config.web.port).start()
+    hook = config.telegram.webhook
+    if config.telegram.mode == "webhook" and (hook.host, hook.port) != (config.web.host,
+                                                                          config.web.port):
+        await web.TCPSite(runner, hook.host, hook.port).start()
     if config.telegram.mode == "webhook" and config.telegram.webhook.public_url:
         await shop.bot.set_webhook(str(config.telegram.webhook.public_url).rstrip("/")
                                    + config.telegram.webhook.path,

@@ -1,0 +1,59 @@
+"""Webhook mode: the sandbox delivers updates to the bot's web app, secret token checked, and the
+bot answers 200 only once the update's work is committed."""
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import aiohttp
+
+from bot.app import ShopBot
+from bot.config import load_config
+from bot.ratelimit import RateLimiter
+from bot.web import start_web
+from tests.e2e.harness import UNLIMITED, running_shop
+from tests.e2e.steps import new_message
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_updates_arrive_by_webhook_with_the_secret(tmp_path: Path) -> None:
+    async with running_shop(tmp_path) as shop:
+        await shop.bot.stop()  # the polling bot steps aside for a webhook one
+        port = free_port()
+        config = load_config(tmp_path / "none.yaml", env={
+            "SHOPBOT_MODE": "webhook", "SHOPBOT_WEB_HOST": "127.0.0.1",
+            "SHOPBOT_WEB_PORT": str(port), "SHOPBOT_WEBHOOK_URL": f"http://127.0.0.1:{port}",
+            "SHOPBOT_WEBHOOK_SECRET": "s3cret-token", "BOT_TOKEN": shop.sandbox.token,
+        })
+        config = config.model_copy(update={"telegram": config.telegram.model_copy(update={
+            "webhook": config.telegram.webhook.model_copy(update={"host": "127.0.0.1",
+                                                                   "port": port})})})
+        shop.bot = ShopBot.build(shop.services, shop.settings, shop.sandbox.token,
+                                 shop.sandbox.api_url, RateLimiter(UNLIMITED), outbox_interval=0.05)
+        await shop.bot.start(polling=False)
+        runner = await start_web(config, shop.bot)
+        try:
+            info = shop.sandbox.requests("setWebhook")[-1].params
+            assert info["url"].endswith(config.telegram.webhook.path)
+            assert info["secret_token"] == "s3cret-token"
+            li = shop.customer("Li")
+            await li.command("/start")
+            assert "Welcome" in (await new_message(li, "Welcome")).text
+            async with aiohttp.ClientSession() as http:  # someone who is not Telegram
+                url = f"http://127.0.0.1:{port}{config.telegram.webhook.path}"
+                forged = {"update_id": 999, "message": {"message_id": 1, "date": 0,
+                          "chat": {"id": 5, "type": "private"}, "from": {"id": 5, "is_bot": False,
+                                                                         "first_name": "X"},
+                          "text": "/start"}}
+                async with http.post(url, json=forged,
+                                     headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as r:
+                    assert r.status == 401
+                async with http.post(url, json=forged) as r:
+                    assert r.status == 401
+        finally:
+            await runner.cleanup()
