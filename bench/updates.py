@@ -166,7 +166,9 @@ async def _maybe_profiled(path: str | None, work: Callable[[], Awaitable[Result]
     finally:
         profiler.stop()
         Path(path).write_text(profiler.output_html())
-        print(profiler.output_text(unicode=True, color=False, show_all=False)[:12_000])
+        if profiler.last_session is not None:  # render again with `pyinstrument --load FILE`
+            profiler.last_session.save(f"{path}.pyisession")
+        print(profiler.output_text(unicode=True, color=False, flat=True)[:6_000])
 
 
 async def over_http(backend: str, levels: list[int]) -> list[list[object]]:
