@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from handlers import callbacks
-from handlers.admin.cards.common import actor
+from handlers.admin.cards.common import CARD_STEPS, actor, leave_card_step
 from handlers.admin.cards.steps import parse_amount, typed
 from handlers.admin.cards.view import abandon_keyboard, esc
 from handlers.callbacks import Callback
@@ -22,6 +22,7 @@ from services.merchant import return_actions, return_key
 from services.returns import ReturnView
 
 REASON_STEP, AMOUNT_STEP, TRACKING_STEP = "admin_ret_reason", "admin_ret_amount", "admin_ret_tracking"
+assert {REASON_STEP, AMOUNT_STEP, TRACKING_STEP} <= CARD_STEPS
 callbacks.register("ar", "iw")   # return id, action (approve, receive, rsy, rsn, rfd, card ...)
 callbacks.register("arc", "iw")  # return id, carrier code
 # The press's word -> the card action that must still be allowed for it.
@@ -76,6 +77,8 @@ def _show(turn: Turn, view: ReturnView, message_id: int | None = None) -> None:
 async def on_return(turn: Turn, pressed: Callback) -> None:
     """A button of a return card; a press the request's status no longer allows changes nothing."""
     return_id, word = pressed.int(0), pressed.word(1)
+    if word != "rfd":  # the amount prompt's own button reads its step
+        leave_card_step(turn)
     view = await turn.services.returns.get(return_id)
     if turn.event.callback_message_id is not None:
         await turn.services.merchant.remember_card(return_key(return_id), turn.chat_id,

@@ -494,3 +494,13 @@ async def test_a_huge_order_card_stays_within_telegram_limits(svc: Services, sho
     for row in card_keyboard(Translator("en"), big).rows:
         for button in row:
             assert button.data and len(button.data.encode()) <= 64 and decode(button.data)
+
+
+async def test_another_card_button_leaves_a_pending_step(admin: AdminChat, svc: Services,
+                                                         shop: ShopData) -> None:
+    first = await paid_order(svc, {shop.tea: 1})
+    other = await paid_order(svc, {shop.mug: 1}, telegram_id=1002)
+    await admin.press(f"ao:{first.id}:reject")
+    await admin.press(f"ao:{other.id}:card")  # the admin turned to another order
+    await admin.send("hello team")
+    assert admin.last == [] and await status(svc, first.id) == "awaiting_review"

@@ -10,7 +10,9 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 
 from handlers.admin.cards.common import (
+    CARD_STEPS,
     actor,
+    leave_card_step,
     pressed_their_card,
     put_card,
     refuse_stale,
@@ -25,12 +27,14 @@ from services.errors import InvalidTransition
 from services.merchant import OrderCard
 
 REASON_STEP, TRACKING_STEP, REFUND_STEP = "admin_reason", "admin_tracking", "admin_refund"
+assert {REASON_STEP, TRACKING_STEP, REFUND_STEP} <= CARD_STEPS
 CardAction = Callable[[Turn, OrderCard], Awaitable[None]]
 
 
 async def on_order(turn: Turn, pressed: Callback) -> None:
     """A button of an order card: `card` re-renders it, any other word is an action."""
     order_id, action = pressed.int(0), pressed.word(1)
+    leave_card_step(turn)
     card = await turn.services.merchant.card(order_id)
     theirs = await pressed_their_card(turn, order_id)
     await remember_pressed(turn, order_id)
@@ -134,6 +138,7 @@ async def refund(turn: Turn, card: OrderCard) -> None:
 async def on_warehouse(turn: Turn, pressed: Callback) -> None:
     """Ship the order from the chosen warehouse (refused when it lacks stock)."""
     order_id, warehouse_id = pressed.int(0), pressed.int(1)
+    leave_card_step(turn)
     card = await turn.services.merchant.card(order_id)
     if m.WAREHOUSE not in card.actions:
         return refuse_stale(turn, card)

@@ -6,6 +6,17 @@ from handlers.events import EditText
 from handlers.turn import Turn
 from services.merchant import OrderCard
 
+# The steps card buttons open (a reason, a tracking number, an amount): any other card button
+# leaves them, so a message typed later never lands on an order the admin has moved away from.
+CARD_STEPS = frozenset({"admin_reason", "admin_tracking", "admin_refund", "admin_ret_reason",
+                        "admin_ret_amount", "admin_ret_tracking"})
+
+
+def leave_card_step(turn: Turn) -> None:
+    """Drop a pending card step (other features' steps, e.g. a /neworder form, are kept)."""
+    if turn.state.name in CARD_STEPS:
+        turn.reset()
+
 
 def actor(turn: Turn) -> str:
     """The admin as the order's timeline records them."""
