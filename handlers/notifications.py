@@ -10,26 +10,30 @@ from handlers.i18n import Translator
 from services.outbox import OutgoingMessage
 
 
-def _money_params(t: Translator, params: dict[str, Any]) -> dict[str, Any]:
-    out = {k: html.escape(v) if isinstance(v, str) else v for k, v in params.items()}
+def notice_text(t: Translator, template: str, params: dict[str, Any]) -> str:
+    """The sentence for an outbox template: values escaped, money and actors in words."""
+    values = {k: html.escape(v) if isinstance(v, str) else v for k, v in params.items()}
     currency = str(params.get("currency", "CNY"))
     for key in ("amount", "total", "refunded"):
         if isinstance(params.get(key), int):
-            out[f"{key}_text"] = t.money(params[key], currency)
-    return out
+            values[f"{key}_text"] = t.money(params[key], currency)
+    values.setdefault("name", values.get("name_zh" if t.language == "zh_CN" else "name_en", ""))
+    actor = str(params.get("actor", ""))  # "customer:12", "admin:34", "system:scheduler"
+    values["actor_text"] = t(f"notify.actor.{actor.split(':', 1)[0] or 'system'}")
+    text = t(f"notify.{template}", **values)
+    if text == f"notify.{template}":
+        return t("notify.generic", order_number=html.escape(str(params.get("order_number", ""))))
+    return text
 
 
 def render(template: str, language: str, chat_id: int, params: dict[str, Any],
            order_id: int | None) -> SendText:
     """The message for one outbox row (unknown templates still say something useful)."""
     t = Translator(language)
-    text = t(f"notify.{template}", **_money_params(t, params))
-    if text == f"notify.{template}":
-        text = t("notify.generic", order_number=html.escape(str(params.get("order_number", ""))))
     keyboard = None
     if order_id is not None and chat_id > 0:
         keyboard = Inline(((Button(t("notify.open_order"), callbacks.encode("order", order_id)),),))
-    return SendText(chat_id, text, keyboard)
+    return SendText(chat_id, notice_text(t, template, params), keyboard)
 
 
 class AlertComposer(Protocol):

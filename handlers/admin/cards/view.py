@@ -7,6 +7,7 @@ from typing import Any
 from handlers import callbacks
 from handlers.events import Button, Inline
 from handlers.i18n import Translator
+from handlers.notifications import notice_text
 from services.merchant import OrderCard, WarehouseOption
 from services.orders.dto import LineView
 from services.rules import ShopRules
@@ -29,16 +30,7 @@ def esc(value: object, limit: int = MAX_FIELD) -> str:
 
 def alert_line(t: Translator, template: str, params: dict[str, Any]) -> str:
     """What happened, in one line: the outbox template's text with money formatted."""
-    values: dict[str, Any] = {k: esc(v) if isinstance(v, str) else v for k, v in params.items()}
-    currency = str(params.get("currency", "CNY"))
-    for key in ("amount", "total", "refunded"):
-        if isinstance(params.get(key), int):
-            values[f"{key}_text"] = t.money(params[key], currency)
-    values.setdefault("name", values.get("name_zh" if t.language == "zh_CN" else "name_en", ""))
-    text = t(f"notify.{template}", **values)
-    if text == f"notify.{template}":
-        return t("notify.generic", order_number=esc(params.get("order_number", "")))
-    return text
+    return notice_text(t, template, params)
 
 
 def product_name(t: Translator, line: LineView) -> str:
