@@ -28,10 +28,20 @@ def jobs(services: Services, config: SchedulerConfig) -> dict[str, tuple[Sweep, 
         "remind_unpaid": (sweeps.remind_unpaid, config.reminders),
         "remind_receipt": (sweeps.remind_receipt, config.reminders),
         "auto_complete": (sweeps.auto_complete, config.auto_complete),
-        "archive_completed": (sweeps.archive_completed, config.archive),
+        "archive_completed": (_archive_and_settle(services), config.archive),
         "poll_tracking": (services.tracking.poll, config.poll_tracking),
         "stock_back": (services.inventory.sweep_back_in_stock, config.stock_back),
     }
+
+
+def _archive_and_settle(services: Services) -> Sweep:
+    """Archive what is past the settlement period, then send that period's statement."""
+    async def sweep() -> int:
+        archived = await services.sweeps.archive_completed()
+        await services.settlements.announce_due()
+        return archived
+
+    return sweep
 
 
 def start_scheduler(services: Services, config: SchedulerConfig) -> AsyncIOScheduler:

@@ -18,6 +18,7 @@ from services.outbox import OutboxService
 from services.payments.service import PaymentService
 from services.phone_orders import PhoneOrderService
 from services.returns import ReturnService
+from services.settlements import SettlementService
 from services.reviews import ReviewService
 from services.shipping.tracking import TrackingService
 
@@ -38,6 +39,7 @@ class Services:
     conversation: ConversationService
     outbox: OutboxService
     returns: ReturnService
+    settlements: SettlementService
     reviews: ReviewService
     tracking: TrackingService
     catalog_import: CatalogImportService
@@ -60,6 +62,7 @@ def build_services(ctx: ServiceContext) -> Services:
         conversation=ConversationService(ctx),
         outbox=OutboxService(ctx),
         returns=ReturnService(ctx),
+        settlements=SettlementService(ctx),
         reviews=ReviewService(ctx),
         tracking=TrackingService(ctx),
         catalog_import=CatalogImportService(ctx),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import datetime, timedelta
 
 from handlers.admin.cards.view import alert_line, card_keyboard, card_text
 from handlers.admin.returns import return_keyboard, return_text
@@ -44,6 +45,8 @@ class AdminAlerts:
     async def compose(self, message: OutgoingMessage) -> list[Reply]:
         """The card (or message) that delivers this alert."""
         t = Translator(message.language, self.settings.timezone)
+        if message.template == "settlement_statement":
+            return await self._statement(t, message)
         line = alert_line(t, message.template, message.params)
         key = card_key(message)
         if key is None:
@@ -61,6 +64,15 @@ class AdminAlerts:
         if message.template in ATTENTION:
             return [DeleteMessage(ref.chat_id, ref.message_id), new]
         return [EditText(ref.chat_id, ref.message_id, text, keyboard)]
+
+    async def _statement(self, t: Translator, message: OutgoingMessage) -> list[Reply]:
+        """Orders archived: the settlement statement of their period, totals and CSV."""
+        from handlers.admin.commands.reports import statement_replies
+
+        start = datetime.fromisoformat(str(message.params["start"]))
+        end = datetime.fromisoformat(str(message.params["end"]))
+        return await statement_replies(self.services, t, message.chat_id, start, end,
+                                       start.date(), (end - timedelta(microseconds=1)).date())
 
     async def _card(self, t: Translator, key: int, line: str) -> tuple[str, Inline]:
         if key < 0:

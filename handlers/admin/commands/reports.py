@@ -1,13 +1,16 @@
 """/stats [period], /settlement <period>, /slip <order>: figures, statements and shipping slips."""
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from handlers.admin.cards import send_slips
 from handlers.admin.commands.common import MAX_ARG, esc, usage
 from handlers.admin.commands.periods import Period, parse_period
-from handlers.events import SendDocument, SendPhoto
+from handlers.events import Reply, SendDocument, SendPhoto, SendText
 from handlers.i18n import Translator
 from handlers.turn import Turn
 from services import charts, reports
+from services.container import Services
 from services.errors import NotFound
 
 DEFAULT_STATS_PERIOD = "30d"
@@ -74,17 +77,27 @@ async def settlement(turn: Turn) -> None:
     period = _period(turn, "settlement")
     if period is None:
         return
-    statement = await reports.settlement(turn.services.ctx.db, period.start, period.end)
-    currency = statement.currency or turn.services.ctx.rules.currency
-    money = turn.t.money
-    turn.send(turn.t("admin_commands.settlement", first=period.first_day.isoformat(),
-                     last=period.last_day.isoformat(), orders=len(statement.rows),
-                     paid=money(statement.paid, currency), refunds=money(statement.refunds, currency),
-                     fees=money(statement.fees, currency), net=money(statement.net, currency)))
-    name = f"settlement_{period.first_day.isoformat()}_{period.last_day.isoformat()}.csv"
+    turn.replies.extend(await statement_replies(
+        turn.services, turn.t, turn.chat_id, period.start, period.end, period.first_day,
+        period.last_day, turn.event.thread_id))
+
+
+async def statement_replies(services: Services, t: Translator, chat_id: int, start: datetime,
+                            end: datetime, first_day: date, last_day: date,
+                            thread_id: int | None = None) -> list[Reply]:
+    """The settlement statement of [start, end): its totals as a message and the CSV file."""
+    statement = await reports.settlement(services.ctx.db, start, end)
+    currency = statement.currency or services.ctx.rules.currency
+    money = t.money
+    summary = t("admin_commands.settlement", first=first_day.isoformat(), last=last_day.isoformat(),
+                orders=len(statement.rows), paid=money(statement.paid, currency),
+                refunds=money(statement.refunds, currency), fees=money(statement.fees, currency),
+                net=money(statement.net, currency))
+    name = f"settlement_{first_day.isoformat()}_{last_day.isoformat()}.csv"
     # A BOM so that Excel opens the UTF-8 file with the right encoding.
     content = "\ufeff".encode() + reports.settlement_csv(statement).encode()
-    turn.replies.append(SendDocument(turn.chat_id, name, content, thread_id=turn.event.thread_id))
+    return [SendText(chat_id, summary, thread_id=thread_id),
+            SendDocument(chat_id, name, content, thread_id=thread_id)]
 
 
 async def slip(turn: Turn) -> None:
