@@ -1,6 +1,7 @@
 """The conversation core: one Event in, Replies out. Routes to the features, maps domain errors."""
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterable
 from types import ModuleType
@@ -12,6 +13,7 @@ from handlers.i18n import LANGUAGES, Translator, catalogue
 from handlers.registry import Registry
 from handlers.turn import Settings, Turn
 from services.container import Services
+from services.conversation import State
 from services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -58,24 +60,31 @@ class Conversation:
 
     async def handle(self, event: Event) -> list[Reply]:
         """The replies to one event; a repeated update gets none."""
-        if not await self.services.conversation.claim_update(event.update_id):
-            log.info("update %s already handled", event.update_id)
-            return []
-        if self.admin.accepts(event):
-            return await self.admin.handle(event)
-        if not event.is_private and event.kind not in ("pre_checkout",):
+        conversation = self.services.conversation
+        if self.admin.accepts(event) or not (event.is_private or event.kind == "pre_checkout"):
+            if not await conversation.claim_update(event.update_id):
+                log.info("update %s already handled", event.update_id)
+                return []
+            if self.admin.accepts(event):
+                return await self.admin.handle(event)
             return []  # other groups (the support chat's business)
         user = event.user
-        customer = await self.services.customers.ensure(
-            user.id, user.full_name, user.username, user.language_code)
-        turn = Turn(event, self.services, customer, Translator(customer.language, self.settings.timezone),
-                    await self.services.conversation.load(user.id), self.settings)
+        # The claim, the customer and their state in one transaction (paid on every update).
+        start = await conversation.begin_turn(event.update_id, user.id, user.full_name,
+                                              user.username, user.language_code)
+        if start is None:
+            log.info("update %s already handled", event.update_id)
+            return []
+        stored = State(start.state.name, copy.deepcopy(start.state.data))
+        turn = Turn(event, self.services, start.customer,
+                    Translator(start.customer.language, self.settings.timezone), start.state,
+                    self.settings)
         try:
             await self._route(turn)
         except ServiceError as error:
             self._refuse(turn, error)
-        if turn.state_changed:
-            await self.services.conversation.save(user.id, turn.state)
+        if turn.state_changed and turn.state != stored:  # a write that changes nothing is skipped
+            await conversation.save(user.id, turn.state)
         if event.callback_id and not any(isinstance(r, AnswerCallback) for r in turn.replies):
             turn.replies.append(AnswerCallback(event.callback_id))
         return turn.replies

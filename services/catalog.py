@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Category, Customer, Product, Review
 from services.context import ServiceContext
 from services.errors import NotFound
-from services.inventory.stock import available_by_product
+from services.inventory.stock import free_units_of
 from services.validation import clean_text, identifier
 
 PAGE_SIZE = 6
@@ -108,10 +109,14 @@ class CatalogService:
         """A page of a category's active products."""
         identifier(category_id, "category_id")
         async with self.ctx.db.read() as session:
-            category = await session.get(Category, category_id)
-            if category is None or not category.active:
-                raise NotFound(what="category")
-            return await self._page(session, Product.category_id == category_id, page)
+            shelf = (Product.category_id == category_id, Category.id == Product.category_id,
+                     Category.active.is_(True))
+            found = await self._page(session, shelf, page)
+            if not found.items:  # an empty page: is there such a shelf at all?
+                category = await session.get(Category, category_id)
+                if category is None or not category.active:
+                    raise NotFound(what="category")
+            return found
 
     async def search(self, text: str, page: int = 0) -> Page:
         """Products whose name, description or SKU contains the text, in either language."""
@@ -124,38 +129,44 @@ class CatalogService:
             return await self._page(session, match, page)
 
     async def _page(self, session: AsyncSession, where: object, page: object) -> Page:
-        base = select(Product).where(Product.active.is_(True), where)  # type: ignore[arg-type]
-        total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+        # One query: the page's products with their free stock and the total count (a window
+        # function), instead of count + products + stock (three round trips on every list).
+        conditions = where if isinstance(where, tuple) else (where,)
+        number = _page_number(page)
+        rows = await self._rows(session, conditions, number)
+        total = int(rows[0][-1]) if rows else 0
+        if not rows and number > 0:  # past the last page: show the last one
+            base = select(Product.id).where(Product.active.is_(True), *conditions)
+            total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+            number = min(number, max(1, -(-total // PAGE_SIZE)) - 1)
+            rows = await self._rows(session, conditions, number) if total else []
         pages = max(1, -(-total // PAGE_SIZE))
-        number = min(_page_number(page), pages - 1)
-        rows = (
-            await session.scalars(
-                base.order_by(Product.id).offset(number * PAGE_SIZE).limit(PAGE_SIZE)
-            )
-        ).all()
-        free = await available_by_product(session, [p.id for p in rows])
-        items = tuple(
-            ProductSummary(p.id, p.sku, p.name_en, p.name_zh, p.price, free[p.id]) for p in rows
-        )
+        items = tuple(ProductSummary(i, sku, en, zh, price, int(free))
+                      for i, sku, en, zh, price, free, _ in rows)
         return Page(items, number, pages, total)
+
+    @staticmethod
+    async def _rows(session: AsyncSession, conditions: tuple[object, ...], number: int) -> list[Any]:
+        query = (select(Product.id, Product.sku, Product.name_en, Product.name_zh, Product.price,
+                        free_units_of(Product.id), func.count().over())
+                 .where(Product.active.is_(True), *conditions)  # type: ignore[arg-type]
+                 .order_by(Product.id).offset(number * PAGE_SIZE).limit(PAGE_SIZE))
+        return list(await session.execute(query))
 
     async def product(self, product_id: int) -> ProductDetail:
         """The product card: price, stock left, rating and the latest reviews."""
         identifier(product_id, "product_id")
+        rating = select(func.avg(Review.rating)).where(Review.product_id == Product.id)
+        count = select(func.count(Review.id)).where(Review.product_id == Product.id)
         async with self.ctx.db.read() as session:
-            p = await session.get(Product, product_id)
-            if p is None or not p.active:
+            # The product, its free stock and its rating in one query; reviews only if any.
+            found = (await session.execute(
+                select(Product, free_units_of(Product.id), rating.scalar_subquery(),
+                       count.scalar_subquery()).where(Product.id == product_id))).first()
+            if found is None or not found[0].active:
                 raise NotFound(what="product")
-            free = (await available_by_product(session, [p.id]))[p.id]
-            avg, count = (
-                await session.execute(
-                    select(func.avg(Review.rating), func.count(Review.id)).where(
-                        Review.product_id == p.id
-                    )
-                )
-            ).one()
-
-            latest = await session.execute(
+            p, free, avg, reviews = found
+            latest = [] if not reviews else await session.execute(
                 select(Review.rating, Review.text, Customer.name)
                 .join(Customer, Customer.id == Review.customer_id)
                 .where(Review.product_id == p.id)
@@ -165,7 +176,7 @@ class CatalogService:
             return ProductDetail(
                 p.id, p.sku, p.category_id, p.name_en, p.name_zh, p.description_en,
                 p.description_zh, p.price, self.ctx.rules.currency,
-                tuple(str(x) for x in p.photos), free,
-                round(float(avg), 1) if avg is not None else None, int(count),
+                tuple(str(x) for x in p.photos), int(free),
+                round(float(avg), 1) if avg is not None else None, int(reviews),
                 tuple(ReviewView(r, t, n) for r, t, n in latest),
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Address, Customer
 from services.context import ServiceContext
@@ -42,7 +43,8 @@ def language_of(code: str | None) -> str:
     return "zh_CN" if (code or "").lower().startswith("zh") else "en"
 
 
-def _view(c: Customer) -> CustomerView:
+def view_of(c: Customer) -> CustomerView:
+    """The view of a customer row."""
     return CustomerView(c.id, c.telegram_id, c.name, c.language, c.phone)
 
 
@@ -59,17 +61,24 @@ class CustomerService:
         async with self.ctx.db.read() as session:
             found = await session.scalar(select(Customer).where(Customer.telegram_id == telegram_id))
             if found is not None:
-                return _view(found)
+                return view_of(found)
         async with self.ctx.db.write() as session:
-            found = await session.scalar(select(Customer).where(Customer.telegram_id == telegram_id))
-            if found is None:
-                found = Customer(
-                    telegram_id=telegram_id, name=name[:128], username=(username or None),
-                    language=language_of(language_code), created_at=self.ctx.clock.now(),
-                )
-                session.add(found)
-                await session.flush()
-            return _view(found)
+            return await self.ensure_in(session, telegram_id, name, username, language_code)
+
+    async def ensure_in(
+        self, session: AsyncSession, telegram_id: int, name: str, username: str | None,
+        language_code: str | None,
+    ) -> CustomerView:
+        """`ensure` inside the caller's write transaction (the router's per-update bookkeeping)."""
+        found = await session.scalar(select(Customer).where(Customer.telegram_id == telegram_id))
+        if found is None:
+            found = Customer(
+                telegram_id=telegram_id, name=name[:128], username=(username or None),
+                language=language_of(language_code), created_at=self.ctx.clock.now(),
+            )
+            session.add(found)
+            await session.flush()
+        return view_of(found)
 
     async def set_language(self, customer_id: int, language: str) -> CustomerView:
         """Switch the language the bot speaks to this customer."""
@@ -80,7 +89,7 @@ class CustomerService:
             if customer is None:
                 raise InvalidInput(field="customer_id", reason="bad_id")
             customer.language = language
-            return _view(customer)
+            return view_of(customer)
 
     async def addresses(self, customer_id: int) -> list[AddressView]:
         """The customer's saved addresses, newest first."""
@@ -101,4 +110,4 @@ class CustomerService:
             if customer is None:
                 raise InvalidInput(field="customer_id", reason="bad_id")
             customer.name = clean
-            return _view(customer)
+            return view_of(customer)

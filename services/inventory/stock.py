@@ -7,6 +7,7 @@ PostgreSQL alike (SELECT ... FOR UPDATE is a no-op on SQLite). Rows are touched 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +33,15 @@ async def available_by_product(session: AsyncSession, product_ids: list[int]) ->
     )
     found = {pid: int(free or 0) for pid, free in rows}
     return {pid: found.get(pid, 0) for pid in product_ids}
+
+
+def free_units_of(product_id: Any) -> Any:
+    """A correlated scalar subquery: units free to sell of `product_id` (a column), over every
+    active warehouse (`available_by_product` folded into the caller's query)."""
+    return (select(func.coalesce(func.sum(Stock.on_hand - Stock.reserved), 0))
+            .join(Warehouse, Warehouse.id == Stock.warehouse_id)
+            .where(Stock.product_id == product_id, Warehouse.active.is_(True))
+            .scalar_subquery())
 
 
 async def _warehouses(session: AsyncSession) -> list[WarehouseInfo]:
