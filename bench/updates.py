@@ -88,10 +88,18 @@ class Result:
         return self.updates / self.seconds if self.seconds else 0.0
 
 
+THINK = 0.0  # mean seconds a customer pauses between steps (--think); 0: as fast as replies come
+
+
 async def run_level(new_customer: Callable[[], Customer], steps_for: Callable[[random.Random], list[Step]],
-                    concurrency: int, counter: StatementCounter | None) -> Result:
-    """`concurrency` customers at once, each doing journeys until MIN_JOURNEYS are done."""
-    rounds = max(1, -(-MIN_JOURNEYS // concurrency))
+                    concurrency: int, counter: StatementCounter | None, think: float = 0.0) -> Result:
+    """`concurrency` customers at once, each doing journeys until MIN_JOURNEYS are done.
+
+    Without think time each customer sends their next update the moment the last reply came:
+    the bot is saturated, and latency at N customers is mostly queueing (Little's law:
+    about N / throughput). With --think they pause like people, and latency is the bot's own.
+    """
+    rounds = 1 if think else max(1, -(-MIN_JOURNEYS // concurrency))
     latencies: list[float] = []
 
     async def person(index: int) -> None:
@@ -99,6 +107,8 @@ async def run_level(new_customer: Callable[[], Customer], steps_for: Callable[[r
         for _ in range(rounds):
             customer = new_customer()
             for step in steps_for(rng):
+                if think:
+                    await asyncio.sleep(rng.expovariate(1 / think))
                 latencies.extend(await customer.do(step))
 
     if counter:
@@ -144,10 +154,10 @@ async def in_process(backend: str, levels: list[int], profile: str | None) -> li
         await run_level(echo.customer, echo_journey, 2, None)  # warm up both
         await run_level(full.customer, full_steps, 2, counter)
         for level in levels:
-            reference = await run_level(echo.customer, echo_journey, level, None)
+            reference = await run_level(echo.customer, echo_journey, level, None, THINK)
             measured = await _maybe_profiled(
                 profile if level == max(levels) else None,
-                lambda lv=level: run_level(full.customer, full_steps, lv, counter))
+                lambda lv=level: run_level(full.customer, full_steps, lv, counter, THINK))
             rows.append(row("echo", level, reference, None))
             rows.append(row(f"shop ({backend})", level, measured, reference))
         counter.close()
@@ -190,8 +200,8 @@ async def over_http(backend: str, levels: list[int]) -> list[list[object]]:
             return lambda: SandboxCustomer(sandbox.user("Buyer", phone_number=PHONE), finished)
 
         async def measure(level: int, make: Callable[[], Customer], steps: Callable[[random.Random], list[Step]],
-                          count: bool) -> Result:
-            return await run_level(make, steps, level, counter if count else None)
+                          count: bool, think: float = THINK) -> Result:
+            return await run_level(make, steps, level, counter if count else None, think)
 
         echo_results: dict[int, Result] = {}
         finished = Finished()
@@ -199,7 +209,7 @@ async def over_http(backend: str, levels: list[int]) -> list[list[object]]:
         polling = asyncio.create_task(dp.start_polling(echo_bot, handle_signals=False,
                                                        close_bot_session=False))
         echo_journey = lambda rng: echo_steps(journey(shop, rng))
-        await measure(2, customers(finished), echo_journey, False)
+        await measure(2, customers(finished), echo_journey, False, 0.0)
         for level in levels:
             echo_results[level] = await measure(level, customers(finished), echo_journey, False)
         await dp.stop_polling()
@@ -223,7 +233,7 @@ async def over_http(backend: str, levels: list[int]) -> list[list[object]]:
         await bot.start()
         full_steps = lambda rng: journey(shop, rng)
         try:
-            await measure(2, customers(finished), full_steps, True)
+            await measure(2, customers(finished), full_steps, True, 0.0)
             for level in levels:
                 measured = await measure(level, customers(finished), full_steps, True)
                 rows.append(row("echo", level, echo_results[level], None))
@@ -241,10 +251,14 @@ def main() -> None:
                         help="concurrent customers, comma-separated (default 1,50,200)")
     parser.add_argument("--backend", default="all", choices=("sqlite", "postgres", "all"))
     parser.add_argument("--harness", default="all", choices=("inprocess", "http", "all"))
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean seconds customers pause between steps (default 0: saturate)")
     parser.add_argument("--profile", metavar="HTML", help="profile the full bot's biggest in-process level")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     levels = [int(x) for x in args.levels.split(",")]
+    global THINK
+    THINK = args.think
     for backend in backends(args.backend):
         if args.harness in ("inprocess", "all"):
             print(f"\nIn process (aiogram dispatcher, recording session), {backend}:")

@@ -1,24 +1,36 @@
 """The timers of the lifecycle as idempotent sweeps: find what is due, move it with compare-and-set.
 
-Each sweep works in batches, one transaction per batch. On PostgreSQL a batch is claimed with
-FOR UPDATE SKIP LOCKED so several processes share the work; on SQLite the write lock serialises
-batches and the guarded UPDATE alone keeps every order moved exactly once.
+Each sweep works in batches, one transaction per batch, set-based: one guarded UPDATE moves the
+whole batch (`... WHERE id IN (batch) AND status = :expected RETURNING id`), and the events,
+stock releases and notifications of exactly the returned rows are written with executemany.
+On PostgreSQL a batch is claimed with FOR UPDATE SKIP LOCKED so several processes share the
+work; on SQLite the write lock serialises batches; on both the guarded UPDATE alone keeps every
+order moved exactly once (an order another process or the customer moved first is not
+returned, so it gets no event and no message).
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import ColumnElement, Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Customer, Order
+from models import (
+    Customer,
+    Order,
+    OrderEvent,
+    OutboxMessage,
+    ReservationStatus,
+    Stock,
+    StockReservation,
+)
 from models import OrderStatus as S
 from services import notifications
 from services.context import ServiceContext
 from services.errors import InvalidTransition
-from services.inventory import stock
-from services.orders.lifecycle import act
+from services.orders.lifecycle import ALLOWED, target
 
 BATCH = 500
 
@@ -30,109 +42,151 @@ class OrderSweeps:
         self.ctx = ctx
         self.batch = batch
 
-    async def _run(self, query: Select[Any], step: Callable[[AsyncSession, Order], Awaitable[bool]]) -> int:
-        """Apply `step` to due orders, batch by batch, until none are left; count the moved ones."""
+    async def _due(self, session: AsyncSession, where: Sequence[ColumnElement[bool]],
+                   skipped: int) -> Sequence[Row[Any]]:
+        """The next batch of due orders (id, number, customer, deadline), claimed on PostgreSQL."""
+        claim = (select(Order.id, Order.number, Order.customer_id, Order.payment_deadline)
+                 .where(*where).order_by(Order.id).offset(skipped).limit(self.batch))
+        if self.ctx.db.is_postgres:
+            claim = claim.with_for_update(skip_locked=True)
+        return (await session.execute(claim)).all()
+
+    async def _sweep(self, where: Sequence[ColumnElement[bool]], *, action: str | None = None,
+                     stamp: str | None = None, reason: str = "", release: bool = False,
+                     template: str | None = None, **fields: Any) -> int:
+        """Move (or stamp) due orders batch by batch until none are left; count the moved ones.
+
+        `action` moves the status by the lifecycle's table (compare-and-set on the status, an
+        event per moved order); `stamp` sets a reminder column once (compare-and-set on NULL).
+        """
+        now = self.ctx.clock.now()
         moved, skipped = 0, 0
         while True:
             async with self.ctx.db.write() as session:
-                claim = query.order_by(Order.id).offset(skipped).limit(self.batch)
-                if self.ctx.db.is_postgres:
-                    claim = claim.with_for_update(skip_locked=True)
-                orders = (await session.scalars(claim)).all()
-                for order in orders:
-                    try:
-                        done = await step(session, order)
-                    except InvalidTransition:
-                        done = False  # another process or the customer got there first
-                    moved += int(done)
-                    skipped += int(not done)
-            if len(orders) < self.batch:
+                due = await self._due(session, where, skipped)
+                ids = [row.id for row in due]
+                if action is not None:
+                    done = await self._move(session, ids, action, now, reason, **fields)
+                else:
+                    assert stamp is not None
+                    done = await self._stamp(session, ids, stamp, now)
+                if release and done:
+                    await self._release(session, done, now)
+                if template is not None and done:
+                    await self._tell(session, [row for row in due if row.id in done], template, now)
+                moved += len(done)
+                skipped += len(ids) - len(done)
+            if len(ids) < self.batch:
                 return moved
 
     async def expire_unpaid(self) -> int:
         """Unpaid orders past their payment deadline: expired, stock released."""
         now = self.ctx.clock.now()
-        due = select(Order).where(Order.status == S.PENDING_PAYMENT, Order.payment_deadline <= now)
-
-        async def step(session: AsyncSession, order: Order) -> bool:
-            await act(session, order, "expire", actor="system:scheduler", now=now,
-                      reason="payment deadline passed")
-            await stock.release(session, order.id, now)
-            await self._tell(session, order, "order_expired")
-            return True
-
-        return await self._run(due, step)
+        return await self._sweep(
+            (Order.status == S.PENDING_PAYMENT, Order.payment_deadline <= now), action="expire",
+            reason="payment deadline passed", release=True, template="order_expired")
 
     async def remind_unpaid(self) -> int:
         """A reminder shortly before the payment deadline, once per order."""
         now = self.ctx.clock.now()
-        due = select(Order).where(
-            Order.status == S.PENDING_PAYMENT, Order.payment_reminded_at.is_(None),
-            Order.payment_deadline <= now + self.ctx.rules.payment_reminder_before,
-            Order.payment_deadline > now,
-        )
-
-        async def step(session: AsyncSession, order: Order) -> bool:
-            if not await self._stamp(session, order, "payment_reminded_at"):
-                return False
-            await self._tell(session, order, "payment_reminder",
-                             deadline=order.payment_deadline.isoformat() if order.payment_deadline else "")
-            return True
-
-        return await self._run(due, step)
+        return await self._sweep(
+            (Order.status == S.PENDING_PAYMENT, Order.payment_reminded_at.is_(None),
+             Order.payment_deadline <= now + self.ctx.rules.payment_reminder_before,
+             Order.payment_deadline > now),
+            stamp="payment_reminded_at", template="payment_reminder")
 
     async def auto_complete(self) -> int:
         """Delivered orders whose receipt window has passed: completed."""
         now = self.ctx.clock.now()
-        due = select(Order).where(Order.status == S.DELIVERED, Order.receipt_deadline <= now)
-
-        async def step(session: AsyncSession, order: Order) -> bool:
-            await act(session, order, "auto_complete", actor="system:scheduler", now=now,
-                      reason="receipt confirmed automatically", completed_at=now)
-            await self._tell(session, order, "order_completed")
-            return True
-
-        return await self._run(due, step)
+        return await self._sweep(
+            (Order.status == S.DELIVERED, Order.receipt_deadline <= now), action="auto_complete",
+            reason="receipt confirmed automatically", template="order_completed", completed_at=now)
 
     async def remind_receipt(self) -> int:
         """A day before auto-confirmation, remind the customer to confirm or complain."""
         now = self.ctx.clock.now()
-        due = select(Order).where(
-            Order.status == S.DELIVERED, Order.receipt_reminded_at.is_(None),
-            Order.receipt_deadline <= now + self.ctx.rules.receipt_reminder_before,
-            Order.receipt_deadline > now,
-        )
-
-        async def step(session: AsyncSession, order: Order) -> bool:
-            if not await self._stamp(session, order, "receipt_reminded_at"):
-                return False
-            await self._tell(session, order, "receipt_reminder")
-            return True
-
-        return await self._run(due, step)
+        return await self._sweep(
+            (Order.status == S.DELIVERED, Order.receipt_reminded_at.is_(None),
+             Order.receipt_deadline <= now + self.ctx.rules.receipt_reminder_before,
+             Order.receipt_deadline > now),
+            stamp="receipt_reminded_at", template="receipt_reminder")
 
     async def archive_completed(self) -> int:
         """Completed orders past the settlement period: archived."""
         now = self.ctx.clock.now()
-        due = select(Order).where(Order.status == S.COMPLETED,
-                                  Order.completed_at <= now - self.ctx.rules.settlement_period)
+        return await self._sweep(
+            (Order.status == S.COMPLETED, Order.completed_at <= now - self.ctx.rules.settlement_period),
+            action="archive", archived_at=now)
 
-        async def step(session: AsyncSession, order: Order) -> bool:
-            await act(session, order, "archive", actor="system:scheduler", now=now, archived_at=now)
-            return True
+    async def _move(self, session: AsyncSession, ids: list[int], action: str, now: datetime,
+                    reason: str, **fields: Any) -> set[int]:
+        """`lifecycle.move` for a batch: one compare-and-set UPDATE, an event per moved order."""
+        if not ids:
+            return set()
+        expected = next(iter(_FROM[action]))
+        to = target(action, expected, review_required=True)
+        if (expected, to) not in ALLOWED:
+            raise InvalidTransition(action=to.value, status=expected.value)
+        done = set(await session.scalars(
+            update(Order).where(Order.id.in_(ids), Order.status == expected)
+            .values(status=to.value, updated_at=now, **fields)
+            .returning(Order.id).execution_options(synchronize_session=False)))
+        if done:  # one executemany (ORM objects would be flushed one INSERT each on SQLite)
+            await session.execute(insert(OrderEvent), [
+                {"order_id": i, "actor": "system:scheduler", "from_status": expected.value,
+                 "to_status": to.value, "reason": reason, "created_at": now} for i in sorted(done)])
+        return done
 
-        return await self._run(due, step)
+    async def _stamp(self, session: AsyncSession, ids: list[int], column: str, now: datetime) -> set[int]:
+        """Set a reminder time once (compare-and-set on NULL) on a batch."""
+        if not ids:
+            return set()
+        return set(await session.scalars(
+            update(Order).where(Order.id.in_(ids), getattr(Order, column).is_(None))
+            .values({column: now}).returning(Order.id).execution_options(synchronize_session=False)))
 
-    async def _stamp(self, session: AsyncSession, order: Order, column: str) -> bool:
-        """Set a reminder time once (compare-and-set on NULL)."""
-        result = await session.execute(
-            update(Order).where(Order.id == order.id, getattr(Order, column).is_(None))
-            .values({column: self.ctx.clock.now()}).execution_options(synchronize_session=False)
-        )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+    async def _release(self, session: AsyncSession, order_ids: set[int], now: datetime) -> None:
+        """`stock.release` for a batch: each active reservation flips once, its units go back."""
+        flipped = (await session.execute(
+            update(StockReservation)
+            .where(StockReservation.order_id.in_(sorted(order_ids)),
+                   StockReservation.status == ReservationStatus.ACTIVE)
+            .values(status=ReservationStatus.RELEASED, closed_at=now)
+            .returning(StockReservation.product_id, StockReservation.warehouse_id,
+                       StockReservation.quantity)
+            .execution_options(synchronize_session=False))).all()
+        units: dict[tuple[int, int], int] = {}
+        for product_id, warehouse_id, quantity in flipped:
+            units[(product_id, warehouse_id)] = units.get((product_id, warehouse_id), 0) + quantity
+        for (product_id, warehouse_id), quantity in sorted(units.items()):  # in lock order
+            await session.execute(
+                update(Stock)
+                .where(Stock.product_id == product_id, Stock.warehouse_id == warehouse_id)
+                .values(reserved=Stock.reserved - quantity)
+                .execution_options(synchronize_session=False))
 
-    async def _tell(self, session: AsyncSession, order: Order, template: str, **params: Any) -> None:
-        customer = await session.get(Customer, order.customer_id)
-        if customer is not None:
-            notifications.tell_customer(session, customer, template, self.ctx.clock.now(), order.id,
-                                        order_number=order.number, **params)
+    async def _tell(self, session: AsyncSession, orders: list[Row[Any]], template: str,
+                    now: datetime) -> None:
+        """The customer's message for each moved order (phone-only customers have no chat)."""
+        ids = sorted({row.customer_id for row in orders})
+        customers = {c.id: c for c in await session.scalars(select(Customer).where(Customer.id.in_(ids)))}
+        rows = []
+        for row in orders:
+            customer = customers.get(row.customer_id)
+            if customer is None or customer.telegram_id is None:
+                continue  # phone-only customers have no chat (as notifications.tell_customer)
+            params: dict[str, Any] = {"order_number": row.number}
+            if template == "payment_reminder":
+                params["deadline"] = row.payment_deadline.isoformat() if row.payment_deadline else ""
+            # The row notifications.queue would add, written with one executemany per batch.
+            rows.append({"audience": notifications.CUSTOMER, "chat_id": customer.telegram_id,
+                         "template": template, "language": customer.language, "params": params,
+                         "order_id": row.id, "available_at": now, "created_at": now})
+        if rows:
+            await session.execute(insert(OutboxMessage), rows)
+
+
+# The one status each sweep's action moves orders from.
+_FROM: dict[str, set[S]] = {
+    "expire": {S.PENDING_PAYMENT}, "auto_complete": {S.DELIVERED}, "archive": {S.COMPLETED},
+}
