@@ -43,10 +43,10 @@ class OrderSweeps:
         self.batch = batch
 
     async def _due(self, session: AsyncSession, where: Sequence[ColumnElement[bool]],
-                   skipped: int) -> Sequence[Row[Any]]:
-        """The next batch of due orders (id, number, customer, deadline), claimed on PostgreSQL."""
+                   ids: list[int]) -> Sequence[Row[Any]]:
+        """The batch's orders still due (id, number, customer, deadline), claimed on PostgreSQL."""
         claim = (select(Order.id, Order.number, Order.customer_id, Order.payment_deadline)
-                 .where(*where).order_by(Order.id).offset(skipped).limit(self.batch))
+                 .where(Order.id.in_(ids), *where).order_by(Order.id))
         if self.ctx.db.is_postgres:
             claim = claim.with_for_update(skip_locked=True)
         return (await session.execute(claim)).all()
@@ -54,16 +54,21 @@ class OrderSweeps:
     async def _sweep(self, where: Sequence[ColumnElement[bool]], *, action: str | None = None,
                      stamp: str | None = None, reason: str = "", release: bool = False,
                      template: str | None = None, **fields: Any) -> int:
-        """Move (or stamp) due orders batch by batch until none are left; count the moved ones.
+        """Move (or stamp) the due orders batch by batch; count the moved ones.
 
-        `action` moves the status by the lifecycle's table (compare-and-set on the status, an
-        event per moved order); `stamp` sets a reminder column once (compare-and-set on NULL).
+        The due ids are listed once (one indexed query), then each batch is claimed by id and
+        re-checked: paging the due query itself re-sorts what is left for every batch, which
+        grows with the square of the backlog. `action` moves the status by the lifecycle's
+        table (compare-and-set on the status, an event per moved order); `stamp` sets a
+        reminder column once (compare-and-set on NULL).
         """
         now = self.ctx.clock.now()
-        moved, skipped = 0, 0
-        while True:
+        async with self.ctx.db.read() as session:
+            listed = list(await session.scalars(select(Order.id).where(*where).order_by(Order.id)))
+        moved = 0
+        for start in range(0, len(listed), self.batch):
             async with self.ctx.db.write() as session:
-                due = await self._due(session, where, skipped)
+                due = await self._due(session, where, listed[start:start + self.batch])
                 ids = [row.id for row in due]
                 if action is not None:
                     done = await self._move(session, ids, action, now, reason, **fields)
@@ -75,9 +80,7 @@ class OrderSweeps:
                 if template is not None and done:
                     await self._tell(session, [row for row in due if row.id in done], template, now)
                 moved += len(done)
-                skipped += len(ids) - len(done)
-            if len(ids) < self.batch:
-                return moved
+        return moved
 
     async def expire_unpaid(self) -> int:
         """Unpaid orders past their payment deadline: expired, stock released."""
