@@ -1,8 +1,9 @@
 """Where features register their commands, buttons, conversation steps and menu words."""
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from types import ModuleType
 
 from handlers.callbacks import Callback
 from handlers.turn import Handler, Turn
@@ -39,3 +40,11 @@ class Registry:
     def on(self, kind: str, handler: Handler) -> None:
         """Events of a kind (pre_checkout, successful_payment) run handler."""
         self.events[kind] = handler
+
+
+def registry_of(features: Iterable[ModuleType]) -> Registry:
+    """A routing table filled by each feature module's `register()`, in order."""
+    registry = Registry()
+    for feature in features:
+        feature.register(registry)
+    return registry

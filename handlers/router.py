@@ -10,7 +10,7 @@ from handlers import callbacks
 from handlers.admin import AdminConversation
 from handlers.events import AnswerCallback, Event, Reply
 from handlers.i18n import LANGUAGES, Translator, catalogue
-from handlers.registry import Registry
+from handlers.registry import registry_of
 from handlers.turn import Settings, Turn
 from services.container import Services
 from services.conversation import State
@@ -48,9 +48,7 @@ class Conversation:
                  features: Iterable[ModuleType] | None = None) -> None:
         self.services = services
         self.settings = settings
-        self.registry = Registry()
-        for feature in features if features is not None else _feature_modules():
-            feature.register(self.registry)
+        self.registry = registry_of(features if features is not None else _feature_modules())
         self.admin = AdminConversation(services, settings,
                                        [] if features is not None else None)
         self.menu_words = {

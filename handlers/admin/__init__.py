@@ -12,7 +12,7 @@ from types import ModuleType
 from handlers import callbacks
 from handlers.events import Event, Reply
 from handlers.i18n import Translator
-from handlers.registry import Registry
+from handlers.registry import registry_of
 from handlers.turn import Settings, Turn
 from services.container import Services
 from services.conversation import State
@@ -40,9 +40,7 @@ class AdminConversation:
                  features: Iterable[ModuleType] | None = None) -> None:
         self.services = services
         self.settings = settings
-        self.registry = Registry()
-        for feature in features if features is not None else _feature_modules():
-            feature.register(self.registry)
+        self.registry = registry_of(features if features is not None else _feature_modules())
 
     def accepts(self, event: Event) -> bool:
         """True for events in the admin chat."""
