@@ -17,6 +17,7 @@ from services.rules import Region, ShopRules
 from services.shipping.carriers import CarrierRegistry, ManualCarrier
 from services.shipping.sandbox_carrier import SandboxCarrier
 from tests.databases import open_test_database
+from tests.shop import ShopData, seed_shop
 
 ADMIN_CHAT = -100500
 PAYMENT_SECRET = "test-secret"
@@ -68,6 +69,12 @@ def make_context(db: Database, rules: ShopRules, clock: FakeClock) -> ServiceCon
         carriers=CarrierRegistry([SandboxCarrier(clock), ManualCarrier()]),
         clock=clock,
     )
+
+
+@pytest.fixture
+async def shop(svc: Services) -> ShopData:
+    """The small test shop (tests/shop.py), seeded in the test database."""
+    return await seed_shop(svc.ctx.db)
 
 
 @pytest.fixture

@@ -87,8 +87,6 @@ async def place(
 async def pay(svc: Services, order: PlacedOrder | str, amount: int | None = None,
               charge_id: str = "") -> PaymentOutcome:
     """The sandbox payment page reports a capture, signed as the provider signs it."""
-    from tests.conftest import PAYMENT_SECRET  # noqa: F401  (documents where the key lives)
-
     provider = svc.ctx.payments.get("sandbox")
     number = order if isinstance(order, str) else order.number
     total = amount if amount is not None else (order.total if not isinstance(order, str) else 0)

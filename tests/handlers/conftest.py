@@ -7,15 +7,9 @@ from handlers.router import Conversation
 from handlers.turn import Settings
 from services.container import Services
 from tests.handlers.chat import CoreChat
-from tests.shop import ShopData, seed_shop
+from tests.shop import ShopData
 
 ADMIN_ID = 9001
-
-
-@pytest.fixture
-async def shop(svc: Services) -> ShopData:
-    """The small test shop."""
-    return await seed_shop(svc.ctx.db)
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from services.orders.dto import PlacedOrder
 from services.outbox import OutgoingMessage
 from tests.conftest import ADMIN_CHAT
 from tests.handlers.chat import CoreChat, _message_ids, _update_ids
-from tests.shop import ShopData, buyer, pay, place, seed_shop
+from tests.shop import ShopData, buyer, pay, place
 
 ADMIN, SECOND, STRANGER = 9001, 9002, 9003
 SETTINGS = Settings(shop_name="Test Shop", admin_user_ids=frozenset({ADMIN, SECOND}),
@@ -52,11 +52,6 @@ class AdminChat(CoreChat):
         answers = self.answers
         assert len(answers) == 1 and answers[0].alert, self.last
         return answers[0].text
-
-
-@pytest.fixture
-async def shop(svc: Services) -> ShopData:
-    return await seed_shop(svc.ctx.db)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from services.inventory import stock
 from services.orders.dto import PlacedOrder
 from tests.conftest import ADMIN_CHAT
 from tests.handlers.chat import CoreChat, _message_ids, _update_ids
-from tests.shop import ShopData, buyer, pay, place, seed_shop
+from tests.shop import ShopData, buyer, pay, place
 
 ADMIN, STRANGER = 9001, 9003
 SETTINGS = Settings(shop_name="Test Shop", admin_user_ids=frozenset({ADMIN}),
@@ -55,11 +55,6 @@ class AdminChat(CoreChat):
     def all_text(self) -> str:
         """Every text of the last turn."""
         return "\n".join(self.texts)
-
-
-@pytest.fixture
-async def shop(svc: Services) -> ShopData:
-    return await seed_shop(svc.ctx.db)
 
 
 @pytest.fixture

@@ -20,14 +20,9 @@ from tests.reliability.orders import (
     shipped,
     told,
 )
-from tests.shop import ShopData, seed_shop
+from tests.shop import ShopData
 
 N = 6
-
-
-@pytest.fixture
-async def shop(svc: Services) -> ShopData:
-    return await seed_shop(svc.ctx.db)
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from services.clock import FakeClock
 from services.container import Services
 from tests.reliability.orders import (
@@ -21,12 +19,7 @@ from tests.reliability.orders import (
     status,
     told,
 )
-from tests.shop import ShopData, buyer, seed_shop
-
-
-@pytest.fixture
-async def shop(svc: Services) -> ShopData:
-    return await seed_shop(svc.ctx.db)
+from tests.shop import ShopData, buyer
 
 
 async def test_payment_reminder_then_expiry_at_the_deadline(svc: Services, shop: ShopData,

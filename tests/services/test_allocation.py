@@ -11,7 +11,7 @@ from services.container import Services
 from services.errors import OutOfStock
 from services.inventory.allocation import Need, WarehouseInfo, plan, rank
 from services.rules import Region
-from tests.shop import ADDRESS, ShopData, buyer, pay, place, seed_shop
+from tests.shop import ADDRESS, ShopData, buyer, pay, place
 
 SH = WarehouseInfo(1, "Shanghai", 31.23, 121.47, priority=1)
 GD = WarehouseInfo(2, "Guangdong", 23.13, 113.26, priority=2)
@@ -40,11 +40,6 @@ def test_split_only_when_no_single_warehouse_can_serve() -> None:
     with pytest.raises(OutOfStock) as info:
         plan([Need(1, 10, "A", 7)], [SH, GD], {(10, 1): 3, (10, 2): 3})
     assert info.value.params == {"sku": "A", "available": 6}
-
-
-@pytest.fixture
-async def shop(svc: Services) -> ShopData:
-    return await seed_shop(svc.ctx.db)
 
 
 async def reservations(svc: Services, order_id: int) -> list[tuple[int, int]]:

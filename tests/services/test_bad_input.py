@@ -14,14 +14,9 @@ from services.errors import (
     PaymentError,
 )
 from tests.services.test_properties import snapshot
-from tests.shop import ADDRESS, ShopData, buyer, pay, place, seed_shop
+from tests.shop import ADDRESS, ShopData, buyer, pay, place
 
 HUGE = 10**9
-
-
-@pytest.fixture
-async def shop(svc: Services) -> ShopData:
-    return await seed_shop(svc.ctx.db)
 
 
 async def refused(svc: Services, error: type[Exception], call) -> Exception:  # type: ignore[no-untyped-def]

@@ -9,16 +9,10 @@ from sqlalchemy import func, select
 from models import Category, Product, Stock, Warehouse
 from services.catalog_import import COLUMNS, RowProblem
 from services.container import Services
-from tests.shop import ShopData, buyer, place, seed_shop
+from tests.shop import ShopData, buyer, place
 
 HEADER = ",".join(COLUMNS)
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "catalog.csv"
-
-
-@pytest.fixture
-async def shop(svc: Services) -> ShopData:
-    """The small test shop."""
-    return await seed_shop(svc.ctx.db)
 
 
 def csv_of(*rows: str, header: str = HEADER) -> bytes:

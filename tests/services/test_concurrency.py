@@ -3,19 +3,13 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from sqlalchemy import func, select
 
 from models import Order, OrderEvent, OutboxMessage, Payment, Stock
 from services.checkout import CheckoutRequest, new_checkout_key
 from services.container import Services
 from services.errors import InvalidTransition, OutOfStock
-from tests.shop import ADDRESS, ShopData, buyer, pay, place, seed_shop
-
-
-@pytest.fixture
-async def shop(svc: Services) -> ShopData:
-    return await seed_shop(svc.ctx.db)
+from tests.shop import ADDRESS, ShopData, buyer, pay, place
 
 
 async def carts(svc: Services, n: int, items: dict[int, int]) -> list[int]:

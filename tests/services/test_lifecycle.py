@@ -10,12 +10,7 @@ from models import OrderEvent, OutboxMessage, Payment, Stock, StockReservation
 from services.container import Services
 from services.errors import InvalidTransition
 from tests.conftest import ADMIN_CHAT, make_context
-from tests.shop import ShopData, buyer, pay, place, seed_shop
-
-
-@pytest.fixture
-async def shop(svc: Services) -> ShopData:
-    return await seed_shop(svc.ctx.db)
+from tests.shop import ShopData, buyer, pay, place
 
 
 async def stock_of(svc: Services, product_id: int) -> list[tuple[int, int, int]]:

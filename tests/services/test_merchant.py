@@ -14,14 +14,9 @@ from services import merchant as m
 from services.container import Services
 from services.errors import InvalidInput, InvalidTransition, NotFound, OutOfStock
 from services.orders.dto import PlacedOrder
-from tests.shop import ShopData, buyer, pay, place, seed_shop
+from tests.shop import ShopData, buyer, pay, place
 
 ADMIN = "admin:9001"
-
-
-@pytest.fixture
-async def shop(svc: Services) -> ShopData:
-    return await seed_shop(svc.ctx.db)
 
 
 async def paid(svc: Services, items: dict[int, int], telegram_id: int = 1001) -> PlacedOrder:

@@ -10,7 +10,7 @@ from models import Customer, Order, OutboxMessage
 from services.container import Services
 from services.errors import InvalidInput, NotAllowed, NotFound
 from services.phone_orders import PhoneOrderRequest
-from tests.shop import ShopData, buyer, pay, place, seed_shop
+from tests.shop import ShopData, buyer, pay, place
 
 ADMIN = "admin:9001"
 REQUEST = PhoneOrderRequest(
@@ -18,12 +18,6 @@ REQUEST = PhoneOrderRequest(
     city="Shanghai", line="1 Huaihai Road", lines=(("TEA-1", 2), ("MUG-1", 1)),
     delivery="standard", payment="cod",
 )
-
-
-@pytest.fixture
-async def shop(svc: Services) -> ShopData:
-    """The small test shop."""
-    return await seed_shop(svc.ctx.db)
 
 
 async def count(svc: Services, model: type) -> int:

@@ -24,15 +24,10 @@ from services.errors import (
 )
 from services.orders.dto import OrderDetail
 from tests.conftest import ADMIN_CHAT
-from tests.shop import ShopData, buyer, pay, place, seed_shop
+from tests.shop import ShopData, buyer, pay, place
 
 TEA = 5000
 ADMIN = "admin:1"
-
-
-@pytest.fixture
-async def shop(svc: Services) -> ShopData:
-    return await seed_shop(svc.ctx.db)
 
 
 @pytest.fixture

@@ -12,14 +12,9 @@ from services.customers import CustomerView
 from services.errors import InvalidInput, InvalidTransition, NotFound
 from services.orders.dto import PlacedOrder
 from tests.conftest import ADMIN_CHAT
-from tests.shop import ShopData, buyer, pay, place, seed_shop
+from tests.shop import ShopData, buyer, pay, place
 
 ADMIN = "admin:1"
-
-
-@pytest.fixture
-async def shop(svc: Services) -> ShopData:
-    return await seed_shop(svc.ctx.db)
 
 
 @pytest.fixture

@@ -17,14 +17,9 @@ from services.clock import FakeClock
 from services.container import Services
 from services.customers import CustomerView
 from services.orders.dto import PlacedOrder
-from tests.shop import ShopData, buyer, pay, place, seed_shop
+from tests.shop import ShopData, buyer, pay, place
 
 ADMIN = "admin:1"
-
-
-@pytest.fixture
-async def shop(svc: Services) -> ShopData:
-    return await seed_shop(svc.ctx.db)
 
 
 @pytest.fixture
