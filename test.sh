@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the test suite: ./test.sh [pytest arguments]   (default: -q)
+# Run the test suite: ./test.sh [pytest arguments]   (default: -q -n 2 --dist loadgroup)
 # Creates .venv and installs the package with its test extras the first time.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -18,6 +18,9 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
 fi
 
 if [ "$#" -eq 0 ]; then
-  set -- -q
+  # Two worker processes (pytest-xdist): the suite waits on sockets, sandboxes and child
+  # processes much of the time, so two workers halve it even on two cores. The browser tests
+  # share one group (one Chromium at a time).
+  set -- -q -n 2 --dist loadgroup
 fi
 exec .venv/bin/python -m pytest "$@"

@@ -63,8 +63,11 @@ class OutboxSender:
                 claimed = await self._claim_more()
                 if not claimed:
                     self._done.clear()
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the
+                    # cancellation that stops the sender when both land at once (a hang).
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._done.wait(), self.interval)
+                        async with asyncio.timeout(self.interval):
+                            await self._done.wait()
         finally:
             renewing.cancel()
             await self._stop_in_flight()

@@ -22,7 +22,7 @@ PRUNE_EVERY = 1000  # acquisitions between sweeps of idle per-chat buckets
 class Limits:
     """Rates for the buckets."""
 
-    global_per_second: float = 28.0
+    global_per_second: float = 29.0
     global_burst: int = 20
     private_per_second: float = 0.9
     private_burst: int = 2
@@ -31,8 +31,9 @@ class Limits:
 
 
 class _Bucket:
-    def __init__(self, rate: float, capacity: int, now: float) -> None:
-        self.rate, self.capacity, self.tokens, self.stamp = rate, capacity, float(capacity), now
+    def __init__(self, rate: float, capacity: int, now: float, tokens: float | None = None) -> None:
+        self.rate, self.capacity, self.stamp = rate, capacity, now
+        self.tokens = float(capacity) if tokens is None else tokens
 
     def refill(self, now: float) -> None:
         self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
@@ -69,7 +70,10 @@ class RateLimiter:
     def _bucket(self, key: object, rate: float, burst: int, now: float) -> _Bucket:
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = _Bucket(rate, burst, now)
+            # The global bucket starts empty: a process that just started (say, after a
+            # crash mid-burst) cannot know how much of Telegram's bucket its predecessor
+            # used, so it takes no burst; it fills at the rate from here.
+            bucket = self._buckets[key] = _Bucket(rate, burst, now, 0.0 if key == "global" else None)
         return bucket
 
     async def acquire(self, chat_id: int | str | None) -> None:

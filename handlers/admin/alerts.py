@@ -95,8 +95,9 @@ class AdminAlerts:
 
     async def _wait_turn(self, key: int) -> None:
         while (busy := self._in_flight.get(key)) is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(busy.wait(), IN_FLIGHT_TIMEOUT)
+            with contextlib.suppress(TimeoutError):  # (not wait_for: see OutboxSender.run)
+                async with asyncio.timeout(IN_FLIGHT_TIMEOUT):
+                    await busy.wait()
             if self._in_flight.get(key) is busy:  # its sender failed: do not wait forever
                 self._in_flight.pop(key, None)
         self._in_flight[key] = asyncio.Event()

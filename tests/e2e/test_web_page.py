@@ -20,7 +20,7 @@ from tests.offline import OfflineShop, running_offline
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 WAIT_MS = 20_000
 SHOTS = SCREENSHOTS / "web_page"
 T = Translator("en")
