@@ -97,13 +97,16 @@ class CheckoutService:
         return _placed(order, created=False)
 
     async def _place(self, session: AsyncSession, customer_id: int, req: CheckoutRequest) -> PlacedOrder:
+        # The customer's row locked first (PostgreSQL; SQLite has one writer anyway): a second
+        # submit of the same review (a double click) waits for the first to commit and then
+        # finds its order below, instead of finding the cart it emptied.
+        customer = await session.get(Customer, customer_id, with_for_update=True)
+        if customer is None:
+            raise NotFound(what="customer")
         existing = await self._existing(session, customer_id, req.checkout_key)
         if existing is not None:
             return existing
         rules = self.ctx.rules
-        customer = await session.get(Customer, customer_id)
-        if customer is None:
-            raise NotFound(what="customer")
         cart = await load_cart(session, customer_id, rules.currency)
         if cart.is_empty:
             raise EmptyCart()
