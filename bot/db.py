@@ -1,12 +1,16 @@
 """Engines and session factories: only the composition root creates them."""
 from __future__ import annotations
 
+import functools
+import sqlite3
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from bot.sqlite_inline import InlineConnection, inline_creator
 from services.database import Database
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -22,25 +26,56 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def _connector(url: str) -> Any:
+    """sqlite3.connect with the file name and options the URL gives (as SQLAlchemy reads it)."""
+    args, options = SQLiteDialect_pysqlite().create_connect_args(make_url(url))
+    return functools.partial(sqlite3.connect, *args, **options)
+
+
+PRAGMAS = ("PRAGMA journal_mode=WAL", f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+           "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL")
+
+
+def raw_opener(url: str) -> Any:
+    """Opens plain sqlite3 connections to a SQLite file, configured as the engines' are, in
+    autocommit (each statement its own transaction): for services.turn_journal."""
+    connect = _connector(url)
+
+    def open_raw() -> sqlite3.Connection:
+        conn = connect(check_same_thread=False)
+        conn.isolation_level = None
+        for pragma in PRAGMAS:
+            conn.execute(pragma)
+        return conn
+
+    return open_raw
+
+
 def _sqlite_engine(url: str, immediate: bool, **kwargs: Any) -> AsyncEngine:
-    engine = create_async_engine(url, **kwargs)
+    # Calls run in the event loop, not in aiosqlite's thread: see bot/sqlite_inline.py.
+    engine = create_async_engine(url, async_creator=inline_creator(_connector(url)), **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the driver so BEGIN is ours to emit (see "begin").
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        for pragma in PRAGMAS:
+            cursor.execute(pragma)
         cursor.close()
+
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         # A writer takes SQLite's write lock at BEGIN: a deferred transaction that upgrades
         # later fails with "database is locked" instead of waiting for busy_timeout.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight to sqlite3: through exec_driver_sql it cost as much as a whole query.
+        driver = conn.connection.driver_connection
+        if isinstance(driver, InlineConnection):
+            driver.raw.execute(begin)
+        else:
+            conn.exec_driver_sql(begin)
 
     return engine
 
@@ -64,9 +99,11 @@ def create_engines(url: str, **kwargs: Any) -> tuple[AsyncEngine, AsyncEngine]:
 def create_database(url: str, **kwargs: Any) -> tuple[Database, list[AsyncEngine]]:
     """A `Database` for the services and the engines to dispose of at shutdown."""
     write, read = create_engines(url, **kwargs)
+    file = write is not read  # a SQLite file (see create_engines)
     db = Database(
         write_factory=async_sessionmaker(write, expire_on_commit=False),
         read_factory=async_sessionmaker(read, expire_on_commit=False),
         dialect=write.dialect.name,
+        raw_connect=raw_opener(normalize_url(url)) if file else None,
     )
     return db, list({id(e): e for e in (write, read)}.values())

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from models import ConversationState, Customer, ProcessedUpdate
 from services.context import ServiceContext
 from services.customers import CustomerService, CustomerView, view_of
+from services.turn_journal import TurnJournal
 
 MAX_STATE_BYTES = 16_384
 
@@ -40,6 +41,8 @@ class ConversationService:
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        # On a SQLite file the per-update bookkeeping skips the ORM (see turn_journal).
+        self.journal = TurnJournal(ctx.db) if ctx.db.raw_connect is not None else None
 
     def _insert(self) -> Any:
         return postgresql.insert if self.ctx.db.is_postgres else sqlite.insert
@@ -52,6 +55,8 @@ class ConversationService:
 
     async def claim_update(self, update_id: int) -> bool:
         """Record an update as handled; False when it was handled before (a repeat)."""
+        if self.journal is not None:
+            return await self.journal.claim(update_id, self.ctx.clock.now())
         async with self.ctx.db.write() as session:
             return await session.scalar(self._claim(update_id)) is not None
 
@@ -63,6 +68,8 @@ class ConversationService:
         One transaction and one query instead of three (claim, customer, state): this is paid
         on every update. The claim still commits before any of the turn's effects.
         """
+        if self.journal is not None:
+            return await self._begin_journaled(update_id, telegram_id, name, username, language_code)
         async with self.ctx.db.write() as session:
             if await session.scalar(self._claim(update_id)) is None:
                 return None
@@ -78,8 +85,27 @@ class ConversationService:
                 ConversationState.user_id == telegram_id))
             return TurnStart(customer, _state(state))
 
+    async def _begin_journaled(self, update_id: int, telegram_id: int, name: str,
+                               username: str | None, language_code: str | None) -> TurnStart | None:
+        """begin_turn on a SQLite file: the claim commits on its own, then one read."""
+        assert self.journal is not None
+        if not await self.journal.claim(update_id, self.ctx.clock.now()):
+            return None
+        found = self.journal.turn(telegram_id)
+        if found is None:  # a new customer: the ORM path (rare)
+            async with self.ctx.db.write() as session:
+                customer = await CustomerService(self.ctx).ensure_in(
+                    session, telegram_id, name, username, language_code)
+            state = self.journal.state(telegram_id)
+        else:
+            customer, state = CustomerView(*found[0]), found[1]
+        return TurnStart(customer, State(state[0], dict(state[1] or {})) if state else State())
+
     async def load(self, user_id: int) -> State:
         """The user's state (empty when they have none)."""
+        if self.journal is not None:
+            found = self.journal.state(user_id)
+            return State(found[0], dict(found[1] or {})) if found else State()
         async with self.ctx.db.read() as session:
             return _state(await session.scalar(select(ConversationState).where(
                 ConversationState.user_id == user_id)))
@@ -88,6 +114,8 @@ class ConversationService:
         """Store the user's state (upsert)."""
         if len(json.dumps(state.data, default=str)) > MAX_STATE_BYTES:
             raise ValueError("conversation state too large")
+        if self.journal is not None:
+            return await self.journal.save(user_id, state.name, state.data, self.ctx.clock.now())
         values = {"user_id": user_id, "state": state.name, "data": state.data,
                   "updated_at": self.ctx.clock.now()}
         async with self.ctx.db.write() as session:
@@ -100,6 +128,8 @@ class ConversationService:
 
     async def clear(self, user_id: int) -> None:
         """Forget the user's state."""
+        if self.journal is not None:
+            return await self.journal.clear(user_id)
         async with self.ctx.db.write() as session:
             await session.execute(delete(ConversationState).where(
                 ConversationState.user_id == user_id))

@@ -1,9 +1,12 @@
 """Transactions for services: `db.write()` and `db.read()` each open one unit of work."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import sqlite3
+import weakref
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -15,6 +18,10 @@ class Database:
     write_factory: async_sessionmaker[AsyncSession]
     read_factory: async_sessionmaker[AsyncSession]
     dialect: str
+    # A SQLite file: plain sqlite3 connections to it (services.turn_journal); None elsewhere.
+    raw_connect: Callable[[], sqlite3.Connection] | None = None
+    _writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = field(
+        default_factory=weakref.WeakKeyDictionary, compare=False, repr=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -22,9 +29,29 @@ class Database:
         return self.dialect == "postgresql"
 
     @asynccontextmanager
+    async def writer(self) -> AsyncIterator[None]:
+        """The turn to write, on SQLite: one writer at a time, first come, first served.
+
+        SQLite lets one writer in at a time; its calls run in the event loop
+        (bot/sqlite_inline.py), so a writer must never wait on SQLite's own lock: that wait
+        would stall every task, the lock's holder included. Writers queue here instead, the
+        ORM's units and the plain sqlite3 statements of the turn journal alike. PostgreSQL
+        has row locks and many connections: nothing to queue.
+        """
+        if self.dialect != "sqlite":
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        lock = self._writers.get(loop)
+        if lock is None:
+            lock = self._writers[loop] = asyncio.Lock()
+        async with lock:
+            yield
+
+    @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One read-write transaction, committed on success and rolled back on any error."""
-        async with self.write_factory() as session, session.begin():
+        async with self.writer(), self.write_factory() as session, session.begin():
             yield session
 
     @asynccontextmanager
