@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Column
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
@@ -61,7 +61,7 @@ Listener = Callable[[str], None]
 class TurnJournal:
     """Claims, turn reads and state writes of one SQLite file (one connection, autocommit)."""
 
-    listeners: list[Listener] = []  # every statement, as sent (bench/common.StatementCounter)
+    listeners: ClassVar[list[Listener]] = []  # every statement, as sent (bench/common.StatementCounter)
 
     def __init__(self, db: Database) -> None:
         assert db.raw_connect is not None
