@@ -96,6 +96,35 @@ def create_engines(url: str, **kwargs: Any) -> tuple[AsyncEngine, AsyncEngine]:
     return engine, engine
 
 
+# Writes that can change what a cache of the turn journal holds (services.conversation):
+# updated or deleted customers, and conversation states written other than by the journal.
+WATCHED = {"customers": (False, True, True), "conversation_state": (True, True, True)}
+
+
+def _watch_writes(engine: AsyncEngine, epochs: dict[str, int]) -> None:
+    """Bump `epochs[table]` when a watched table is written, and again at that commit (a
+    reader that cached the old row between the statement and the commit is caught too)."""
+
+    @event.listens_for(engine.sync_engine, "after_cursor_execute")
+    def _written(conn: Any, _cursor: Any, _sql: str, _params: Any, context: Any, _many: bool) -> None:
+        if not (context.isinsert or context.isupdate or context.isdelete) or context.compiled is None:
+            return
+        table = getattr(getattr(context.compiled, "statement", None), "table", None)
+        kinds = WATCHED.get(getattr(table, "name", ""))
+        if kinds and kinds[(context.isupdate and 1) or (context.isdelete and 2) or 0]:
+            epochs[table.name] = epochs.get(table.name, 0) + 1
+            conn.info.setdefault("shopbot.written", set()).add(table.name)
+
+    @event.listens_for(engine.sync_engine, "commit")
+    def _committed(conn: Any) -> None:
+        for name in conn.info.pop("shopbot.written", ()):
+            epochs[name] = epochs.get(name, 0) + 1
+
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _rolled_back(conn: Any) -> None:
+        conn.info.pop("shopbot.written", None)
+
+
 def create_database(url: str, **kwargs: Any) -> tuple[Database, list[AsyncEngine]]:
     """A `Database` for the services and the engines to dispose of at shutdown."""
     write, read = create_engines(url, **kwargs)
@@ -106,4 +135,6 @@ def create_database(url: str, **kwargs: Any) -> tuple[Database, list[AsyncEngine
         dialect=write.dialect.name,
         raw_connect=raw_opener(normalize_url(url)) if file else None,
     )
+    if file:
+        _watch_writes(write, db.epochs)
     return db, list({id(e): e for e in (write, read)}.values())

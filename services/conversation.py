@@ -1,7 +1,10 @@
 """Where each user is in a conversation, stored in the database (survives restarts, shared)."""
 from __future__ import annotations
 
+import copy
 import json
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +35,56 @@ class TurnStart:
     state: State
 
 
+# The turn cache (SQLite files only): how many users, and how long an entry is trusted at most
+# (anything not seen by Database.epochs, such as a hand edit of the file, shows within this).
+TURN_CACHE_SIZE = 10_000
+TURN_CACHE_MAX_AGE = 60.0
+
+
+class _TurnCache:
+    """Recent users' customer rows and states, in this process, kept true by write-through
+    (the journal's state writes) and by Database.epochs (any other write to those tables
+    empties it). Only where one process owns the database: a SQLite file."""
+
+    def __init__(self, epochs: dict[str, int]) -> None:
+        self.epochs = epochs
+        self.entries: OrderedDict[int, tuple[float, CustomerView, State]] = OrderedDict()
+        self.seen = self._epoch()
+
+    def _epoch(self) -> tuple[int, int]:
+        return self.epochs.get("customers", 0), self.epochs.get("conversation_state", 0)
+
+    def _valid(self) -> None:
+        if (now := self._epoch()) != self.seen:
+            self.entries.clear()
+            self.seen = now
+
+    def get(self, telegram_id: int) -> TurnStart | None:
+        self._valid()
+        entry = self.entries.get(telegram_id)
+        if entry is None or time.monotonic() - entry[0] > TURN_CACHE_MAX_AGE:
+            return None
+        self.entries.move_to_end(telegram_id)
+        return TurnStart(entry[1], State(entry[2].name, copy.deepcopy(entry[2].data)))
+
+    def put(self, customer: CustomerView, state: State, epoch: tuple[int, int]) -> None:
+        if epoch != self._epoch() or customer.telegram_id is None:
+            return  # a write landed while it was read: do not keep what may be old
+        self.entries[customer.telegram_id] = (
+            time.monotonic(), customer, State(state.name, copy.deepcopy(state.data)))
+        self.entries.move_to_end(customer.telegram_id)
+        while len(self.entries) > TURN_CACHE_SIZE:
+            self.entries.popitem(last=False)
+
+    def stored(self, user_id: int, state: State | None) -> None:
+        """The journal stored (or, None, cleared) a user's state: keep the entry in step."""
+        self._valid()
+        entry = self.entries.get(user_id)
+        if entry is not None:
+            kept = State(state.name, copy.deepcopy(state.data)) if state else State()
+            self.entries[user_id] = (entry[0], entry[1], kept)
+
+
 def _state(row: ConversationState | None) -> State:
     return State(row.state, dict(row.data or {})) if row else State()
 
@@ -43,6 +96,7 @@ class ConversationService:
         self.ctx = ctx
         # On a SQLite file the per-update bookkeeping skips the ORM (see turn_journal).
         self.journal = TurnJournal(ctx.db) if ctx.db.raw_connect is not None else None
+        self.turns = _TurnCache(ctx.db.epochs) if self.journal is not None else None
 
     def _insert(self) -> Any:
         return postgresql.insert if self.ctx.db.is_postgres else sqlite.insert
@@ -88,9 +142,13 @@ class ConversationService:
     async def _begin_journaled(self, update_id: int, telegram_id: int, name: str,
                                username: str | None, language_code: str | None) -> TurnStart | None:
         """begin_turn on a SQLite file: the claim commits on its own, then one read."""
-        assert self.journal is not None
+        assert self.journal is not None and self.turns is not None
         if not await self.journal.claim(update_id, self.ctx.clock.now()):
             return None
+        cached = self.turns.get(telegram_id)
+        if cached is not None:
+            return cached
+        epoch = self.turns.seen
         found = self.journal.turn(telegram_id)
         if found is None:  # a new customer: the ORM path (rare)
             async with self.ctx.db.write() as session:
@@ -99,7 +157,9 @@ class ConversationService:
             state = self.journal.state(telegram_id)
         else:
             customer, state = CustomerView(*found[0]), found[1]
-        return TurnStart(customer, State(state[0], dict(state[1] or {})) if state else State())
+        start = TurnStart(customer, State(state[0], dict(state[1] or {})) if state else State())
+        self.turns.put(start.customer, start.state, epoch)
+        return start
 
     async def load(self, user_id: int) -> State:
         """The user's state (empty when they have none)."""
@@ -114,8 +174,9 @@ class ConversationService:
         """Store the user's state (upsert)."""
         if len(json.dumps(state.data, default=str)) > MAX_STATE_BYTES:
             raise ValueError("conversation state too large")
-        if self.journal is not None:
-            return await self.journal.save(user_id, state.name, state.data, self.ctx.clock.now())
+        if self.journal is not None and self.turns is not None:
+            await self.journal.save(user_id, state.name, state.data, self.ctx.clock.now())
+            return self.turns.stored(user_id, state)
         values = {"user_id": user_id, "state": state.name, "data": state.data,
                   "updated_at": self.ctx.clock.now()}
         async with self.ctx.db.write() as session:
@@ -128,8 +189,9 @@ class ConversationService:
 
     async def clear(self, user_id: int) -> None:
         """Forget the user's state."""
-        if self.journal is not None:
-            return await self.journal.clear(user_id)
+        if self.journal is not None and self.turns is not None:
+            await self.journal.clear(user_id)
+            return self.turns.stored(user_id, None)
         async with self.ctx.db.write() as session:
             await session.execute(delete(ConversationState).where(
                 ConversationState.user_id == user_id))

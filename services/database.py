@@ -20,6 +20,9 @@ class Database:
     dialect: str
     # A SQLite file: plain sqlite3 connections to it (services.turn_journal); None elsewhere.
     raw_connect: Callable[[], sqlite3.Connection] | None = None
+    # Tables of a SQLite file written through the ORM/Core, by table: bumped when a statement
+    # runs and again when its transaction commits (bot/db.py); caches of this process compare.
+    epochs: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     _writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = field(
         default_factory=weakref.WeakKeyDictionary, compare=False, repr=False)
 
