@@ -116,9 +116,7 @@ def _listing(t: Translator, page: Page, currency: str, where: int,
 async def _category_page(turn: Turn, category_id: int, page: int, new: bool) -> None:
     t = turn.t
     listing = await turn.services.catalog.products(category_id, page)
-    # the page has no shelf name; the shelves are few and read in the same breath
-    shelf = next((c for c in await turn.services.catalog.categories() if c.id == category_id), None)
-    name = localized(t, shelf.name_en, shelf.name_zh) if shelf else ""
+    name = localized(t, *listing.shelf) if listing.shelf else ""
     text = t("catalog.category", name=fit(name, 200), count=listing.total,
              page=listing.page + 1, pages=listing.pages)
     if not listing.items:

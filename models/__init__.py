@@ -23,8 +23,8 @@ from models.system import (
 )
 
 __all__ = [
-    "AdminCard",
     "Address",
+    "AdminCard",
     "Base",
     "CarrierEvent",
     "Cart",

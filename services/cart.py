@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, CartLine, Product
@@ -85,6 +85,15 @@ class CartService:
         async with self.ctx.db.read() as session:
             return await load_cart(session, customer_id, self.ctx.rules.currency)
 
+    async def is_empty(self, customer_id: int) -> bool:
+        """True when the cart has no line of a product still for sale (as `view` would show)."""
+        identifier(customer_id, "customer_id")
+        async with self.ctx.db.read() as session:
+            return not await session.scalar(select(
+                select(CartLine.id).join(Cart, Cart.id == CartLine.cart_id)
+                .join(Product, Product.id == CartLine.product_id)
+                .where(Cart.customer_id == customer_id, Product.active.is_(True)).exists()))
+
     async def add(self, customer_id: int, product_id: int, qty: int = 1) -> CartView:
         """Add units of a product (on top of what is already in the cart)."""
         return await self._change(customer_id, product_id, qty, relative=True)
@@ -112,37 +121,42 @@ class CartService:
             return CartView((), self.ctx.rules.currency)
 
     async def _change(self, customer_id: int, product_id: int, qty: int, relative: bool) -> CartView:
+        """Add to or set a line, and answer with the new cart: the cart is read once, before
+        the change, and the answer built from it (5 statements for a cart that exists)."""
         limit = self.ctx.rules.max_line_quantity
         identifier(product_id, "product_id")
+        identifier(customer_id, "customer_id")
         quantity(qty, maximum=limit)
         async with self.ctx.db.write() as session:
             product = await session.get(Product, product_id)
             if product is None or not product.active:
                 raise NotFound(what="product")
-            cart_id = await self._cart_id(session, customer_id)
-            line = await session.scalar(
-                select(CartLine).where(CartLine.cart_id == cart_id, CartLine.product_id == product_id)
-            )
+            rows = (await session.execute(
+                select(CartLine, Product).join(Cart, Cart.id == CartLine.cart_id)
+                .join(Product, Product.id == CartLine.product_id)
+                .where(Cart.customer_id == customer_id).order_by(CartLine.id))).all()
+            line = next((li for li, _ in rows if li.product_id == product_id), None)
             new = (line.quantity if line else 0) + qty if relative else qty
             quantity(new, maximum=limit)
-            free = (await available_by_product(session, [product_id]))[product_id]
+            free = await available_by_product(session, sorted({p.id for _, p in rows} | {product_id}))
             lowering = line is not None and new < line.quantity
-            if new > free and not lowering:  # stock fell below the line: taking units out is fine
-                raise OutOfStock(sku=product.sku, available=free)
+            if new > free[product_id] and not lowering:  # stock fell below the line: taking units out is fine
+                raise OutOfStock(sku=product.sku, available=free[product_id])
             if line is None:
-                await self._check_line_count(session, cart_id)
+                if len(rows) >= self.ctx.rules.max_cart_lines:
+                    raise InvalidInput(field="cart", reason="too_many_lines",
+                                       max=self.ctx.rules.max_cart_lines)
+                cart_id = rows[0][0].cart_id if rows else await self._cart_id(session, customer_id)
                 session.add(CartLine(cart_id=cart_id, product_id=product_id, quantity=new,
                                      added_at=self.ctx.clock.now()))
             else:
                 line.quantity = new
             await session.flush()
-            return await load_cart(session, customer_id, self.ctx.rules.currency)
-
-    async def _check_line_count(self, session: AsyncSession, cart_id: int) -> None:
-        lines = await session.scalar(select(func.count()).where(CartLine.cart_id == cart_id))
-        if int(lines or 0) >= self.ctx.rules.max_cart_lines:
-            raise InvalidInput(field="cart", reason="too_many_lines",
-                               max=self.ctx.rules.max_cart_lines)
+            shown = [(li.quantity, p) for li, p in rows if p.active]
+            if line is None:
+                shown.append((new, product))
+            return CartView(tuple(CartLineView(p.id, p.sku, p.name_en, p.name_zh, p.price, q, free[p.id])
+                                  for q, p in shown), self.ctx.rules.currency)
 
     async def _cart_id(self, session: AsyncSession, customer_id: int) -> int:
         identifier(customer_id, "customer_id")

@@ -1,7 +1,7 @@
 """The catalog: categories, paged product lists, product details, search in both languages."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -77,6 +77,7 @@ class Page:
     page: int
     pages: int
     total: int
+    shelf: tuple[str, str] | None = None  # a category's page: its name (en, zh)
 
 
 def _page_number(page: object) -> int:
@@ -111,11 +112,13 @@ class CatalogService:
         async with self.ctx.db.read() as session:
             shelf = (Product.category_id == category_id, Category.id == Product.category_id,
                      Category.active.is_(True))
-            found = await self._page(session, shelf, page)
+            # The shelf's name comes in the same rows (the page shows it): no second read.
+            found = await self._page(session, shelf, page, (Category.name_en, Category.name_zh))
             if not found.items:  # an empty page: is there such a shelf at all?
                 category = await session.get(Category, category_id)
                 if category is None or not category.active:
                     raise NotFound(what="category")
+                return replace(found, shelf=(category.name_en, category.name_zh))
             return found
 
     async def search(self, text: str, page: int = 0) -> Page:
@@ -128,27 +131,29 @@ class CatalogService:
         async with self.ctx.db.read() as session:
             return await self._page(session, match, page)
 
-    async def _page(self, session: AsyncSession, where: object, page: object) -> Page:
+    async def _page(self, session: AsyncSession, where: object, page: object,
+                    shelf: tuple[Any, ...] = ()) -> Page:
         # One query: the page's products with their free stock and the total count (a window
         # function), instead of count + products + stock (three round trips on every list).
         conditions = where if isinstance(where, tuple) else (where,)
         number = _page_number(page)
-        rows = await self._rows(session, conditions, number)
-        total = int(rows[0][-1]) if rows else 0
+        rows = await self._rows(session, conditions, number, shelf)
+        total = int(rows[0][6]) if rows else 0
         if not rows and number > 0:  # past the last page: show the last one
             base = select(Product.id).where(Product.active.is_(True), *conditions)
             total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
             number = min(number, max(1, -(-total // PAGE_SIZE)) - 1)
-            rows = await self._rows(session, conditions, number) if total else []
+            rows = await self._rows(session, conditions, number, shelf) if total else []
         pages = max(1, -(-total // PAGE_SIZE))
         items = tuple(ProductSummary(i, sku, en, zh, price, int(free))
-                      for i, sku, en, zh, price, free, _ in rows)
-        return Page(items, number, pages, total)
+                      for i, sku, en, zh, price, free, *_ in rows)
+        return Page(items, number, pages, total, tuple(rows[0][7:9]) if rows and shelf else None)
 
     @staticmethod
-    async def _rows(session: AsyncSession, conditions: tuple[object, ...], number: int) -> list[Any]:
+    async def _rows(session: AsyncSession, conditions: tuple[object, ...], number: int,
+                    extra: tuple[Any, ...] = ()) -> list[Any]:
         query = (select(Product.id, Product.sku, Product.name_en, Product.name_zh, Product.price,
-                        free_units_of(Product.id), func.count().over())
+                        free_units_of(Product.id), func.count().over(), *extra)
                  .where(Product.active.is_(True), *conditions)  # type: ignore[arg-type]
                  .order_by(Product.id).offset(number * PAGE_SIZE).limit(PAGE_SIZE))
         return list(await session.execute(query))

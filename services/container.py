@@ -18,8 +18,8 @@ from services.outbox import OutboxService
 from services.payments.service import PaymentService
 from services.phone_orders import PhoneOrderService
 from services.returns import ReturnService
-from services.settlements import SettlementService
 from services.reviews import ReviewService
+from services.settlements import SettlementService
 from services.shipping.tracking import TrackingService
 
 

@@ -44,8 +44,7 @@ from services.errors import EmptyCart
 
 async def start(turn: Turn) -> None:
     """Begin a checkout of the cart: a new draft every time."""
-    cart = await turn.services.cart.view(turn.customer.id)
-    if cart.is_empty:
+    if await turn.services.cart.is_empty(turn.customer.id):
         raise EmptyCart()
     turn.go(ADDRESS)
     await address.ask_address(turn, fresh=True)

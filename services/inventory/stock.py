@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Product, ReservationStatus, Stock, StockReservation, Warehouse
+from models import OrderLine, Product, ReservationStatus, Stock, StockReservation, Warehouse
 from services import notifications
 from services.errors import OutOfStock
 from services.inventory.allocation import Need, Pick, WarehouseInfo, plan, rank
@@ -85,6 +85,10 @@ async def reserve(
     for attempt in range(MAX_PLAN_ATTEMPTS):
         picks = plan(needs, ranked, await _free_units(session, product_ids))
         ordered = sorted(picks, key=lambda p: (p.product_id, p.warehouse_id))
+        if len(ordered) == 1:  # one guarded UPDATE: when it loses, nothing was taken
+            if await _take(session, ordered[0]):
+                break
+            continue
         async with session.begin_nested() as savepoint:
             if all([await _take(session, p) for p in ordered]):
                 break
@@ -116,15 +120,16 @@ async def warn_if_low(session: AsyncSession, rules: ShopRules, taken: dict[int, 
     Read after the conditional updates, so of two concurrent takers only the one that crossed
     the line alerts: once per crossing, again only after a restock lifted it.
     """
-    after = await available_by_product(session, sorted(taken))
-    products = await session.scalars(select(Product).where(Product.id.in_(sorted(taken))))
-    for product in products:
-        left = after[product.id]
-        if left + taken[product.id] >= product.low_stock_threshold > left:
+    products = await session.execute(  # one query: each product with its free units
+        select(Product.id, Product.sku, Product.name_en, Product.name_zh,
+               Product.low_stock_threshold, free_units_of(Product.id))
+        .where(Product.id.in_(sorted(taken))))
+    for product_id, sku, name_en, name_zh, threshold, free in products:
+        left = int(free or 0)
+        if left + taken[product_id] >= threshold > left:
             notifications.tell_admins(session, rules, "alert_low_stock", now, None,
-                                      sku=product.sku, name_en=product.name_en,
-                                      name_zh=product.name_zh, available=left,
-                                      threshold=product.low_stock_threshold)
+                                      sku=sku, name_en=name_en, name_zh=name_zh,
+                                      available=left, threshold=threshold)
 
 
 async def _close(session: AsyncSession, order_id: int, to: str, now: datetime) -> int:
@@ -171,15 +176,15 @@ async def commit(session: AsyncSession, order_id: int, now: datetime) -> int:
     return await _close(session, order_id, ReservationStatus.COMMITTED, now)
 
 
-async def reservations_intact(session: AsyncSession, order_id: int, needed: int) -> bool:
-    """True when the order still holds all `needed` units in active reservations."""
-    held = await session.scalar(
-        select(func.coalesce(func.sum(StockReservation.quantity), 0)).where(
-            StockReservation.order_id == order_id,
-            StockReservation.status == ReservationStatus.ACTIVE,
-        )
-    )
-    return int(held or 0) >= needed
+async def fully_reserved(session: AsyncSession, order_id: int) -> bool:
+    """True when the order still holds every unit of its lines in active reservations (one
+    query: the lines' units and the held units side by side)."""
+    held = (select(func.coalesce(func.sum(StockReservation.quantity), 0))
+            .where(StockReservation.order_id == order_id,
+                   StockReservation.status == ReservationStatus.ACTIVE).scalar_subquery())
+    needed = (select(func.coalesce(func.sum(OrderLine.quantity), 0))
+              .where(OrderLine.order_id == order_id).scalar_subquery())
+    return bool(await session.scalar(select(held >= needed)))
 
 
 async def add_on_hand(session: AsyncSession, product_id: int, warehouse_id: int, qty: int) -> None:

@@ -1,6 +1,8 @@
 """Money of an order, on the caller's session: what was captured, what went back, refunds."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,22 +12,26 @@ from services.context import ServiceContext
 from services.errors import RefundError
 
 
+def captured_of(order_id: Any) -> Any:
+    """A scalar subquery: the sum of captured payments of the order (to fold into a query)."""
+    return (select(func.coalesce(func.sum(Payment.amount), 0))
+            .where(Payment.order_id == order_id).scalar_subquery())
+
+
+def refunded_of(order_id: Any) -> Any:
+    """A scalar subquery: the sum of succeeded refunds of the order."""
+    return (select(func.coalesce(func.sum(Refund.amount), 0))
+            .where(Refund.order_id == order_id, Refund.status == "succeeded").scalar_subquery())
+
+
 async def captured(session: AsyncSession, order_id: int) -> int:
     """Sum of captured payments of the order."""
-    total = await session.scalar(
-        select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.order_id == order_id)
-    )
-    return int(total or 0)
+    return int(await session.scalar(select(captured_of(order_id))) or 0)
 
 
 async def refunded(session: AsyncSession, order_id: int) -> int:
     """Sum of succeeded refunds of the order."""
-    total = await session.scalar(
-        select(func.coalesce(func.sum(Refund.amount), 0)).where(
-            Refund.order_id == order_id, Refund.status == "succeeded"
-        )
-    )
-    return int(total or 0)
+    return int(await session.scalar(select(refunded_of(order_id))) or 0)
 
 
 async def refund(

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Customer, Order, OrderLine, Payment
+from models import Customer, Order, Payment
 from models import OrderStatus as S
 from services import notifications
 from services.context import ServiceContext
@@ -70,10 +70,7 @@ class PaymentService:
                 return "not_payable"
             if amount != order.total or str(currency).upper() != order.currency.upper():
                 return "amount"
-            units = await session.scalar(
-                select(func.sum(OrderLine.quantity)).where(OrderLine.order_id == order.id)
-            )
-            if not await stock.reservations_intact(session, order.id, int(units or 0)):
+            if not await stock.fully_reserved(session, order.id):
                 return "out_of_stock"
         return None
 
@@ -122,10 +119,7 @@ class PaymentService:
             return PaymentOutcome(order.number, order.status, refunded=back)
         customer = await session.get(Customer, order.customer_id)
         assert customer is not None
-        units = await session.scalar(
-            select(func.sum(OrderLine.quantity)).where(OrderLine.order_id == order.id)
-        )
-        if await stock.reservations_intact(session, order.id, int(units or 0)):
+        if await stock.fully_reserved(session, order.id):
             to = await act(session, order, "pay", actor=actor, now=now,
                            review_required=rules.review_required, payment_deadline=None)
             notifications.tell_customer(session, customer, "order_paid", now, order.id,
