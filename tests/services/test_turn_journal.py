@@ -76,3 +76,25 @@ async def test_a_claim_waits_for_an_open_write_unit_without_stalling_the_loop(sv
     await unit
     async with svc.ctx.db.read() as session:
         assert sorted(await session.scalars(select(ProcessedUpdate.update_id))) == [1, 2]
+
+
+async def test_a_turn_sees_writes_made_elsewhere_since_the_last_one(svc: Services) -> None:
+    """The turn cache (SQLite files) never shows a customer or state older than the database:
+    a language switched through the ORM and a state written through the ORM show at once."""
+    first = await svc.conversation.begin_turn(10, 8, "Han Meimei", None, "en")
+    assert first is not None and first.customer.language == "en"
+    await svc.conversation.save(8, State("checkout.city", {"a": 1}))
+    second = await svc.conversation.begin_turn(11, 8, "Han Meimei", None, "en")
+    assert second is not None and second.state == State("checkout.city", {"a": 1})
+    second.state.data["a"] = 2  # a handler changing its copy changes nothing stored
+    await svc.customers.set_language(first.customer.id, "zh_CN")
+    async with svc.ctx.db.write() as session:
+        row = await session.get(ConversationState, 8)
+        assert row is not None
+        row.data = {"a": 3}
+    third = await svc.conversation.begin_turn(12, 8, "Han Meimei", None, "en")
+    assert third is not None
+    assert third.customer.language == "zh_CN" and third.state == State("checkout.city", {"a": 3})
+    await svc.conversation.clear(8)
+    fourth = await svc.conversation.begin_turn(13, 8, "Han Meimei", None, "en")
+    assert fourth is not None and fourth.state == State()
