@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, insert, select, update
+from sqlalchemy import Column, ColumnElement, Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.util import ClauseAdapter
 
 from models import (
     Customer,
@@ -44,12 +46,27 @@ class OrderSweeps:
 
     async def _due(self, session: AsyncSession, where: Sequence[ColumnElement[bool]],
                    ids: list[int]) -> Sequence[Row[Any]]:
-        """The batch's orders still due (id, number, customer, deadline), claimed on PostgreSQL."""
-        claim = (select(Order.id, Order.number, Order.customer_id, Order.payment_deadline)
-                 .where(Order.id.in_(ids), *where).order_by(Order.id))
+        """The batch's orders still due (id, number, customer, deadline), claimed on PostgreSQL.
+
+        The batch is fetched by id in a derived table and the conditions are re-checked outside
+        it: with `id IN (batch) AND <where>` in one query the planners chose the status/deadline
+        index and walked the whole backlog for every batch (SQLite always, PostgreSQL with stale
+        statistics). The LIMIT (the batch's own size, so it drops nothing) keeps the derived
+        table from being merged into the outer query or having the conditions pushed into it.
+        """
+        batch = select(*_columns(where)).where(Order.id.in_(ids)).limit(len(ids))
         if self.ctx.db.is_postgres:
-            claim = claim.with_for_update(skip_locked=True)
-        return (await session.execute(claim)).all()
+            # The lock goes where the orders are read (PostgreSQL pushes an outer FOR UPDATE
+            # down there anyway). It also takes the batch's orders no longer due, until the
+            # batch commits: whoever writes one of those waits that long; sweepers skip them.
+            batch = batch.with_for_update(skip_locked=True)
+        claimed = batch.subquery("batch")
+        recheck = ClauseAdapter(claimed)  # orders.status -> batch.status, ...
+        return (await session.execute(
+            select(claimed.c.id, claimed.c.number, claimed.c.customer_id,
+                   claimed.c.payment_deadline)
+            .where(*(recheck.traverse(condition) for condition in where))
+            .order_by(claimed.c.id))).all()
 
     async def _sweep(self, where: Sequence[ColumnElement[bool]], *, action: str | None = None,
                      stamp: str | None = None, reason: str = "", release: bool = False,
@@ -187,6 +204,17 @@ class OrderSweeps:
                          "order_id": row.id, "available_at": now, "created_at": now})
         if rows:
             await session.execute(insert(OutboxMessage), rows)
+
+
+def _columns(where: Sequence[ColumnElement[bool]]) -> list[Column[Any]]:
+    """The orders columns `_due` returns, then those the conditions read (each once)."""
+    keys = ["id", "number", "customer_id", "payment_deadline"]
+    for condition in where:
+        for element in visitors.iterate(condition):
+            if (isinstance(element, Column) and element.table is Order.__table__
+                    and element.key not in keys):
+                keys.append(element.key)
+    return [Order.__table__.c[key] for key in keys]
 
 
 # The one status each sweep's action moves orders from.
