@@ -167,10 +167,13 @@ class OrderSweeps:
 
     async def _release(self, session: AsyncSession, order_ids: set[int], now: datetime) -> None:
         """`stock.release` for a batch: each active reservation flips once, its units go back."""
+        # The status is compared as `status || ''` so no index serves it: on the bare column
+        # SQLite walked the status index (every active reservation in the shop) for each batch
+        # instead of looking the batch's few reservations up by order_id.
         flipped = (await session.execute(
             update(StockReservation)
             .where(StockReservation.order_id.in_(sorted(order_ids)),
-                   StockReservation.status == ReservationStatus.ACTIVE)
+                   StockReservation.status.concat("") == ReservationStatus.ACTIVE)
             .values(status=ReservationStatus.RELEASED, closed_at=now)
             .returning(StockReservation.product_id, StockReservation.warehouse_id,
                        StockReservation.quantity)
