@@ -152,7 +152,9 @@ class OrderSweeps:
             .values(status=to.value, updated_at=now, **fields)
             .returning(Order.id).execution_options(synchronize_session=False)))
         if done:  # one executemany (ORM objects would be flushed one INSERT each on SQLite)
-            await session.execute(insert(OrderEvent), [
+            # on the table: the ORM's bulk insert re-sorts every row's values into columns
+            # first; the table's column defaults apply here just the same.
+            await session.execute(insert(OrderEvent.__table__), [
                 {"order_id": i, "actor": "system:scheduler", "from_status": expected.value,
                  "to_status": to.value, "reason": reason, "created_at": now} for i in sorted(done)])
         return done
@@ -192,7 +194,11 @@ class OrderSweeps:
                     now: datetime) -> None:
         """The customer's message for each moved order (phone-only customers have no chat)."""
         ids = sorted({row.customer_id for row in orders})
-        customers = {c.id: c for c in await session.scalars(select(Customer).where(Customer.id.in_(ids)))}
+        # Just the columns the message needs: whole Customer objects cost an identity-map entry
+        # (and every other column) each.
+        customers = {c.id: c for c in await session.execute(
+            select(Customer.id, Customer.telegram_id, Customer.language)
+            .where(Customer.id.in_(ids)))}
         rows = []
         for row in orders:
             customer = customers.get(row.customer_id)
@@ -205,8 +211,8 @@ class OrderSweeps:
             rows.append({"audience": notifications.CUSTOMER, "chat_id": customer.telegram_id,
                          "template": template, "language": customer.language, "params": params,
                          "order_id": row.id, "available_at": now, "created_at": now})
-        if rows:
-            await session.execute(insert(OutboxMessage), rows)
+        if rows:  # on the table, as the events in `_move` (status, attempts: column defaults)
+            await session.execute(insert(OutboxMessage.__table__), rows)
 
 
 def _columns(where: Sequence[ColumnElement[bool]]) -> list[Column[Any]]:
