@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Row, insert, select, update
+from sqlalchemy import Column, ColumnElement, Row, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.util import ClauseAdapter
@@ -35,6 +35,7 @@ from services.errors import InvalidTransition
 from services.orders.lifecycle import ALLOWED, target
 
 BATCH = 500
+BACKLOG = 10  # batches: from this many on, PostgreSQL gets fresh statistics first (`_analyze`)
 
 
 class OrderSweeps:
@@ -82,6 +83,8 @@ class OrderSweeps:
         now = self.ctx.clock.now()
         async with self.ctx.db.read() as session:
             listed = list(await session.scalars(select(Order.id).where(*where).order_by(Order.id)))
+        if self.ctx.db.is_postgres and len(listed) >= BACKLOG * self.batch:
+            await self._analyze(release)
         moved = 0
         for start in range(0, len(listed), self.batch):
             async with self.ctx.db.write() as session:
@@ -98,6 +101,19 @@ class OrderSweeps:
                     await self._tell(session, [row for row in due if row.id in done], template, now)
                 moved += len(done)
         return moved
+
+    async def _analyze(self, release: bool) -> None:
+        """Fresh planner statistics before a long backlog (PostgreSQL only).
+
+        After a burst of new orders the statistics can still describe a nearly empty table
+        (autovacuum analyses a minute or more later); planned on them, each batch's guarded
+        UPDATE walked the status index over the whole backlog and the stock release scanned
+        every reservation. ANALYZE samples a bounded number of rows, so it costs a fraction
+        of a second at any size, and it blocks no reads or writes.
+        """
+        tables = [Order.__tablename__] + ([StockReservation.__tablename__] if release else [])
+        async with self.ctx.db.write() as session:
+            await session.execute(text(f"ANALYZE {', '.join(tables)}"))
 
     async def expire_unpaid(self) -> int:
         """Unpaid orders past their payment deadline: expired, stock released."""
