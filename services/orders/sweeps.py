@@ -6,7 +6,10 @@ stock releases and notifications of exactly the returned rows are written with e
 On PostgreSQL a batch is claimed with FOR UPDATE SKIP LOCKED so several processes share the
 work; on SQLite the write lock serialises batches; on both the guarded UPDATE alone keeps every
 order moved exactly once (an order another process or the customer moved first is not
-returned, so it gets no event and no message).
+returned, so it gets no event and no message). Every statement of a batch finds its rows by id
+(orders) or order id (reservations), so a sweep's work grows linearly with its backlog
+(tests/reliability/test_sweep_scaling.py); on PostgreSQL a long backlog refreshes the planner's
+statistics first, or the plans may walk it all for every batch.
 """
 from __future__ import annotations
 
@@ -76,9 +79,10 @@ class OrderSweeps:
 
         The due ids are listed once (one indexed query), then each batch is claimed by id and
         re-checked: paging the due query itself re-sorts what is left for every batch, which
-        grows with the square of the backlog. `action` moves the status by the lifecycle's
-        table (compare-and-set on the status, an event per moved order); `stamp` sets a
-        reminder column once (compare-and-set on NULL).
+        grows with the square of the backlog. A long backlog on PostgreSQL is analysed first
+        (`_analyze`). `action` moves the status by the lifecycle's table (compare-and-set on
+        the status, an event per moved order); `stamp` sets a reminder column once
+        (compare-and-set on NULL).
         """
         now = self.ctx.clock.now()
         async with self.ctx.db.read() as session:
@@ -108,8 +112,8 @@ class OrderSweeps:
         After a burst of new orders the statistics can still describe a nearly empty table
         (autovacuum analyses a minute or more later); planned on them, each batch's guarded
         UPDATE walked the status index over the whole backlog and the stock release scanned
-        every reservation. ANALYZE samples a bounded number of rows, so it costs a fraction
-        of a second at any size, and it blocks no reads or writes.
+        every reservation. ANALYZE samples a bounded number of rows (~0.08 s for both tables
+        at 100k orders), and it blocks no reads or writes.
         """
         tables = [Order.__tablename__] + ([StockReservation.__tablename__] if release else [])
         async with self.ctx.db.write() as session:
