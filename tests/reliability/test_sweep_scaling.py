@@ -5,8 +5,6 @@ connection, called every STEP instructions) while the sweep runs, over the same 
 orders as bench/sweeps.py at two sizes. A plan that walks the backlog once per batch (an index
 on the status instead of the ids) does more work per order the more orders are due; a linear
 sweep does the same. Instruction counts are deterministic, unlike seconds on a busy machine.
-
-On PostgreSQL the plans also depend on the statistics: a long backlog refreshes them first.
 """
 from __future__ import annotations
 
@@ -16,15 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 import models
 from bench.sweeps import DUE, SWEEPS, seed
 from bot.db import create_database
 from services.clock import FakeClock
-from services.container import Services
-from services.database import Database
-from services.orders.sweeps import BACKLOG, OrderSweeps
+from services.orders.sweeps import OrderSweeps
 from tests.conftest import TEST_RULES, make_context
 
 # Eight times the orders in small batches: a plan that walks the backlog once per batch does
@@ -90,24 +86,3 @@ async def test_work_per_order_does_not_grow_with_the_backlog(tmp_path: Path, nam
         f"{name}: {large:.0f} SQLite instructions per order at {LARGE} due orders, "
         f"{small:.0f} at {SMALL} ({large / small:.2f}x)")
 
-
-async def analysed(db: Database, table: str) -> bool:
-    """True once an ANALYZE ran on `table` in the test's schema (PostgreSQL)."""
-    async with db.read() as session:
-        return await session.scalar(text(
-            "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables"
-            " WHERE schemaname = current_schema() AND relname = :table"), {"table": table})
-
-
-async def test_a_long_backlog_gets_fresh_statistics_first(svc: Services, db: Database,
-                                                          clock: FakeClock, backend: str) -> None:
-    """PostgreSQL plans the batches on fresh statistics from BACKLOG batches on (bulk-inserted
-    orders are otherwise planned as a near-empty table); SQLite has nothing to refresh."""
-    await seed(db, DUE["remind_unpaid"], BACKLOG, clock.now(), svc.ctx.rules)
-    assert await OrderSweeps(svc.ctx, batch=BACKLOG).remind_unpaid() == BACKLOG  # one batch
-    if backend == "postgres":
-        assert not await analysed(db, "orders")
-    clock.advance(svc.ctx.rules.payment_reminder_before)  # the deadlines have passed
-    assert await OrderSweeps(svc.ctx, batch=1).expire_unpaid() == BACKLOG  # BACKLOG batches
-    if backend == "postgres":
-        assert await analysed(db, "orders") and await analysed(db, "stock_reservations")
