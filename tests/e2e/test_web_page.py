@@ -187,9 +187,13 @@ def test_a_customer_orders_and_pays_by_clicking_and_the_merchant_confirms_it(
     bot_says(page, f"No. {order_number}")  # the customer hears of it in their chat
 
     # The Bot API panel lists what the bot called, with parameters and result.
-    call = page.locator("#calls li[data-method='sendMessage']").first
-    call.locator("summary").click()
-    assert '"chat_id"' in call.inner_text() and '"message_id"' in call.inner_text()
+    # (pinned: calls that arrive meanwhile are put on top, so `.first` would move on)
+    call = page.locator("#calls li[data-method='sendMessage']").first.element_handle()
+    summary = call.query_selector("summary")
+    assert summary is not None
+    summary.click()
+    shown = call.inner_text()
+    assert '"chat_id"' in shown and '"message_id"' in shown
     assert page.locator("#calls li[data-method='getUpdates']").count() == 0  # hidden by default
 
 
