@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 
 @dataclass(frozen=True)
@@ -62,3 +62,11 @@ class Database:
         """One read-only transaction (on SQLite it does not take the write lock)."""
         async with self.read_factory() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A connection on which each statement commits by itself: for one-statement writes
+        that need no transaction around them (no BEGIN and COMMIT round trips)."""
+        async with self.writer(), self.write_factory.kw["bind"].connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn

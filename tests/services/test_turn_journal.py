@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from models import ConversationState, ProcessedUpdate
+from models import ConversationState, Customer, ProcessedUpdate
 from services.container import Services
 from services.conversation import State
 
@@ -98,3 +98,11 @@ async def test_a_turn_sees_writes_made_elsewhere_since_the_last_one(svc: Service
     await svc.conversation.clear(8)
     fourth = await svc.conversation.begin_turn(13, 8, "Han Meimei", None, "en")
     assert fourth is not None and fourth.state == State()
+
+
+async def test_two_first_updates_of_a_new_user_at_once_make_one_customer(svc: Services) -> None:
+    a, b = await asyncio.gather(svc.conversation.begin_turn(20, 30, "Wei", "wei", "en"),
+                                svc.conversation.begin_turn(21, 30, "Wei", "wei", "en"))
+    assert a is not None and b is not None and a.customer == b.customer
+    async with svc.ctx.db.read() as session:
+        assert len((await session.scalars(select(Customer).where(Customer.telegram_id == 30))).all()) == 1
