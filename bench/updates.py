@@ -47,6 +47,7 @@ from bench.harness import (
     full_bot_in_process,
     user_of,
 )
+from bot.app import settle_memory
 from handlers.i18n import Translator
 from handlers.router import Conversation
 from handlers.turn import Settings
@@ -153,6 +154,7 @@ async def in_process(backend: str, levels: list[int], profile: str | None) -> li
 
         await run_level(echo.customer, echo_journey, 2, None)  # warm up both
         await run_level(full.customer, full_steps, 2, counter)
+        settle_memory()  # as `shopbot run` does once it has started
         for level in levels:
             reference = await run_level(echo.customer, echo_journey, level, None, THINK)
             measured = await _maybe_profiled(
@@ -234,6 +236,7 @@ async def over_http(backend: str, levels: list[int]) -> list[list[object]]:
         full_steps = lambda rng: journey(shop, rng)
         try:
             await measure(2, customers(finished), full_steps, True, 0.0)
+            settle_memory()  # as `shopbot run` does once it has started
             for level in levels:
                 measured = await measure(level, customers(finished), full_steps, True)
                 rows.append(row("echo", level, echo_results[level], None))
