@@ -70,12 +70,10 @@ def _sqlite_engine(url: str, immediate: bool, **kwargs: Any) -> AsyncEngine:
     def _on_begin(conn: Any) -> None:
         # A writer takes SQLite's write lock at BEGIN: a deferred transaction that upgrades
         # later fails with "database is locked" instead of waiting for busy_timeout.
-        # Straight to sqlite3: through exec_driver_sql it cost as much as a whole query.
-        driver = conn.connection.driver_connection
-        if isinstance(driver, InlineConnection):
-            driver.raw.execute(begin)
-        else:
-            conn.exec_driver_sql(begin)
+        # Straight to sqlite3 (every engine here is inline): through exec_driver_sql it cost
+        # as much as a whole query.
+        driver: InlineConnection = conn.connection.driver_connection
+        driver.raw.execute(begin)
 
     return engine
 
@@ -97,8 +95,9 @@ def create_engines(url: str, **kwargs: Any) -> tuple[AsyncEngine, AsyncEngine]:
 
 
 # Writes that can change what a cache of the turn journal holds (services.conversation):
-# updated or deleted customers, and conversation states written other than by the journal.
-WATCHED = {"customers": (False, True, True), "conversation_state": (True, True, True)}
+# updated or deleted customers (a new one changes no cached row), and conversation states
+# written other than by the journal.
+WATCHED = {"customers": {"update", "delete"}, "conversation_state": {"insert", "update", "delete"}}
 
 
 def _watch_writes(engine: AsyncEngine, epochs: dict[str, int]) -> None:
@@ -107,11 +106,12 @@ def _watch_writes(engine: AsyncEngine, epochs: dict[str, int]) -> None:
 
     @event.listens_for(engine.sync_engine, "after_cursor_execute")
     def _written(conn: Any, _cursor: Any, _sql: str, _params: Any, context: Any, _many: bool) -> None:
-        if not (context.isinsert or context.isupdate or context.isdelete) or context.compiled is None:
+        kind = ("insert" if context.isinsert else "update" if context.isupdate
+                else "delete" if context.isdelete else None)
+        if kind is None or context.compiled is None:
             return
         table = getattr(getattr(context.compiled, "statement", None), "table", None)
-        kinds = WATCHED.get(getattr(table, "name", ""))
-        if kinds and kinds[(context.isupdate and 1) or (context.isdelete and 2) or 0]:
+        if kind in WATCHED.get(getattr(table, "name", ""), ()):
             epochs[table.name] = epochs.get(table.name, 0) + 1
             conn.info.setdefault("shopbot.written", set()).add(table.name)
 

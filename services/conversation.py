@@ -90,6 +90,11 @@ def _state(row: ConversationState | None) -> State:
     return State(row.state, dict(row.data or {})) if row else State()
 
 
+def _state_of(stored: tuple[str | None, Any] | None) -> State:
+    """A State from a stored (state, data) pair read by plain SQL; none stored: empty."""
+    return State(stored[0], dict(stored[1] or {})) if stored and stored[0] is not None else State()
+
+
 class ConversationService:
     """Conversation state and once-only handling of updates."""
 
@@ -160,17 +165,20 @@ class ConversationService:
             .outerjoin(ConversationState, ConversationState.user_id == telegram_id))).one()
         if row[0] is None:
             return None
-        if row[1] is None:  # a new customer
-            customers = CustomerService(self.ctx)
-            try:
-                async with self.ctx.db.write() as session:
-                    customer = await customers.ensure_in(session, telegram_id, name, username,
-                                                         language_code)
-            except IntegrityError:  # their other first update created them a moment ago
-                customer = await customers.ensure(telegram_id, name, username, language_code)
+        if row[1] is None:
+            customer = await self._new_customer(telegram_id, name, username, language_code)
             return TurnStart(customer, await self.load(telegram_id))
-        state = State(row[6], dict(row[7] or {})) if row[6] is not None else State()
-        return TurnStart(CustomerView(*row[1:6]), state)
+        return TurnStart(CustomerView(*row[1:6]), _state_of((row[6], row[7])))
+
+    async def _new_customer(self, telegram_id: int, name: str, username: str | None,
+                            language_code: str | None) -> CustomerView:
+        """A turn of someone with no customer row yet: create it (the ORM path, rare)."""
+        customers = CustomerService(self.ctx)
+        try:
+            async with self.ctx.db.write() as session:
+                return await customers.ensure_in(session, telegram_id, name, username, language_code)
+        except IntegrityError:  # their other first update created them a moment ago
+            return await customers.ensure(telegram_id, name, username, language_code)
 
     async def _autocommit(self, statement: Any) -> Any:
         async with self.ctx.db.autocommit() as conn:
@@ -187,22 +195,19 @@ class ConversationService:
             return cached
         epoch = self.turns.seen
         found = self.journal.turn(telegram_id)
-        if found is None:  # a new customer: the ORM path (rare)
-            async with self.ctx.db.write() as session:
-                customer = await CustomerService(self.ctx).ensure_in(
-                    session, telegram_id, name, username, language_code)
+        if found is None:
+            customer = await self._new_customer(telegram_id, name, username, language_code)
             state = self.journal.state(telegram_id)
         else:
             customer, state = CustomerView(*found[0]), found[1]
-        start = TurnStart(customer, State(state[0], dict(state[1] or {})) if state else State())
+        start = TurnStart(customer, _state_of(state))
         self.turns.put(start.customer, start.state, epoch)
         return start
 
     async def load(self, user_id: int) -> State:
         """The user's state (empty when they have none)."""
         if self.journal is not None:
-            found = self.journal.state(user_id)
-            return State(found[0], dict(found[1] or {})) if found else State()
+            return _state_of(self.journal.state(user_id))
         async with self.ctx.db.read() as session:
             return _state(await session.scalar(select(ConversationState).where(
                 ConversationState.user_id == user_id)))

@@ -113,9 +113,3 @@ class TurnJournal:
         """Forget a state."""
         async with self.db.writer():
             self._run(CLEAR, (user_id,))
-
-    def close(self) -> None:
-        """Close the connection (a new one opens on the next use)."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
