@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -10,12 +11,14 @@ from typing import Any
 
 from sqlalchemy import delete, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from models import ConversationState, Customer, ProcessedUpdate
 from services.context import ServiceContext
 from services.customers import CustomerService, CustomerView, view_of
 from services.turn_journal import TurnJournal
+
+log = logging.getLogger(__name__)
 
 MAX_STATE_BYTES = 16_384
 
@@ -181,8 +184,21 @@ class ConversationService:
             return await customers.ensure(telegram_id, name, username, language_code)
 
     async def _autocommit(self, statement: Any) -> Any:
-        async with self.ctx.db.autocommit() as conn:
-            return await conn.execute(statement)
+        """Run one self-committing statement; once more if the server had cut the connection.
+
+        These statements open every turn on PostgreSQL, so after a server restart they are
+        the first to meet a dead pooled connection (see bot.db.PING_IDLE_AFTER). A cut
+        connection ran nothing, and the pool has dropped its other old connections: the
+        second try runs on a new one, and the customer's tap is not lost.
+        """
+        for attempt in (1, 2):
+            try:
+                async with self.ctx.db.autocommit() as conn:
+                    return await conn.execute(statement)
+            except DBAPIError as error:
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+                log.warning("database connection was cut; trying again on a new one")
 
     async def _begin_journaled(self, update_id: int, telegram_id: int, name: str,
                                username: str | None, language_code: str | None) -> TurnStart | None:

@@ -1,0 +1,136 @@
+"""PostgreSQL connections cut under the bot (a server restart, an idle timeout on the way).
+
+The pool pings a connection only when it has rested (bot.db.PING_IDLE_AFTER): a connection
+used a moment ago goes straight to work, one that rested is checked first and replaced, with
+every connection pooled before it, when it is dead.
+"""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+import bot.db
+import models
+from bot.db import create_database
+from models import Customer
+from services.clock import FakeClock
+from services.container import build_services
+from services.conversation import State
+from services.database import Database
+from tests.conftest import TEST_RULES, make_context
+from tests.databases import postgres_schema
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+async def pg() -> AsyncIterator[tuple[Database, str, str]]:
+    """A database whose connections carry their own application_name: (db, url, name)."""
+    name = f"shopbot-reconnect-{uuid.uuid4().hex[:8]}"
+    async with postgres_schema() as (url, schema):
+        db, engines = create_database(url, pool_size=3, connect_args={
+            "server_settings": {"search_path": schema, "application_name": name}})
+        async with engines[0].begin() as conn:
+            await conn.run_sync(models.Base.metadata.create_all)
+        try:
+            yield db, url, name
+        finally:
+            for engine in engines:
+                await engine.dispose()
+
+
+async def _cut(url: str, name: str) -> int:
+    """Terminate every server connection of the pool named `name`, as a restart would."""
+    admin = create_async_engine(url)
+    try:
+        async with admin.begin() as conn:
+            cut = (await conn.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = :name"), {"name": name})).scalar_one()
+    finally:
+        await admin.dispose()
+    await asyncio.sleep(0.2)  # the server closes them asynchronously
+    return int(cut)
+
+
+async def _customers(db: Database) -> int:
+    async with db.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(Customer)))
+
+
+async def _busy(db: Database) -> None:
+    """Check several connections out at once so the pool holds more than one."""
+    await asyncio.gather(*(_customers(db) for _ in range(3)))
+
+
+async def test_rested_connections_cut_by_the_server_are_replaced_unnoticed(
+        pg: tuple[Database, str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    db, url, name = pg
+    monkeypatch.setattr(bot.db, "PING_IDLE_AFTER", 0.3)
+    await _busy(db)
+    assert await _cut(url, name) >= 2
+
+    await asyncio.sleep(0.4)  # longer than PING_IDLE_AFTER: the next checkout pings
+    assert await _customers(db) == 0  # no error: the dead connection was replaced
+    async with db.write() as session:
+        session.add(Customer(telegram_id=1, name="Ann"))
+    await _busy(db)
+    assert await _customers(db) == 1
+
+
+async def test_a_connection_used_a_moment_ago_is_not_pinged(
+        pg: tuple[Database, str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    db, _url, _name = pg
+    engine = db.write_factory.kw["bind"]
+    pings: list[object] = []
+    ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda conn: pings.append(conn) or ping(conn))
+
+    for _ in range(20):
+        assert await _customers(db) == 0
+    assert pings == []  # at every checkout this was three round trips (BEGIN, ";", ROLLBACK)
+
+    monkeypatch.setattr(bot.db, "PING_IDLE_AFTER", 0.1)
+    await asyncio.sleep(0.2)
+    assert await _customers(db) == 0
+    assert len(pings) == 1  # a rested one is checked
+
+
+async def test_a_cut_within_the_rest_interval_fails_one_statement_then_the_pool_recovers(
+        pg: tuple[Database, str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    db, url, name = pg
+    monkeypatch.setattr(bot.db, "PING_IDLE_AFTER", 60.0)
+    await _busy(db)
+    assert await _cut(url, name) >= 2
+
+    with pytest.raises(DBAPIError) as failed:
+        await _customers(db)
+    assert failed.value.connection_invalidated
+    # The failure dropped every connection pooled before it: no second statement fails.
+    for _ in range(5):
+        await _busy(db)
+    assert await _customers(db) == 0
+
+
+async def test_a_customer_tap_right_after_a_restart_is_not_lost(
+        pg: tuple[Database, str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first statement of a turn meets the dead connection; the turn goes on regardless."""
+    db, url, name = pg
+    monkeypatch.setattr(bot.db, "PING_IDLE_AFTER", 60.0)
+    svc = build_services(make_context(db, TEST_RULES, FakeClock()))
+    assert await svc.conversation.begin_turn(1, 42, "Ann", None, "en") is not None
+    await _busy(db)
+    assert await _cut(url, name) >= 2
+
+    start = await svc.conversation.begin_turn(2, 42, "Ann", None, "en")
+    assert start is not None and start.customer.telegram_id == 42
+    await svc.conversation.save(42, State("checkout.phone", {"address": "1 Main St"}))
+    assert await svc.conversation.begin_turn(2, 42, "Ann", None, "en") is None  # claimed once
+    assert (await svc.conversation.load(42)).name == "checkout.phone"
+    assert await _customers(db) == 1
