@@ -107,7 +107,7 @@ async def open_database(backend: str, **engine_options: Any) -> AsyncIterator[Be
     admin = create_async_engine(url)
     async with admin.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    options = {"pool_size": 20, "max_overflow": 20, "pool_timeout": 120, **engine_options}
+    options = {"pool_timeout": 120, **engine_options}  # the pool otherwise as `shopbot run`
     db, engines = create_database(url, connect_args={"server_settings": {"search_path": schema}},
                                   **options)
     try:

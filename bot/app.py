@@ -141,7 +141,7 @@ async def serve(config: AppConfig) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     async with contextlib.AsyncExitStack() as stack:
-        db, engines = create_database(config.database.url)
+        db, engines = create_database(config.database.url, config.database.pool_size)
         for engine in engines:
             stack.push_async_callback(engine.dispose)
         token, api_url = config.telegram.token, config.telegram.api_url

@@ -19,6 +19,7 @@ def _ids(value: str) -> list[str]:
 # Environment variable -> the key it overrides, and how its text becomes a value.
 ENV_OVERRIDES: dict[str, tuple[Key, Callable[[str], Any]]] = {
     "SHOPBOT_DATABASE_URL": (("database", "url"), str),
+    "SHOPBOT_DATABASE_POOL_SIZE": (("database", "pool_size"), str),
     "SHOPBOT_FRAMEWORK": (("telegram", "framework"), str),
     "SHOPBOT_MODE": (("telegram", "mode"), str),
     "SHOPBOT_TELEGRAM_API_URL": (("telegram", "api_url"), str),

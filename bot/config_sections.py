@@ -61,6 +61,9 @@ class DatabaseConfig(Section):
     """Where the data lives."""
 
     url: str = "sqlite+aiosqlite:///./data/shop.db"
+    # PostgreSQL connections each process keeps open (SQLite ignores it): turns past this
+    # many at once wait a moment for one rather than open and close connections of their own.
+    pool_size: int = Field(default=20, ge=1, le=500)
 
     @field_validator("url")
     @classmethod

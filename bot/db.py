@@ -15,6 +15,7 @@ from bot.sqlite_inline import InlineConnection, inline_creator
 from services.database import Database
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+DEFAULT_POOL_SIZE = 20  # PostgreSQL connections per process (config: database.pool_size)
 
 
 def normalize_url(url: str) -> str:
@@ -79,8 +80,10 @@ def _sqlite_engine(url: str, immediate: bool, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
-def create_engines(url: str, **kwargs: Any) -> tuple[AsyncEngine, AsyncEngine]:
-    """The write engine and the read engine (the same one except on SQLite)."""
+def create_engines(url: str, pool_size: int = DEFAULT_POOL_SIZE,
+                   **kwargs: Any) -> tuple[AsyncEngine, AsyncEngine]:
+    """The write engine and the read engine (the same one except on SQLite); `pool_size` is
+    PostgreSQL's (SQLite's pools are its own, see below)."""
     url = normalize_url(url)
     if make_url(url).get_backend_name() == "sqlite" and ":memory:" not in url and "mode=memory" not in url:
         # One connection for writers: SQLite lets one writer in at a time anyway, and writers
@@ -91,6 +94,10 @@ def create_engines(url: str, **kwargs: Any) -> tuple[AsyncEngine, AsyncEngine]:
         return _sqlite_engine(url, True, **writer), _sqlite_engine(url, False, **kwargs)
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url, True, **kwargs), _sqlite_engine(url, False, **kwargs)
+    # A fixed pool without overflow: SQLAlchemy's default (5, and 10 more opened and closed
+    # per checkout beyond that) made every busy moment pay a connect, its authentication and
+    # the re-preparing of each statement.
+    kwargs = {"pool_size": pool_size, "max_overflow": 0, **kwargs}
     engine = create_async_engine(url, **kwargs)
     _ping_when_idle(engine)
     return engine, engine
@@ -161,9 +168,10 @@ def _watch_writes(engine: AsyncEngine, epochs: dict[str, int]) -> None:
         conn.info.pop("shopbot.written", None)
 
 
-def create_database(url: str, **kwargs: Any) -> tuple[Database, list[AsyncEngine]]:
+def create_database(url: str, pool_size: int = DEFAULT_POOL_SIZE,
+                    **kwargs: Any) -> tuple[Database, list[AsyncEngine]]:
     """A `Database` for the services and the engines to dispose of at shutdown."""
-    write, read = create_engines(url, **kwargs)
+    write, read = create_engines(url, pool_size, **kwargs)
     file = write is not read  # a SQLite file (see create_engines)
     db = Database(
         write_factory=async_sessionmaker(write, expire_on_commit=False),

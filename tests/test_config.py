@@ -62,8 +62,10 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         SHOPBOT_DATABASE_URL="postgresql+asyncpg://u@h/db", BOT_TOKEN="123456:AAE-x_y",
         SHOPBOT_ADMIN_USER_IDS="1, 2,3", SHOPBOT_LOG_LEVEL="debug", SHOPBOT_WEB_PORT="9000",
         SHOPBOT_REDIS_URL="redis://127.0.0.1:6379/0", SHOPBOT_FRAMEWORK="ptb",
+        SHOPBOT_DATABASE_POOL_SIZE="8",
     )
     assert config.database.url == "postgresql+asyncpg://u@h/db"
+    assert config.database.pool_size == 8
     assert config.telegram.token == "123456:AAE-x_y"
     assert config.admin.user_ids == (1, 2, 3)
     assert (config.logging.level, config.web.port) == ("DEBUG", 9000)
@@ -114,6 +116,9 @@ warehouses:
          "config error: warehouses[0].region: not a code or name in regions (got 'mars')"),
         ("", {"SHOPBOT_ADMIN_USER_IDS": "1,x"}, "config error: SHOPBOT_ADMIN_USER_IDS:"),
         ("", {"SHOPBOT_WEB_PORT": "70000"}, "config error: SHOPBOT_WEB_PORT: must be less than"),
+        ("database:\n  pool_size: 0\n", {},
+         "config error: database.pool_size: must be greater than or equal to 1 (got 0)"),
+        ("", {"SHOPBOT_DATABASE_POOL_SIZE": "many"}, "config error: SHOPBOT_DATABASE_POOL_SIZE:"),
         ("", {"SHOPBOT_MODE": "webhook"}, "config error: telegram.webhook.public_url: is required"),
         ("telegram:\n  webhook: {public_url: 'https://x.example'}\n", {"SHOPBOT_MODE": "webhook"},
          "config error: SHOPBOT_WEBHOOK_SECRET: is required in webhook mode"),

@@ -1,4 +1,5 @@
-"""PostgreSQL connections cut under the bot (a server restart, an idle timeout on the way).
+"""The PostgreSQL pool: a fixed number of connections, and connections cut under the bot (a
+server restart, an idle timeout on the way).
 
 The pool pings a connection only when it has rested (bot.db.PING_IDLE_AFTER): a connection
 used a moment ago goes straight to work, one that rested is checked first and replaced, with
@@ -43,6 +44,18 @@ async def pg() -> AsyncIterator[tuple[Database, str, str]]:
         finally:
             for engine in engines:
                 await engine.dispose()
+
+
+async def _connections(url: str, name: str) -> int:
+    """How many server connections the pool named `name` has open."""
+    admin = create_async_engine(url)
+    try:
+        async with admin.begin() as conn:
+            return int((await conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": name})).scalar_one())
+    finally:
+        await admin.dispose()
 
 
 async def _cut(url: str, name: str) -> int:
@@ -134,3 +147,33 @@ async def test_a_customer_tap_right_after_a_restart_is_not_lost(
     assert await svc.conversation.begin_turn(2, 42, "Ann", None, "en") is None  # claimed once
     assert (await svc.conversation.load(42)).name == "checkout.phone"
     assert await _customers(db) == 1
+
+
+async def test_more_turns_at_once_than_connections_wait_for_one_and_all_succeed() -> None:
+    """pool_size connections and no overflow: the 50 turns share 3 connections, none is opened
+    and closed for a single turn, and none fails."""
+    name = f"shopbot-pool-{uuid.uuid4().hex[:8]}"
+    async with postgres_schema() as (url, schema):
+        db, engines = create_database(url, 3, connect_args={
+            "server_settings": {"search_path": schema, "application_name": name}})
+        try:
+            async with engines[0].begin() as conn:
+                await conn.run_sync(models.Base.metadata.create_all)
+            svc = build_services(make_context(db, TEST_RULES, FakeClock()))
+            peak = 0
+
+            async def turn(user: int) -> None:
+                nonlocal peak
+                start = await svc.conversation.begin_turn(1000 + user, user, f"U{user}", None, "en")
+                assert start is not None and start.customer.telegram_id == user
+                peak = max(peak, engines[0].pool.checkedout())
+                await svc.conversation.save(user, State("catalog", {"page": user}))
+
+            await asyncio.gather(*(turn(user) for user in range(1, 51)))
+            assert peak == 3 and engines[0].pool.overflow() <= 0
+            assert await _connections(url, name) == 3
+            assert await _customers(db) == 50
+            assert [(await svc.conversation.load(u)).data for u in (1, 50)] == [{"page": 1}, {"page": 50}]
+        finally:
+            for engine in engines:
+                await engine.dispose()
