@@ -3,22 +3,19 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, literal, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from models import ConversationState, Customer, ProcessedUpdate
 from services.context import ServiceContext
 from services.customers import CustomerService, CustomerView, view_of
-from services.turn_journal import TurnJournal
-
-log = logging.getLogger(__name__)
+from services.turn_journal import PostgresJournal, TurnJournal
 
 MAX_STATE_BYTES = 16_384
 
@@ -106,6 +103,7 @@ class ConversationService:
         # On a SQLite file the per-update bookkeeping skips the ORM (see turn_journal).
         self.journal = TurnJournal(ctx.db) if ctx.db.raw_connect is not None else None
         self.turns = _TurnCache(ctx.db.epochs) if self.journal is not None else None
+        self.postgres = PostgresJournal(ctx.db) if ctx.db.is_postgres else None
 
     def _insert(self) -> Any:
         return postgresql.insert if self.ctx.db.is_postgres else sqlite.insert
@@ -120,8 +118,8 @@ class ConversationService:
         """Record an update as handled; False when it was handled before (a repeat)."""
         if self.journal is not None:
             return await self.journal.claim(update_id, self.ctx.clock.now())
-        if self.ctx.db.is_postgres:  # one statement: it commits by itself
-            return (await self._autocommit(self._claim(update_id))).scalar() is not None
+        if self.postgres is not None:
+            return await self.postgres.claim(update_id, self.ctx.clock.now())
         async with self.ctx.db.write() as session:
             return await session.scalar(self._claim(update_id)) is not None
 
@@ -135,7 +133,7 @@ class ConversationService:
         """
         if self.journal is not None:
             return await self._begin_journaled(update_id, telegram_id, name, username, language_code)
-        if self.ctx.db.is_postgres:
+        if self.postgres is not None:
             return await self._begin_postgres(update_id, telegram_id, name, username, language_code)
         async with self.ctx.db.write() as session:
             if await session.scalar(self._claim(update_id)) is None:
@@ -154,24 +152,17 @@ class ConversationService:
 
     async def _begin_postgres(self, update_id: int, telegram_id: int, name: str,
                               username: str | None, language_code: str | None) -> TurnStart | None:
-        """begin_turn on PostgreSQL: the claim and the read in one statement, committed by
-        itself (a CTE inserts the claim; the customer and state are read beside it): one round
-        trip instead of BEGIN, claim, read and COMMIT."""
-        claimed = self._claim(update_id).cte("claimed")
-        one = select(literal(1).label("one")).subquery("one")
-        row = (await self._autocommit(
-            select(select(claimed.c.update_id).scalar_subquery(), Customer.id, Customer.telegram_id,
-                   Customer.name, Customer.language, Customer.phone, ConversationState.state,
-                   ConversationState.data)
-            .select_from(one)
-            .outerjoin(Customer, Customer.telegram_id == telegram_id)
-            .outerjoin(ConversationState, ConversationState.user_id == telegram_id))).one()
-        if row[0] is None:
+        """begin_turn on PostgreSQL: the claim and the read in one self-committing statement
+        (one round trip instead of BEGIN, claim, read and COMMIT)."""
+        assert self.postgres is not None
+        found = await self.postgres.begin(update_id, telegram_id, self.ctx.clock.now())
+        if found is None:
             return None
-        if row[1] is None:
-            customer = await self._new_customer(telegram_id, name, username, language_code)
-            return TurnStart(customer, await self.load(telegram_id))
-        return TurnStart(CustomerView(*row[1:6]), _state_of((row[6], row[7])))
+        customer, state = found
+        if customer is None:
+            view = await self._new_customer(telegram_id, name, username, language_code)
+            return TurnStart(view, await self.load(telegram_id))
+        return TurnStart(CustomerView(*customer), _state_of(state))
 
     async def _new_customer(self, telegram_id: int, name: str, username: str | None,
                             language_code: str | None) -> CustomerView:
@@ -182,23 +173,6 @@ class ConversationService:
                 return await customers.ensure_in(session, telegram_id, name, username, language_code)
         except IntegrityError:  # their other first update created them a moment ago
             return await customers.ensure(telegram_id, name, username, language_code)
-
-    async def _autocommit(self, statement: Any) -> Any:
-        """Run one self-committing statement; once more if the server had cut the connection.
-
-        These statements open every turn on PostgreSQL, so after a server restart they are
-        the first to meet a dead pooled connection (see bot.db.PING_IDLE_AFTER). A cut
-        connection ran nothing, and the pool has dropped its other old connections: the
-        second try runs on a new one, and the customer's tap is not lost.
-        """
-        for attempt in (1, 2):
-            try:
-                async with self.ctx.db.autocommit() as conn:
-                    return await conn.execute(statement)
-            except DBAPIError as error:
-                if attempt == 2 or not error.connection_invalidated:
-                    raise
-                log.warning("database connection was cut; trying again on a new one")
 
     async def _begin_journaled(self, update_id: int, telegram_id: int, name: str,
                                username: str | None, language_code: str | None) -> TurnStart | None:
@@ -235,6 +209,8 @@ class ConversationService:
         if self.journal is not None and self.turns is not None:
             await self.journal.save(user_id, state.name, state.data, self.ctx.clock.now())
             return self.turns.stored(user_id, state)
+        if self.postgres is not None:
+            return await self.postgres.save(user_id, state.name, state.data, self.ctx.clock.now())
         values = {"user_id": user_id, "state": state.name, "data": state.data,
                   "updated_at": self.ctx.clock.now()}
         stmt = self._insert()(ConversationState).values(**values)
@@ -242,9 +218,6 @@ class ConversationService:
             index_elements=["user_id"],
             set_={"state": stmt.excluded.state, "data": stmt.excluded.data,
                   "updated_at": stmt.excluded.updated_at})
-        if self.ctx.db.is_postgres:  # one statement: it commits by itself
-            await self._autocommit(stmt)
-            return
         async with self.ctx.db.write() as session:
             await session.execute(stmt)
 

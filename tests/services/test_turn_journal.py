@@ -1,6 +1,6 @@
-"""The per-update bookkeeping (claim, turn read, state write) on both paths: the turn journal's
-plain sqlite3 statements on a SQLite file, the ORM on PostgreSQL. Rows written by either must
-read the same by the other, and a journal write must queue behind an open write unit instead
+"""The per-update bookkeeping (claim, turn read, state write) on both backends: the turn
+journal's plain sqlite3 statements on a SQLite file, SQL text on a self-committing connection
+on PostgreSQL. Rows written by the journal and by the ORM must read the same by the other, and a journal write must queue behind an open write unit instead
 of blocking the event loop on SQLite's lock."""
 from __future__ import annotations
 
