@@ -124,7 +124,15 @@ class ShopBot:
 
     async def stop(self) -> None:
         """Stop polling and sending; close the HTTP session."""
+        from bot.outbox_sender import STOP_GRACE
+
         await self.runtime.stop()
+        # The sender ends by itself after its claim under way (nothing left leased to nobody);
+        # polling has no such moment.
+        self.sender.request_stop()
+        sending = [task for task in self.tasks if task.get_name() == "outbox"]
+        if sending:
+            await asyncio.wait(sending, timeout=STOP_GRACE + 1)
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:

@@ -54,14 +54,17 @@ class OutboxSender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._chats: dict[int, tuple[asyncio.Lock, int]] = {}
         self._done = asyncio.Event()
+        self._stopping = False
 
     async def run(self) -> None:
-        """Send until cancelled, keeping up to `concurrency` rows in flight."""
+        """Send until stopped (`request_stop`) or cancelled, keeping up to `concurrency` rows
+        in flight."""
         renewing = asyncio.create_task(self._renew_leases(), name="outbox-leases")
+        self._stopping = False
         try:
-            while True:
+            while not self._stopping:
                 claimed = await self._claim_more()
-                if not claimed:
+                if not claimed and not self._stopping:
                     self._done.clear()
                     # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the
                     # cancellation that stops the sender when both land at once (a hang).
@@ -71,6 +74,13 @@ class OutboxSender:
         finally:
             renewing.cancel()
             await self._stop_in_flight()
+
+    def request_stop(self) -> None:
+        """Let `run` end after the claim under way: the rows it takes are sent or handed back
+        (a cancellation in the middle of a claim would lose its answer, and leave those rows
+        leased to nobody until the lease ran out)."""
+        self._stopping = True
+        self._done.set()
 
     async def send_due(self, limit: int = 50) -> int:
         """Send one batch of due rows now and wait for it; returns how many were handled."""

@@ -8,9 +8,12 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from bot.outbox_sender import OutboxSender
+import pytest
+
+from bot.outbox_sender import STOP_GRACE, OutboxSender
 from services.clock import FakeClock
 from services.container import Services, build_services
+from services.outbox import OutgoingMessage
 from tests.reliability.outbox_rows import queue, statuses
 
 LEASE = timedelta(seconds=60)
@@ -109,3 +112,29 @@ async def test_a_stopped_sender_hands_its_unsent_rows_back(svc: Services, clock:
     await asyncio.gather(running, return_exceptions=True)
     assert screen.sent == []
     assert [m.chat_id for m in await svc.outbox.claim(10, LEASE)] == [1, 2]  # at once, not in 60s
+
+
+async def test_a_stop_during_a_claim_sends_or_hands_back_what_it_took(
+        svc: Services, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stopping while the database answers a claim: the claimed rows are not left leased to a
+    sender that is gone (a restart would send them only once the lease ran out)."""
+    await queue(svc.ctx.db, [1, 2, 3], clock.now())
+    screen = Screen()
+    screen.gate.clear()  # nothing goes out: every claimed row must come back
+    sender = OutboxSender(svc.outbox, screen)  # type: ignore[arg-type]
+    claim, in_claim = svc.outbox.claim, asyncio.Event()
+
+    async def slow_claim(limit: int, lease: timedelta) -> list[OutgoingMessage]:
+        in_claim.set()
+        taken = await claim(limit, lease)  # committed: these rows are leased now
+        await asyncio.sleep(0.2)  # the answer still on its way
+        return taken
+
+    monkeypatch.setattr(svc.outbox, "claim", slow_claim)
+    running = asyncio.create_task(sender.run())
+    await in_claim.wait()
+    sender.request_stop()
+    await asyncio.wait_for(running, timeout=STOP_GRACE + 2)  # ends by itself
+    monkeypatch.setattr(svc.outbox, "claim", claim)
+    assert screen.sent == []
+    assert [m.chat_id for m in await svc.outbox.claim(10, LEASE)] == [1, 2, 3]
