@@ -82,12 +82,19 @@ async def _busy(db: Database) -> None:
     await asyncio.gather(*(_customers(db) for _ in range(3)))
 
 
-async def test_rested_connections_cut_by_the_server_are_replaced_unnoticed(
-        pg: tuple[Database, str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+async def _restart(pg: tuple[Database, str, str], monkeypatch: pytest.MonkeyPatch,
+                   ping_idle_after: float) -> Database:
+    """Fill the pool, then cut all its connections as a server restart would."""
     db, url, name = pg
-    monkeypatch.setattr(bot.db, "PING_IDLE_AFTER", 0.3)
+    monkeypatch.setattr(bot.db, "PING_IDLE_AFTER", ping_idle_after)
     await _busy(db)
     assert await _cut(url, name) >= 2
+    return db
+
+
+async def test_rested_connections_cut_by_the_server_are_replaced_unnoticed(
+        pg: tuple[Database, str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    db = await _restart(pg, monkeypatch, 0.3)
 
     await asyncio.sleep(0.4)  # longer than PING_IDLE_AFTER: the next checkout pings
     assert await _customers(db) == 0  # no error: the dead connection was replaced
@@ -117,11 +124,7 @@ async def test_a_connection_used_a_moment_ago_is_not_pinged(
 
 async def test_a_cut_within_the_rest_interval_fails_one_statement_then_the_pool_recovers(
         pg: tuple[Database, str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    db, url, name = pg
-    monkeypatch.setattr(bot.db, "PING_IDLE_AFTER", 60.0)
-    await _busy(db)
-    assert await _cut(url, name) >= 2
-
+    db = await _restart(pg, monkeypatch, 60.0)
     with pytest.raises(DBAPIError) as failed:
         await _customers(db)
     assert failed.value.connection_invalidated
@@ -134,12 +137,9 @@ async def test_a_cut_within_the_rest_interval_fails_one_statement_then_the_pool_
 async def test_a_customer_tap_right_after_a_restart_is_not_lost(
         pg: tuple[Database, str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     """The first statement of a turn meets the dead connection; the turn goes on regardless."""
-    db, url, name = pg
-    monkeypatch.setattr(bot.db, "PING_IDLE_AFTER", 60.0)
-    svc = build_services(make_context(db, TEST_RULES, FakeClock()))
+    svc = build_services(make_context(pg[0], TEST_RULES, FakeClock()))
     assert await svc.conversation.begin_turn(1, 42, "Ann", None, "en") is not None
-    await _busy(db)
-    assert await _cut(url, name) >= 2
+    db = await _restart(pg, monkeypatch, 60.0)
 
     start = await svc.conversation.begin_turn(2, 42, "Ann", None, "en")
     assert start is not None and start.customer.telegram_id == 42
