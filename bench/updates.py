@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -104,17 +105,31 @@ async def run_level(new_customer: Callable[[], Customer], steps_for: Callable[[r
     latencies: list[float] = []
 
     async def person(index: int) -> None:
+        # Latency runs from the moment the customer meant to send, not from when the loop let
+        # them: a bot that holds the loop would otherwise hide its queue from its own figures.
+        due = started
         rng = random.Random(index)
         for _ in range(rounds):
             customer = new_customer()
             for step in steps_for(rng):
                 if think:
-                    await asyncio.sleep(rng.expovariate(1 / think))
-                latencies.extend(await customer.do(step))
+                    pause = rng.expovariate(1 / think)
+                    due = time.perf_counter() + pause
+                    await asyncio.sleep(pause)
+                else:
+                    # Into the queue behind the others' updates, as each update polled or
+                    # posted becomes a task of its own: a bot that never waits would otherwise
+                    # serve one customer's whole journey while the rest stood still.
+                    await asyncio.sleep(0)
+                late = max(0.0, time.perf_counter() - due)
+                taken = await customer.do(step)
+                latencies.extend([taken[0] + late, *taken[1:]])
+                due = time.perf_counter()  # saturated: the next one is meant at once
 
     if counter:
         counter.reset()
     watch = Stopwatch()
+    started = time.perf_counter()
     await asyncio.gather(*(person(i) for i in range(concurrency)))
     seconds = watch.seconds
     return Result(len(latencies), seconds, latencies, counter.count if counter else None)
