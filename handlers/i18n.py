@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,13 +55,20 @@ class Translator:
 
     def money(self, amount: int, currency: str) -> str:
         """Minor units as a price: 12345 CNY -> "¥123.45" / "CN¥123.45"."""
-        return format_currency(amount / 100, currency, locale=self.language)
+        return _money(amount, currency, self.language)
 
     def when(self, moment: datetime | None) -> str:
         """A date and time in the shop's time zone, short form."""
         if moment is None:
             return ""
         return format_datetime(moment, "short", tzinfo=ZoneInfo(self.timezone), locale=self.language)
+
+
+@lru_cache(maxsize=16_384)
+def _money(amount: int, currency: str, language: str) -> str:
+    # Babel parses the locale's pattern on every call (~12 us): a shop shows the same few
+    # hundred prices over and over, on every list, card and cart.
+    return format_currency(amount / 100, currency, locale=language)
 
 
 def for_user(language: str | None) -> Translator:

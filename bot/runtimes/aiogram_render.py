@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from functools import lru_cache
 from pathlib import Path
 
 from aiogram import Bot
@@ -39,7 +40,24 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 
 
 def markup(keyboard: Keyboard) -> Markup:
-    """aiogram's markup for a core keyboard."""
+    """aiogram's markup for a core keyboard (the same keyboard twice: the same markup)."""
+    if keyboard is None:
+        return None
+    try:
+        return _cached_markup(keyboard)
+    except TypeError:  # rows given as lists: unhashable, build it each time
+        return _markup(keyboard)
+
+
+@lru_cache(maxsize=4_096)
+def _cached_markup(keyboard: Keyboard) -> Markup:
+    # A menu, a shelf or a card shows the same buttons to everyone: building aiogram's
+    # validated models for them was a tenth of a browsing update. aiogram only reads them
+    # (to serialise the request), so one instance can serve every send.
+    return _markup(keyboard)
+
+
+def _markup(keyboard: Keyboard) -> Markup:
     if isinstance(keyboard, Inline):
         return InlineKeyboardMarkup(inline_keyboard=[
             [InlineKeyboardButton(text=b.text, callback_data=b.data, url=b.url) for b in row]
