@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, CartLine, Product
 from services.context import ServiceContext
 from services.errors import InvalidInput, NotFound, OutOfStock
-from services.inventory.stock import available_by_product
+from services.inventory.stock import free_units_of
 from services.validation import identifier, quantity
 
 
@@ -49,29 +50,51 @@ class CartView:
         return not self.lines
 
 
+# The cart's statements, built once (values are bound parameters): building and hashing a
+# statement for SQLAlchemy's compiled cache costs more than SQLite running it.
+_PRODUCT_COLUMNS = (Product.id.label("product_id"), Product.sku, Product.name_en, Product.name_zh,
+                    Product.price, Product.active)
+_LINES = (  # the customer's cart lines with their products' price and free stock, in order
+    select(CartLine.id.label("line_id"), CartLine.cart_id, CartLine.quantity,
+           *_PRODUCT_COLUMNS, free_units_of(Product.id).label("free"))
+    .join(Cart, Cart.id == CartLine.cart_id)
+    .join(Product, Product.id == CartLine.product_id)
+    .where(Cart.customer_id == bindparam("customer_id"))
+    .order_by(CartLine.id)
+)
+_SHOWN_LINES = _LINES.where(Product.active.is_(True))
+_PRODUCT = (select(*_PRODUCT_COLUMNS, free_units_of(Product.id).label("free"))
+            .where(Product.id == bindparam("product_id")))
+# Writes as Core statements on the table: the ORM's bulk paths would first plan how to keep
+# loaded objects in step, and no cart line object is loaded in these sessions.
+_CART_LINES = CartLine.__table__
+_EMPTY = delete(_CART_LINES).where(_CART_LINES.c.cart_id.in_(
+    select(Cart.id).where(Cart.customer_id == bindparam("customer_id")).scalar_subquery()))
+_SET_QUANTITY = (update(_CART_LINES).where(_CART_LINES.c.id == bindparam("line_id"))
+                 .values(quantity=bindparam("new_quantity")))
+_ADD_LINE = insert(_CART_LINES)
+_CART_ID = select(Cart.id).where(Cart.customer_id == bindparam("customer_id"))
+_HAS_LINES = select(
+    select(CartLine.id).join(Cart, Cart.id == CartLine.cart_id)
+    .join(Product, Product.id == CartLine.product_id)
+    .where(Cart.customer_id == bindparam("customer_id"), Product.active.is_(True)).exists())
+
+
+def _line(row: Any, quantity: int) -> CartLineView:
+    """A line of a product row (of _LINES or _PRODUCT) with its quantity."""
+    return CartLineView(row.product_id, row.sku, row.name_en, row.name_zh, row.price, quantity,
+                        int(row.free))
+
+
 async def load_cart(session: AsyncSession, customer_id: int, currency: str) -> CartView:
-    """The customer's cart, priced now (inactive products are left out)."""
-    rows = (
-        await session.execute(
-            select(CartLine, Product)
-            .join(Cart, Cart.id == CartLine.cart_id)
-            .join(Product, Product.id == CartLine.product_id)
-            .where(Cart.customer_id == customer_id, Product.active.is_(True))
-            .order_by(CartLine.id)
-        )
-    ).all()
-    free = await available_by_product(session, [p.id for _, p in rows])
-    lines = tuple(
-        CartLineView(p.id, p.sku, p.name_en, p.name_zh, p.price, line.quantity, free[p.id])
-        for line, p in rows
-    )
-    return CartView(lines, currency)
+    """The customer's cart, priced now, with free stock (inactive products are left out)."""
+    rows = await session.execute(_SHOWN_LINES, {"customer_id": customer_id})
+    return CartView(tuple(_line(row, row.quantity) for row in rows), currency)
 
 
 async def empty_cart(session: AsyncSession, customer_id: int) -> None:
     """Empty the cart inside the caller's transaction (checkout does it with the order)."""
-    carts = select(Cart.id).where(Cart.customer_id == customer_id).scalar_subquery()
-    await session.execute(delete(CartLine).where(CartLine.cart_id.in_(carts)))
+    await session.execute(_EMPTY, {"customer_id": customer_id})
 
 
 class CartService:
@@ -89,10 +112,7 @@ class CartService:
         """True when the cart has no line of a product still for sale (as `view` would show)."""
         identifier(customer_id, "customer_id")
         async with self.ctx.db.read() as session:
-            return not await session.scalar(select(
-                select(CartLine.id).join(Cart, Cart.id == CartLine.cart_id)
-                .join(Product, Product.id == CartLine.product_id)
-                .where(Cart.customer_id == customer_id, Product.active.is_(True)).exists()))
+            return not await session.scalar(_HAS_LINES, {"customer_id": customer_id})
 
     async def add(self, customer_id: int, product_id: int, qty: int = 1) -> CartView:
         """Add units of a product (on top of what is already in the cart)."""
@@ -121,46 +141,41 @@ class CartService:
             return CartView((), self.ctx.rules.currency)
 
     async def _change(self, customer_id: int, product_id: int, qty: int, relative: bool) -> CartView:
-        """Add to or set a line, and answer with the new cart: the cart is read once, before
-        the change, and the answer built from it (5 statements for a cart that exists)."""
+        """Add to or set a line, and answer with the new cart: the cart is read once (with
+        its stock), before the change, and the answer built from it."""
         limit = self.ctx.rules.max_line_quantity
         identifier(product_id, "product_id")
         identifier(customer_id, "customer_id")
         quantity(qty, maximum=limit)
         async with self.ctx.db.write() as session:
-            product = await session.get(Product, product_id)
+            rows = list(await session.execute(_LINES, {"customer_id": customer_id}))
+            line = next((row for row in rows if row.product_id == product_id), None)
+            product = line or (await session.execute(_PRODUCT, {"product_id": product_id})).first()
             if product is None or not product.active:
                 raise NotFound(what="product")
-            rows = (await session.execute(
-                select(CartLine, Product).join(Cart, Cart.id == CartLine.cart_id)
-                .join(Product, Product.id == CartLine.product_id)
-                .where(Cart.customer_id == customer_id).order_by(CartLine.id))).all()
-            line = next((li for li, _ in rows if li.product_id == product_id), None)
+            free = int(product.free)
             new = (line.quantity if line else 0) + qty if relative else qty
             quantity(new, maximum=limit)
-            free = await available_by_product(session, sorted({p.id for _, p in rows} | {product_id}))
             lowering = line is not None and new < line.quantity
-            if new > free[product_id] and not lowering:  # stock fell below the line: taking units out is fine
-                raise OutOfStock(sku=product.sku, available=free[product_id])
+            if new > free and not lowering:  # stock fell below the line: taking units out is fine
+                raise OutOfStock(sku=product.sku, available=free)
             if line is None:
                 if len(rows) >= self.ctx.rules.max_cart_lines:
                     raise InvalidInput(field="cart", reason="too_many_lines",
                                        max=self.ctx.rules.max_cart_lines)
-                cart_id = rows[0][0].cart_id if rows else await self._cart_id(session, customer_id)
-                session.add(CartLine(cart_id=cart_id, product_id=product_id, quantity=new,
-                                     added_at=self.ctx.clock.now()))
+                cart_id = rows[0].cart_id if rows else await self._cart_id(session, customer_id)
+                await session.execute(_ADD_LINE, {"cart_id": cart_id, "product_id": product_id,
+                                                  "quantity": new, "added_at": self.ctx.clock.now()})
             else:
-                line.quantity = new
-            await session.flush()
-            shown = [(li.quantity, p) for li, p in rows if p.active]
+                await session.execute(_SET_QUANTITY, {"line_id": line.line_id, "new_quantity": new})
+            shown = [_line(row, new if row is line else row.quantity) for row in rows if row.active]
             if line is None:
-                shown.append((new, product))
-            return CartView(tuple(CartLineView(p.id, p.sku, p.name_en, p.name_zh, p.price, q, free[p.id])
-                                  for q, p in shown), self.ctx.rules.currency)
+                shown.append(_line(product, new))
+            return CartView(tuple(shown), self.ctx.rules.currency)
 
     async def _cart_id(self, session: AsyncSession, customer_id: int) -> int:
         identifier(customer_id, "customer_id")
-        cart_id = await session.scalar(select(Cart.id).where(Cart.customer_id == customer_id))
+        cart_id = await session.scalar(_CART_ID, {"customer_id": customer_id})
         if cart_id is None:
             cart = Cart(customer_id=customer_id, updated_at=self.ctx.clock.now())
             session.add(cart)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import OrderLine, Product, ReservationStatus, Stock, StockReservation, Warehouse
@@ -21,20 +21,6 @@ from services.rules import ShopRules
 MAX_PLAN_ATTEMPTS = 5
 
 
-async def available_by_product(session: AsyncSession, product_ids: list[int]) -> dict[int, int]:
-    """Units free to sell per product, over every active warehouse."""
-    if not product_ids:
-        return {}
-    rows = await session.execute(
-        select(Stock.product_id, func.sum(Stock.on_hand - Stock.reserved))
-        .join(Warehouse, Warehouse.id == Stock.warehouse_id)
-        .where(Stock.product_id.in_(product_ids), Warehouse.active.is_(True))
-        .group_by(Stock.product_id)
-    )
-    found = {pid: int(free or 0) for pid, free in rows}
-    return {pid: found.get(pid, 0) for pid in product_ids}
-
-
 def free_units_of(product_id: Any) -> Any:
     """A correlated scalar subquery: units free to sell of `product_id` (a column), over every
     active warehouse (`available_by_product` folded into the caller's query)."""
@@ -44,30 +30,57 @@ def free_units_of(product_id: Any) -> Any:
             .scalar_subquery())
 
 
+# Statements of every order placed, built once (values are bound parameters): building and
+# hashing a statement for SQLAlchemy's compiled cache costs more than SQLite running it.
+_AVAILABLE = (
+    select(Stock.product_id, func.sum(Stock.on_hand - Stock.reserved))
+    .join(Warehouse, Warehouse.id == Stock.warehouse_id)
+    .where(Stock.product_id.in_(bindparam("ids", expanding=True)), Warehouse.active.is_(True))
+    .group_by(Stock.product_id)
+)
+_ACTIVE_WAREHOUSES = select(Warehouse.id, Warehouse.region, Warehouse.latitude,
+                            Warehouse.longitude, Warehouse.priority).where(Warehouse.active.is_(True))
+_FREE_BY_WAREHOUSE = select(Stock.product_id, Stock.warehouse_id, Stock.on_hand - Stock.reserved).where(
+    Stock.product_id.in_(bindparam("ids", expanding=True)))
+_STOCK = Stock.__table__  # a Core UPDATE: no Stock object lives in these sessions to keep in step
+_TAKE = (
+    update(_STOCK)
+    .where(
+        _STOCK.c.product_id == bindparam("pick_product"),
+        _STOCK.c.warehouse_id == bindparam("pick_warehouse"),
+        _STOCK.c.on_hand - _STOCK.c.reserved >= bindparam("pick_quantity"),
+    )
+    .values(reserved=_STOCK.c.reserved + bindparam("pick_quantity"))
+)
+_LOW_STOCK = (  # each product taken from, with its free units left
+    select(Product.id, Product.sku, Product.name_en, Product.name_zh,
+           Product.low_stock_threshold, free_units_of(Product.id))
+    .where(Product.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+async def available_by_product(session: AsyncSession, product_ids: list[int]) -> dict[int, int]:
+    """Units free to sell per product, over every active warehouse."""
+    if not product_ids:
+        return {}
+    rows = await session.execute(_AVAILABLE, {"ids": list(product_ids)})
+    found = {pid: int(free or 0) for pid, free in rows}
+    return {pid: found.get(pid, 0) for pid in product_ids}
+
+
 async def _warehouses(session: AsyncSession) -> list[WarehouseInfo]:
-    rows = await session.scalars(select(Warehouse).where(Warehouse.active.is_(True)))
-    return [WarehouseInfo(w.id, w.region, w.latitude, w.longitude, w.priority) for w in rows]
+    return [WarehouseInfo(*row) for row in await session.execute(_ACTIVE_WAREHOUSES)]
 
 
 async def _free_units(session: AsyncSession, product_ids: list[int]) -> dict[tuple[int, int], int]:
-    rows = await session.execute(
-        select(Stock.product_id, Stock.warehouse_id, Stock.on_hand - Stock.reserved).where(
-            Stock.product_id.in_(product_ids)
-        )
-    )
+    rows = await session.execute(_FREE_BY_WAREHOUSE, {"ids": product_ids})
     return {(p, w): int(free) for p, w, free in rows}
 
 
 async def _take(session: AsyncSession, pick: Pick) -> bool:
-    result = await session.execute(
-        update(Stock)
-        .where(
-            Stock.product_id == pick.product_id,
-            Stock.warehouse_id == pick.warehouse_id,
-            Stock.on_hand - Stock.reserved >= pick.quantity,
-        )
-        .values(reserved=Stock.reserved + pick.quantity)
-    )
+    result = await session.execute(_TAKE, {"pick_product": pick.product_id,
+                                           "pick_warehouse": pick.warehouse_id,
+                                           "pick_quantity": pick.quantity})
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
@@ -120,10 +133,7 @@ async def warn_if_low(session: AsyncSession, rules: ShopRules, taken: dict[int, 
     Read after the conditional updates, so of two concurrent takers only the one that crossed
     the line alerts: once per crossing, again only after a restock lifted it.
     """
-    products = await session.execute(  # one query: each product with its free units
-        select(Product.id, Product.sku, Product.name_en, Product.name_zh,
-               Product.low_stock_threshold, free_units_of(Product.id))
-        .where(Product.id.in_(sorted(taken))))
+    products = await session.execute(_LOW_STOCK, {"ids": sorted(taken)})
     for product_id, sku, name_en, name_zh, threshold, free in products:
         left = int(free or 0)
         if left + taken[product_id] >= threshold > left:
