@@ -189,12 +189,15 @@ async def commit(session: AsyncSession, order_id: int, now: datetime) -> int:
 async def fully_reserved(session: AsyncSession, order_id: int) -> bool:
     """True when the order still holds every unit of its lines in active reservations (one
     query: the lines' units and the held units side by side)."""
-    held = (select(func.coalesce(func.sum(StockReservation.quantity), 0))
-            .where(StockReservation.order_id == order_id,
-                   StockReservation.status == ReservationStatus.ACTIVE).scalar_subquery())
-    needed = (select(func.coalesce(func.sum(OrderLine.quantity), 0))
-              .where(OrderLine.order_id == order_id).scalar_subquery())
-    return bool(await session.scalar(select(held >= needed)))
+    return bool(await session.scalar(_FULLY_RESERVED, {"order_id": order_id}))
+
+
+_FULLY_RESERVED = select(
+    select(func.coalesce(func.sum(StockReservation.quantity), 0))
+    .where(StockReservation.order_id == bindparam("order_id"),
+           StockReservation.status == ReservationStatus.ACTIVE).scalar_subquery()
+    >= select(func.coalesce(func.sum(OrderLine.quantity), 0))
+    .where(OrderLine.order_id == bindparam("order_id")).scalar_subquery())
 
 
 async def add_on_hand(session: AsyncSession, product_id: int, warehouse_id: int, qty: int) -> None:

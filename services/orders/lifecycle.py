@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -58,6 +59,16 @@ def target(action: str, current: str, review_required: bool) -> S:
     return table[S(current)]
 
 
+@lru_cache(maxsize=64)
+def _compare_and_set(fields: tuple[str, ...]) -> Update:
+    """The guarded status UPDATE that also sets `fields`, built once per set of fields (each
+    action sets the same few): the values are bound parameters named after their columns."""
+    orders = Order.__table__  # Core: the caller keeps its loaded row in step (see act)
+    return (update(orders)
+            .where(orders.c.id == bindparam("cas_order"), orders.c.status == bindparam("cas_expected"))
+            .values({name: bindparam(name) for name in ("status", "updated_at", *fields)}))
+
+
 async def move(
     session: AsyncSession,
     order_id: int,
@@ -72,12 +83,9 @@ async def move(
     """Compare-and-set the status and write the event; a lost race is InvalidTransition."""
     if (S(expected), to) not in ALLOWED:
         raise InvalidTransition(action=to.value, status=expected)
-    result = await session.execute(
-        update(Order)
-        .where(Order.id == order_id, Order.status == expected)
-        .values(status=to.value, updated_at=now, **fields)
-        .execution_options(synchronize_session=False)
-    )
+    result = await session.execute(_compare_and_set(tuple(sorted(fields))), {
+        "cas_order": order_id, "cas_expected": expected, "status": to.value, "updated_at": now,
+        **fields})
     if result.rowcount != 1:  # type: ignore[attr-defined]
         current = await session.scalar(select(Order.status).where(Order.id == order_id))
         raise InvalidTransition(action=to.value, status=current or "unknown")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,13 @@ from services.inventory import stock
 from services.orders.lifecycle import act
 from services.payments import ledger
 from services.payments.providers import PaymentEvent, PaymentRequest
+
+# Statements of every payment, built once (values are bound parameters).
+_BY_NUMBER = select(Order).where(Order.number == bindparam("number"))
+# A capture recorded once per provider charge id: a repeat inserts nothing and returns no id.
+_RECORD_PG, _RECORD_SQLITE = (
+    insert(Payment).on_conflict_do_nothing(index_elements=["provider_charge_id"]).returning(Payment.id)
+    for insert in (postgresql.insert, sqlite.insert))
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,7 @@ class PaymentService:
         if not isinstance(order_number, str) or not 0 < len(order_number) <= 64:
             return "not_found"
         async with self.ctx.db.read() as session:
-            order = await session.scalar(select(Order).where(Order.number == order_number))
+            order = await session.scalar(_BY_NUMBER, {"number": order_number})
             if order is None or order.customer_id != customer_id:
                 return "not_found"
             deadline = order.payment_deadline
@@ -82,7 +89,7 @@ class PaymentService:
     async def apply(self, event: PaymentEvent) -> PaymentOutcome:
         """Apply a verified capture once: a repeat of the same charge id changes nothing."""
         async with self.ctx.db.write() as session:
-            order = await session.scalar(select(Order).where(Order.number == event.order_number))
+            order = await session.scalar(_BY_NUMBER, {"number": event.order_number})
             if order is None:
                 raise PaymentError("unknown order", order_number=event.order_number)
             payment_id = await self._record(session, order, event)
@@ -92,18 +99,11 @@ class PaymentService:
 
     async def _record(self, session: AsyncSession, order: Order, event: PaymentEvent) -> int | None:
         """Insert the payment; None when this charge id was already recorded."""
-        insert = postgresql.insert if self.ctx.db.is_postgres else sqlite.insert
-        stmt = (
-            insert(Payment)
-            .values(
-                order_id=order.id, provider=event.provider, provider_charge_id=event.charge_id,
-                amount=event.amount, currency=event.currency, status="captured", raw=event.raw,
-                created_at=self.ctx.clock.now(),
-            )
-            .on_conflict_do_nothing(index_elements=["provider_charge_id"])
-            .returning(Payment.id)
-        )
-        return await session.scalar(stmt)
+        stmt = _RECORD_PG if self.ctx.db.is_postgres else _RECORD_SQLITE
+        return await session.scalar(stmt, {
+            "order_id": order.id, "provider": event.provider, "provider_charge_id": event.charge_id,
+            "amount": event.amount, "currency": event.currency, "status": "captured",
+            "raw": event.raw, "created_at": self.ctx.clock.now()})
 
     async def _settle(
         self, session: AsyncSession, order: Order, event: PaymentEvent, payment_id: int
