@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -100,6 +100,11 @@ def _target(action: str, request: ReturnRequest) -> str:
 def _was_rejected(request: ReturnRequest) -> bool:
     """Rejected, also once closed."""
     return request.rejected_at is not None
+
+
+# A customer's order card lists its requests on every view: built once.
+_OF_ORDER = (select(ReturnRequest).where(ReturnRequest.order_id == bindparam("order_id"))
+             .order_by(ReturnRequest.id))
 
 
 class ReturnService:
@@ -276,8 +281,7 @@ class ReturnService:
         """The order's requests, oldest first; another customer's order is NotFound."""
         async with self.ctx.db.read() as session:
             order = await load_order(session, order_id, customer_id)
-            rows = await session.scalars(select(ReturnRequest).where(
-                ReturnRequest.order_id == order.id).order_by(ReturnRequest.id))
+            rows = await session.scalars(_OF_ORDER, {"order_id": order.id})
             return [await self._view(session, r) for r in rows.all()]
 
     async def get(self, return_id: int, customer_id: int | None = None) -> ReturnView:

@@ -1,7 +1,7 @@
 """Reading orders: a customer sees only their own; the merchant sees all."""
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import CarrierEvent, Customer, Order, OrderEvent, OrderLine, Shipment
@@ -28,6 +28,18 @@ async def load_order(session: AsyncSession, order_id: int, customer_id: int | No
     return order
 
 
+# The order card's statements, built once (values are bound parameters).
+_LINES = select(OrderLine).where(OrderLine.order_id == bindparam("order_id")).order_by(OrderLine.id)
+_EVENTS = select(OrderEvent).where(OrderEvent.order_id == bindparam("order_id")).order_by(OrderEvent.id)
+_SHIPMENTS = select(Shipment).where(Shipment.order_id == bindparam("order_id")).order_by(Shipment.id)
+_TRACKING = (select(CarrierEvent)
+             .where(CarrierEvent.shipment_id.in_(bindparam("shipment_ids", expanding=True)))
+             .order_by(CarrierEvent.occurred_at, CarrierEvent.id))
+_CHAT_AND_MONEY = select(
+    select(Customer.telegram_id).where(Customer.id == bindparam("customer_id")).scalar_subquery(),
+    ledger.captured_of(bindparam("order_id")), ledger.refunded_of(bindparam("order_id")))
+
+
 def summary(order: Order) -> OrderSummary:
     """An order as a list row."""
     return OrderSummary(order.id, order.number, order.status, order.total, order.currency,
@@ -36,20 +48,15 @@ def summary(order: Order) -> OrderSummary:
 
 async def detail(session: AsyncSession, order: Order) -> OrderDetail:
     """Everything about the order: lines, timeline, shipments with tracking, money."""
-    lines = await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)
-                                  .order_by(OrderLine.id))
-    events = await session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id)
-                                   .order_by(OrderEvent.id))
-    shipments = (await session.scalars(select(Shipment).where(Shipment.order_id == order.id)
-                                       .order_by(Shipment.id))).all()
+    ids = {"order_id": order.id}
+    lines = await session.scalars(_LINES, ids)
+    events = await session.scalars(_EVENTS, ids)
+    shipments = (await session.scalars(_SHIPMENTS, ids)).all()
     tracking = (await session.scalars(
-        select(CarrierEvent).where(CarrierEvent.shipment_id.in_([s.id for s in shipments]))
-        .order_by(CarrierEvent.occurred_at, CarrierEvent.id)
-    )).all() if shipments else []
+        _TRACKING, {"shipment_ids": [s.id for s in shipments]})).all() if shipments else []
     # The customer's chat and the money in one query (three scalar subqueries).
-    telegram_id, paid, refunded = (await session.execute(select(
-        select(Customer.telegram_id).where(Customer.id == order.customer_id).scalar_subquery(),
-        ledger.captured_of(order.id), ledger.refunded_of(order.id)))).one()
+    telegram_id, paid, refunded = (await session.execute(
+        _CHAT_AND_MONEY, {**ids, "customer_id": order.customer_id})).one()
     return OrderDetail(
         id=order.id, number=order.number, status=order.status, customer_id=order.customer_id,
         customer_telegram_id=telegram_id, channel=order.channel,
