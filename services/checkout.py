@@ -5,7 +5,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,6 +66,11 @@ def validate_address(raw: AddressInput, default_region: str) -> AddressInput:
     )
 
 
+# Statements of every order placed, built once (values are bound parameters).
+_BY_KEY = select(Order).where(Order.checkout_key == bindparam("key"))
+_NUMBER_TAKEN = select(Order.id).where(Order.number == bindparam("number"))
+
+
 class CheckoutService:
     """Turns a cart into an order."""
 
@@ -89,7 +94,7 @@ class CheckoutService:
             return found
 
     async def _existing(self, session: AsyncSession, customer_id: int, key: str) -> PlacedOrder | None:
-        order = await session.scalar(select(Order).where(Order.checkout_key == key))
+        order = await session.scalar(_BY_KEY, {"key": key})
         if order is None:
             return None
         if order.customer_id != customer_id:
@@ -168,7 +173,7 @@ def _placed(order: Order, created: bool) -> PlacedOrder:
 async def _new_number(session: AsyncSession, ctx: ServiceContext) -> str:
     while True:
         number = f"{ctx.clock.now():%y%m%d}{secrets.randbelow(10**6):06d}"
-        if await session.scalar(select(Order.id).where(Order.number == number)) is None:
+        if await session.scalar(_NUMBER_TAKEN, {"number": number}) is None:
             return number
 
 
