@@ -97,6 +97,25 @@ async def page_of(session: AsyncSession, where: list[object], page: int) -> tupl
     return [summary(o) for o in rows], max(1, -(-total // LIST_SIZE))
 
 
+_SUMMARY = (Order.id, Order.number, Order.status, Order.total, Order.currency, Order.created_at,
+            Order.customer_id, Order.recipient_name, Order.important)
+# A customer's "My orders": one page with the total count (a window function), built once.
+_CUSTOMER_PAGE = (select(*_SUMMARY, func.count().over())
+                  .where(Order.customer_id == bindparam("customer_id"))
+                  .order_by(Order.id.desc()).offset(bindparam("offset")).limit(LIST_SIZE))
+
+
+async def customer_page(session: AsyncSession, customer_id: int, page: int) -> tuple[list[OrderSummary], int]:
+    """A page of the customer's orders, newest first, and the number of pages: one query."""
+    page = max(0, min(int(page), 10_000))
+    rows = list(await session.execute(
+        _CUSTOMER_PAGE, {"customer_id": customer_id, "offset": page * LIST_SIZE}))
+    if not rows and page > 0:  # past the last page: an empty page, as page_of answers
+        return await page_of(session, [Order.customer_id == customer_id], page)
+    total = int(rows[0][-1]) if rows else 0
+    return [OrderSummary(*row[:-1]) for row in rows], max(1, -(-total // LIST_SIZE))
+
+
 def search_filter(text: str) -> object:
     """Orders whose number, phone or recipient/customer name matches."""
     digits = "".join(ch for ch in text if ch.isdigit())

@@ -44,7 +44,7 @@ class OrderService:
     async def for_customer(self, customer_id: int, page: int = 0) -> tuple[list[OrderSummary], int]:
         """The customer's orders, newest first."""
         async with self.ctx.db.read() as session:
-            return await queries.page_of(session, [Order.customer_id == customer_id], page)
+            return await queries.customer_page(session, customer_id, page)
 
     async def listing(self, status: str | None = None, page: int = 0) -> tuple[list[OrderSummary], int]:
         """The merchant's order list, optionally of one status."""
