@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Address, Customer
@@ -46,6 +46,12 @@ def language_of(code: str | None) -> str:
 def view_of(c: Customer) -> CustomerView:
     """The view of a customer row."""
     return CustomerView(c.id, c.telegram_id, c.name, c.language, c.phone)
+
+
+# Every checkout offers the saved addresses: built once.
+_ADDRESSES = (select(Address.id, Address.recipient, Address.phone, Address.region, Address.city,
+                     Address.line, Address.postcode)
+              .where(Address.customer_id == bindparam("customer_id")).order_by(Address.id.desc()))
 
 
 class CustomerService:
@@ -94,13 +100,8 @@ class CustomerService:
     async def addresses(self, customer_id: int) -> list[AddressView]:
         """The customer's saved addresses, newest first."""
         async with self.ctx.db.read() as session:
-            rows = await session.scalars(
-                select(Address).where(Address.customer_id == customer_id).order_by(Address.id.desc())
-            )
-            return [
-                AddressView(a.id, a.recipient, a.phone, a.region, a.city, a.line, a.postcode)
-                for a in rows
-            ]
+            return [AddressView(*row) for row in await session.execute(
+                _ADDRESSES, {"customer_id": customer_id})]
 
     async def rename(self, customer_id: int, name: str) -> CustomerView:
         """Change the name shown to the merchant."""
