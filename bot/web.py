@@ -54,7 +54,10 @@ async def start_web(config: AppConfig, shop: ShopBot) -> web.AppRunner:
                                                                           config.web.port):
         await web.TCPSite(runner, hook.host, hook.port).start()
     if config.telegram.mode == "webhook" and config.telegram.webhook.public_url:
+        from bot.runtimes.aiogram import ALLOWED_UPDATES
+
         await shop.bot.set_webhook(str(config.telegram.webhook.public_url).rstrip("/")
                                    + config.telegram.webhook.path,
-                                   secret_token=config.telegram.webhook.secret_token)
+                                   secret_token=config.telegram.webhook.secret_token,
+                                   allowed_updates=list(ALLOWED_UPDATES))
     return runner

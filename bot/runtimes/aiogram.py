@@ -23,6 +23,9 @@ from handlers.router import Conversation
 log = logging.getLogger(__name__)
 COMMANDS = ("start", "catalog", "search", "cart", "orders", "help", "language")
 MAX_DOCUMENT_BYTES = 1_000_000  # a catalog CSV; bigger files are refused before downloading
+# The update kinds the shop handles, asked for by polling and by setWebhook alike: Telegram keeps
+# the last list it was given, and a webhook set without one gets every kind but a few.
+ALLOWED_UPDATES = ("message", "callback_query", "pre_checkout_query")
 
 
 def make_bot(token: str, api_url: str | None, limiter: RateLimiter) -> Bot:
@@ -87,8 +90,7 @@ class AiogramRuntime:
         """Long polling until cancelled."""
         await self.bot.delete_webhook(drop_pending_updates=False)
         await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=False,
-                                            allowed_updates=["message", "callback_query",
-                                                             "pre_checkout_query"])
+                                            allowed_updates=list(ALLOWED_UPDATES))
 
     async def stop(self) -> None:
         """Stop polling (if running)."""

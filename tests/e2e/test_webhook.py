@@ -2,6 +2,7 @@
 bot answers 200 only once the update's work is committed."""
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 
@@ -23,6 +24,9 @@ def free_port() -> int:
 
 async def test_updates_arrive_by_webhook_with_the_secret(tmp_path: Path) -> None:
     async with running_shop(tmp_path) as shop:
+        while shop.sandbox.bot.allowed_updates is None:  # the polling bot's first getUpdates
+            await asyncio.sleep(0.01)
+        polled = list(shop.sandbox.bot.allowed_updates)
         await shop.bot.stop()  # the polling bot steps aside for a webhook one
         port = free_port()
         config = load_config(tmp_path / "none.yaml", env={
@@ -41,6 +45,9 @@ async def test_updates_arrive_by_webhook_with_the_secret(tmp_path: Path) -> None
             info = shop.sandbox.requests("setWebhook")[-1].params
             assert info["url"].endswith(config.telegram.webhook.path)
             assert info["secret_token"] == "s3cret-token"
+            # The same update kinds as polling asked for (Telegram keeps the last list given).
+            assert info["allowed_updates"] == polled == ["message", "callback_query",
+                                                         "pre_checkout_query"]
             li = shop.customer("Li")
             await li.command("/start")
             assert "Welcome" in (await new_message(li, "Welcome")).text
