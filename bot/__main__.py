@@ -152,6 +152,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if config.telegram.framework != "aiogram":
         # The python-telegram-bot runtime is not written yet: say so rather than ignore the key.
         return _fail("config error: telegram.framework: only 'aiogram' is available in this version")
+    from bot.public_links import check_public_links
+
+    check_public_links(config)  # before anything starts: a payment link nobody can open
     upgrade_database(config.database.url)
     # Logging starts after the migration, so a start-up failure is one line, not INFO chatter.
     logging.basicConfig(level=config.logging.level,

@@ -71,6 +71,50 @@ def test_a_wrong_setting_stops_run_with_one_line_and_code_2(
     assert_one_line_error(shopbot(tmp_path, "run", config=config, **env), 2, *parts)
 
 
+TOKEN = "123456:AAE-real_token"
+
+
+@pytest.mark.parametrize(
+    ("config", "env", "shown"),
+    [
+        (None, {}, "is not set"),  # the defaults: links to http://127.0.0.1:8080
+        ("web:\n  public_url: http://shop.example.com\n", {}, "must be an https:// address"),
+        ("web:\n  public_url: https://127.0.0.1:8443\n", {}, "loopback or private"),
+        ("web:\n  public_url: https://192.168.1.20\n", {}, "loopback or private"),
+        ("web:\n  public_url: https://10.0.0.5/shop\n", {}, "loopback or private"),
+        ("web:\n  public_url: https://[::1]:8443\n", {}, "loopback or private"),
+        ("web:\n  public_url: https://localhost:8443\n", {}, "only this network knows"),
+        ("web:\n  public_url: https://shop.local\n", {}, "only this network knows"),
+        ("web:\n  public_url: https://myshop\n", {}, "only this network knows"),
+    ],
+)
+def test_a_real_token_refuses_sandbox_payment_links_nobody_can_open(
+    tmp_path: Path, config: str | None, env: dict[str, str], shown: str
+) -> None:
+    result = shopbot(tmp_path, "run", config=config, BOT_TOKEN=TOKEN, **env)
+    assert_one_line_error(result, 2, "config error: web.public_url: ", shown,
+                          "leave sandbox out of payments.methods")
+    assert not (tmp_path / "data").exists()  # refused before anything was created
+
+
+@pytest.mark.parametrize(("url", "methods"), [
+    ("https://shop.example.com", ("sandbox", "cod")), ("https://8.8.8.8/pay", ("sandbox",)),
+    ("https://SHOP.Example.com.", ("sandbox",)), (None, ("cod",)), (None, ("telegram", "cod")),
+])
+def test_a_public_https_address_or_no_sandbox_provider_passes(
+    url: str | None, methods: tuple[str, ...]
+) -> None:
+    from bot.config import load_config
+    from bot.public_links import check_public_links
+
+    config = load_config(Path("/nonexistent.yaml"), env={
+        "BOT_TOKEN": TOKEN, "SHOPBOT_TELEGRAM_PROVIDER_TOKEN": "284685063:TEST:x"})
+    config = config.model_copy(update={
+        "web": config.web.model_copy(update={"public_url": url}),
+        "payments": config.payments.model_copy(update={"methods": methods})})
+    check_public_links(config)  # no error
+
+
 def test_config_option_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("cart:\n  max_lines: 0\n", encoding="utf-8")
     result = shopbot(tmp_path, "db", "upgrade", "--config", "bad.yaml")

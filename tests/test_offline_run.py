@@ -136,6 +136,9 @@ def test_an_unwritable_database_path_is_one_line_and_code_2(tmp_path: Path) -> N
 async def test_with_a_token_there_is_no_sandbox_and_no_page(tmp_path: Path) -> None:
     async with running_sandbox() as telegram:  # stands in for api.telegram.org
         port = free_port()
+        # With a token, the sandbox provider's links must be public (bot/public_links.py).
+        (tmp_path / "config.yaml").write_text("web:\n  public_url: https://shop.example.com\n",
+                                              encoding="utf-8")
         proc = start(tmp_path, "run", "--port", str(port), BOT_TOKEN=telegram.token,
                      SHOPBOT_TELEGRAM_API_URL=telegram.api_url)
         try:
