@@ -132,6 +132,18 @@ CASES: list[tuple[str, str, dict[str, Any], int, str]] = [
         "Bad Request: BUTTON_DATA_INVALID",
     ),
     (
+        # Telegram refuses links to hosts without a dot (rubenlagus/TelegramBots#302).
+        "url-button-localhost",
+        "sendMessage",
+        {
+            "chat_id": "$alice",
+            "text": "x",
+            "reply_markup": {"inline_keyboard": [[{"text": "Pay", "url": "http://localhost:8080/p"}]]},
+        },
+        400,
+        "Bad Request: BUTTON_URL_INVALID",
+    ),
+    (
         "callback-data-empty",
         "sendMessage",
         {

@@ -7,6 +7,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from sandbox.server.errors import bad_request
 from sandbox.server.formatting import parse_text, utf16_len
@@ -93,6 +94,14 @@ def text_content(
     return plain, parsed
 
 
+def _valid_button_url(url: str) -> bool:
+    """http(s) or tg:// links; Telegram refuses http(s) hosts without a dot ("localhost")."""
+    if not _URL_RE.match(url):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme.lower() == "tg" or "." in (parts.hostname or "")
+
+
 def check_markup(markup: dict[str, Any] | None) -> dict[str, Any] | None:
     """Enforce keyboard limits: 100 buttons, callback_data 1-64 bytes, one action per button."""
     if not markup:
@@ -115,7 +124,7 @@ def check_markup(markup: dict[str, Any] | None) -> dict[str, Any] | None:
                     size = len(str(button["callback_data"]).encode("utf-8"))
                     if not 1 <= size <= 64:
                         raise bad_request("BUTTON_DATA_INVALID")
-                if "url" in button and not _URL_RE.match(str(button["url"])):
+                if "url" in button and not _valid_button_url(str(button["url"])):
                     raise bad_request("BUTTON_URL_INVALID")
     if "keyboard" in markup and not any(markup["keyboard"]):
         raise bad_request("keyboard must be non-empty")
