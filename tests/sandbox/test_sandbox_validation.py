@@ -138,7 +138,9 @@ CASES: list[tuple[str, str, dict[str, Any], int, str]] = [
         {
             "chat_id": "$alice",
             "text": "x",
-            "reply_markup": {"inline_keyboard": [[{"text": "Pay", "url": "http://localhost:8080/p"}]]},
+            "reply_markup": {
+                "inline_keyboard": [[{"text": "Pay", "url": "http://localhost:8080/p"}]]
+            },
         },
         400,
         "Bad Request: BUTTON_URL_INVALID",
