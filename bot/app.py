@@ -166,13 +166,15 @@ async def _offline(config: AppConfig, db: Database, stack: contextlib.AsyncExitS
     from services.demo import fill_demo_shop
 
     world = await start_offline(config, stack)  # listen first: a taken port fails at once
+    # Printed as the page starts answering (nothing has yielded to the event loop since it
+    # listens, so no request is answered before this line). The page says "starting…" until
+    # the bot polls; messages sent meanwhile wait in the sandbox.
+    print(f"No BOT_TOKEN: the shop runs on the local Telegram sandbox at {world.address} "
+          "(open it in a browser to chat with the bot)", flush=True)
     await fill_demo_shop(db, Path(config.shop.media_dir), config.warehouses)
     # aiogram takes seconds to import: in a thread, so the page keeps answering meanwhile.
     for module in ("bot.runtimes.aiogram", "bot.outbox_sender", "bot.web", "scheduler"):
         await asyncio.to_thread(importlib.import_module, module)
-    # Printed once the page answers; the bot starts right after (updates wait in the sandbox).
-    print(f"No BOT_TOKEN: the shop runs on the local Telegram sandbox at {world.address} "
-          "(open it in a browser to chat with the bot)", flush=True)
     return world
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import select
 import signal
 import socket
 import time
@@ -43,12 +44,31 @@ def test_the_page_answers_within_10_seconds_on_the_printed_address(tmp_path: Pat
         assert (status, kind) == (200, "text/html") and b"/web/app.js" in body
         assert get(shop.address + "/web/app.js")[1] == "text/javascript"
         assert get(shop.address + "/web/style.css")[1] == "text/css"
-        # The bot's own web app is behind the same address.
+        # The bot's own web app is behind the same address (once the bot is up: the address
+        # is printed while it starts).
+        first_ok(shop.address + "/health", time.monotonic(), 30)
         assert json.loads(get(shop.address + "/health")[2]) == {"ok": True}
         assert shop.proc.stdout is not None
         assert shop.stop() == 0
         assert shop.proc.stdout.read() == ""  # one line, printed once
         assert "Traceback" not in (shop.proc.stderr.read() if shop.proc.stderr else "")
+
+
+def test_the_address_is_printed_as_soon_as_the_page_answers(tmp_path: Path) -> None:
+    port = free_port()
+    proc = start(tmp_path, "run", "--port", str(port))
+    try:
+        first_ok(f"http://127.0.0.1:{port}/", time.monotonic(), 30)
+        # The line was written before the page could answer: it is waiting in the pipe now,
+        # not seconds later, after the demo data and the bot's imports.
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 0)
+        assert ready, "the page answered before its address was printed"
+        assert proc.stdout.readline().startswith(LINE)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
 
 
 def test_the_demo_world_a_merchant_admin_chat_support_forum_and_a_customer(tmp_path: Path) -> None:

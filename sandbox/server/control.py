@@ -90,6 +90,7 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
                     "username": b.user.username,
                     "webhook": b.webhook.url if b.webhook else None,
                     "pending_updates": len(b.updates),
+                    "connected": b.connected,
                 }
                 for b in state.bots.values()
             ],

@@ -177,6 +177,9 @@ class BotRecord:
     webhook_task: asyncio.Task[None] | None = None
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     extra_settings: dict[str, Any] = field(default_factory=dict)
+    # True once the bot polled or set a webhook: it is running (the chat page stops saying
+    # "starting…").
+    connected: bool = False
 
 
 @dataclass

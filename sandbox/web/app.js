@@ -16,6 +16,7 @@ const LABELS = {
     paid: "Paid", invoice: "Invoice", params: "parameters", result: "result", error: "error",
     noMessages: "No messages yet", cannot: "The sandbox refused", added: "Customer added",
     notSupported: "This button does nothing in the sandbox", lang: "中文",
+    starting: "The bot is starting… messages wait for it",
   },
   zh: {
     addCustomer: "添加顾客", name: "名字", add: "添加", botLanguage: "机器人语言",
@@ -28,6 +29,7 @@ const LABELS = {
     paid: "已支付", invoice: "账单", params: "参数", result: "结果", error: "错误",
     noMessages: "还没有消息", cannot: "沙盒拒绝了操作", added: "已添加顾客",
     notSupported: "这个按钮在沙盒里不可用", lang: "English",
+    starting: "机器人正在启动…消息会等它处理",
   },
 };
 
@@ -43,6 +45,8 @@ const S = {
   topic: null, // forum topic (message_thread_id) or null for General
   calls: [],
   keyboard: null,
+  botConnected: false, // the bot has polled (or set a webhook): until then the page says so
+  atBottom: true, // the open chat shows its newest message: new content keeps it in view
 };
 const $ = (id) => document.getElementById(id);
 const t = (key) => (LABELS[S.lang] || LABELS.en)[key] || key;
@@ -116,6 +120,8 @@ async function loadMessages(chat) {
 async function loadAll() {
   const [info, page] = await Promise.all([api("/sandbox/info"), api("/sandbox/page")]);
   S.botId = info.default_bot_id;
+  S.botConnected = info.bots.some((b) => b.id === S.botId && b.connected);
+  renderBotStatus();
   S.hidden = new Set(page.hidden_chats);
   document.title = page.title;
   $("title").textContent = page.title;
@@ -152,6 +158,9 @@ function listen() {
   on("chat_created", () => loadChats());
   on("topic_edited", () => loadChats());
   on("request", (e) => addCall(e.entry));
+  on("bot_connected", (e) => {
+    if (e.bot_id === S.botId) { S.botConnected = true; renderBotStatus(); }
+  });
   on("chat_action", (e) => {
     if (e.chat_id !== S.current) return;
     $("chat-subtitle").textContent = t("typing");
@@ -256,7 +265,7 @@ async function openChat(chatId, topic) {
   area.replaceChildren();
   const box = S.messages.get(chatId) || new Map();
   for (const message of box.values()) if (inTopic(message)) area.append(renderMessage(chat, message));
-  area.scrollTop = area.scrollHeight;
+  followNewest(true);
   updateBars();
   renderChatList();
   await refreshKeyboard();
@@ -297,10 +306,24 @@ function renderTopics(chat) {
 }
 
 function appendMessage(node) {
+  $("messages").append(node);
+  followNewest(false);
+}
+
+function nearBottom(area) { return area.scrollHeight - area.scrollTop - area.clientHeight < 120; }
+
+// Keep the newest message in view unless the person scrolled up to read older ones; called
+// again when a photo has loaded, since it grows the message after it was appended.
+function followNewest(always) {
   const area = $("messages");
-  const atBottom = area.scrollHeight - area.scrollTop - area.clientHeight < 120;
-  area.append(node);
-  if (atBottom) area.scrollTop = area.scrollHeight;
+  if (always) S.atBottom = true;
+  if (S.atBottom) area.scrollTop = area.scrollHeight;
+}
+
+function renderBotStatus() {
+  const status = $("bot-status");
+  status.textContent = t("starting");
+  status.hidden = S.botConnected;
 }
 
 function fileUrl(fileId) { return `/sandbox/files/${encodeURIComponent(fileId)}`; }
@@ -330,7 +353,8 @@ function renderMessage(chat, m) {
   if (m.photo && m.photo.length) {
     const biggest = m.photo[m.photo.length - 1];
     bubble.append(el("a", { href: fileUrl(biggest.file_id), target: "_blank", rel: "noopener" },
-      el("img", { class: "photo", src: fileUrl(biggest.file_id), alt: m.caption || "photo", loading: "lazy" })));
+      el("img", { class: "photo", src: fileUrl(biggest.file_id), alt: m.caption || "photo",
+        onload: () => followNewest(false) })));
   }
   if (m.document) {
     const doc = m.document;
@@ -556,6 +580,7 @@ function applyLanguage() {
   for (const node of document.querySelectorAll("[data-i18n-placeholder]")) node.placeholder = t(node.dataset.i18nPlaceholder);
   for (const node of document.querySelectorAll("[data-i18n-title]")) node.title = t(node.dataset.i18nTitle);
   $("lang-toggle").textContent = t("lang");
+  renderBotStatus();
   $("new-lang").value = S.lang === "zh" ? "zh-hans" : "en";
   renderChatList();
   renderHeader();
@@ -601,6 +626,7 @@ function wire() {
     await loadChats();
     await openChat(user.id, null);
   });
+  $("messages").addEventListener("scroll", (e) => { S.atBottom = nearBottom(e.target); });
   $("show-polling").addEventListener("change", renderCalls);
   $("clear-calls").addEventListener("click", async () => {
     await api("/sandbox/log", undefined, "DELETE");

@@ -33,6 +33,13 @@ async def log_out(call: Call) -> bool:
     return True
 
 
+def _connected(call: Call) -> None:
+    """The bot is running: it polled or set its webhook (told once to the chat page)."""
+    if not call.bot.connected:
+        call.bot.connected = True
+        call.state.publish({"type": "bot_connected", "bot_id": call.bot.id})
+
+
 def _confirm(call: Call, offset: int | None) -> None:
     bot = call.bot
     if offset is None or offset == 0:
@@ -52,6 +59,7 @@ async def get_updates(call: Call) -> list[dict[str, Any]]:
             "can't use getUpdates method while webhook is active; "
             "use deleteWebhook to delete the webhook first"
         )
+    _connected(call)
     limit = call.get("limit") or 100
     if not 1 <= limit <= 100:
         limit = 100
@@ -121,6 +129,7 @@ async def set_webhook(call: Call) -> bool:
     if bot.poll_waiter and not bot.poll_waiter.done():
         bot.wakeup.set()
     start_webhook_worker(call.state, bot)
+    _connected(call)
     return True
 
 
