@@ -117,8 +117,12 @@ def return_actions(view: ReturnView) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def allowed_actions(status: str, packed: bool, manual: bool, refundable: int) -> tuple[str, ...]:
-    """The card's buttons for an order in `status` (the services refuse the rest anyway)."""
+def allowed_actions(status: str, packed: bool, refundable: int) -> tuple[str, ...]:
+    """The card's buttons for an order in `status` (the services refuse the rest anyway).
+
+    A shipped order can always be marked delivered by hand: a carrier's tracking may lag,
+    stall or never report (the merchant hears from the customer first).
+    """
     actions: list[str] = []
     if status == S.AWAITING_REVIEW:
         actions += [CONFIRM, REJECT]
@@ -126,7 +130,7 @@ def allowed_actions(status: str, packed: bool, manual: bool, refundable: int) ->
         actions.append(WAREHOUSE)
     if status == S.AWAITING_SHIPMENT:
         actions += [SLIP if packed else PACK, SHIP]
-    if status == S.SHIPPED and manual:
+    if status == S.SHIPPED:
         actions.append(DELIVER)
     if status in (*BEFORE_SHIPPING, S.OUT_OF_STOCK):
         actions.append(CANCEL)
@@ -150,17 +154,12 @@ class MerchantService:
             customer = await session.get(Customer, order.customer_id)
             warehouse = await session.get(Warehouse, order.warehouse_id) if order.warehouse_id else None
             parcels = [s for s in detail.shipments if not s.is_replacement]
-            manual = any(not self._tracked(s.carrier) for s in parcels if s.shipped_at)
             refundable = detail.paid - detail.refunded
             return OrderCard(
                 detail, customer.name if customer else "", customer.username if customer else None,
                 f"{warehouse.name} ({warehouse.code})" if warehouse else "", bool(parcels),
-                refundable, allowed_actions(detail.status, bool(parcels), manual, refundable),
+                refundable, allowed_actions(detail.status, bool(parcels), refundable),
                 detail.events[-1].actor if detail.events else "")
-
-    def _tracked(self, carrier: str | None) -> bool:
-        return carrier is not None and carrier in self.ctx.carriers and self.ctx.carriers.get(
-            carrier).has_tracking
 
     # the warehouse -----------------------------------------------------------------------
     async def warehouse_options(self, order_id: int) -> list[WarehouseOption]:
