@@ -20,6 +20,8 @@ def notice_text(t: Translator, template: str, params: dict[str, Any]) -> str:
     values.setdefault("name", values.get("name_zh" if t.language == "zh_CN" else "name_en", ""))
     actor = str(params.get("actor", ""))  # "customer:12", "admin:34", "system:scheduler"
     values["actor_text"] = t(f"notify.actor.{actor.split(':', 1)[0] or 'system'}")
+    if params.get("kind") in ("return", "exchange", "refund"):  # an after-sales request's kind
+        values["kind_text"] = t(f"returns.kind.{params['kind']}")
     text = t(f"notify.{template}", **values)
     if text == f"notify.{template}":
         return t("notify.generic", order_number=html.escape(str(params.get("order_number", ""))))

@@ -19,6 +19,8 @@ from models import (
     Order,
     OrderLine,
     ReservationStatus,
+    ReturnRequest,
+    Review,
     Shipment,
     Stock,
     StockReservation,
@@ -49,6 +51,22 @@ RETURN_ACTIONS = {"approve": "approve", "reject": "reject", "receive": "receive"
 
 
 @dataclass(frozen=True)
+class CardReview:
+    """The customer's stars and words on the order."""
+
+    rating: int
+    text: str
+
+
+@dataclass(frozen=True)
+class CardReturn:
+    """An after-sales request of the order (its own card follows its steps)."""
+
+    id: int
+    kind: str
+
+
+@dataclass(frozen=True)
 class OrderCard:
     """An order as the merchant's card shows it, with the buttons its state allows."""
 
@@ -60,6 +78,8 @@ class OrderCard:
     refundable: int
     actions: tuple[str, ...]
     last_actor: str
+    review: CardReview | None = None
+    returns: tuple[CardReturn, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,11 +175,16 @@ class MerchantService:
             warehouse = await session.get(Warehouse, order.warehouse_id) if order.warehouse_id else None
             parcels = [s for s in detail.shipments if not s.is_replacement]
             refundable = detail.paid - detail.refunded
+            review = (await session.execute(select(Review.rating, Review.text).where(
+                Review.order_id == order.id).order_by(Review.id).limit(1))).first()
+            returns = await session.execute(select(ReturnRequest.id, ReturnRequest.kind).where(
+                ReturnRequest.order_id == order.id).order_by(ReturnRequest.id))
             return OrderCard(
                 detail, customer.name if customer else "", customer.username if customer else None,
                 f"{warehouse.name} ({warehouse.code})" if warehouse else "", bool(parcels),
                 refundable, allowed_actions(detail.status, bool(parcels), refundable),
-                detail.events[-1].actor if detail.events else "")
+                detail.events[-1].actor if detail.events else "",
+                CardReview(*review) if review else None, tuple(CardReturn(*r) for r in returns))
 
     # the warehouse -----------------------------------------------------------------------
     async def warehouse_options(self, order_id: int) -> list[WarehouseOption]:

@@ -138,6 +138,10 @@ class ReturnService:
             notifications.tell_admins(session, self.ctx.rules, "return_requested", now, order.id,
                                       order_number=order.number, return_id=request.id, kind=kind,
                                       reason=why)
+            # The order's own card lists its requests: it is edited too.
+            notifications.tell_admins(session, self.ctx.rules, "alert_return_on_order", now,
+                                      order.id, order_number=order.number, kind=kind,
+                                      request_id=request.id)
             return await self._view(session, request)
 
     @staticmethod
@@ -239,6 +243,10 @@ class ReturnService:
             if done:
                 await self._tell(session, request, "return_refunded", amount=done,
                                  currency=order.currency)
+                # The order card's money and Refund button change with it.
+                notifications.tell_admins(session, self.ctx.rules, "alert_refunded",
+                                          self.ctx.clock.now(), order.id, order_number=order.number,
+                                          amount=done, currency=order.currency, actor=actor)
             return await self._view(session, request)
 
     async def ship_replacement(self, return_id: int, actor: str, carrier: str,

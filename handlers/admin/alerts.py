@@ -20,7 +20,7 @@ from services.merchant import return_key
 from services.outbox import OutgoingMessage
 
 ATTENTION = frozenset({"alert_new_order", "alert_order_paid", "alert_out_of_stock",
-                       "alert_payment_problem", "return_requested"})
+                       "alert_payment_problem", "return_requested", "alert_low_rating"})
 IN_FLIGHT_TIMEOUT = 10.0  # seconds a card waits for an earlier alert of the same order
 
 

@@ -123,7 +123,7 @@ def _address(t: Translator, order: OrderDetail) -> str:
 
 def _timeline(t: Translator, order: OrderDetail) -> str:
     rows = [t("orders.timeline_row", when=t.when(e.at), status=status_name(t, e.to_status))
-            for e in order.events[-MAX_EVENTS:]]
+            for e in order.changes[-MAX_EVENTS:]]
     return "\n".join([t("orders.timeline_title"), *rows]) if rows else ""
 
 
