@@ -39,6 +39,26 @@ class Payment:
 
 
 @dataclass(frozen=True)
+class Entity:
+    """A formatting span of a message as Telegram reports it (offsets in UTF-16 code units)."""
+
+    type: str
+    offset: int
+    length: int
+    extra: str = ""  # a link's URL, a mentioned user's id, a code block's language, an emoji id
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """The message whose button was pressed, as Telegram shows it at the press."""
+
+    text: str  # the caption of a media message (see `caption`)
+    entities: tuple[Entity, ...] = ()
+    keyboard: Inline | None = None
+    caption: bool = False
+
+
+@dataclass(frozen=True)
 class Event:
     """Anything a user did that reaches the bot."""
 
@@ -55,6 +75,8 @@ class Event:
     callback_id: str | None = None
     callback_data: str | None = None
     callback_message_id: int | None = None
+    # What the pressed message shows now (None when Telegram no longer sends it: too old).
+    pressed: Pressed | None = field(default=None, repr=False)
     contact_phone: str | None = None
     contact_user_id: int | None = None
     location: tuple[float, float] | None = None

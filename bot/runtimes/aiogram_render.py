@@ -129,7 +129,10 @@ class Renderer:
             return reply.message_id
         except TelegramBadRequest as exc:
             if "message is not modified" in exc.message:
-                return reply.message_id  # the same screen pressed twice: nothing to change
+                # The core skips edits the pressed message already shows (handlers.screen);
+                # one still lands here when an edit of the same message raced it.
+                log.info("edit of message %s changed nothing", reply.message_id)
+                return reply.message_id
             # A photo card has no text to edit, or the message is gone: show a new message.
             sent = await self.bot.send_message(reply.chat_id, reply.text, parse_mode="HTML",
                                                reply_markup=markup(reply.keyboard))
