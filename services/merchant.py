@@ -134,6 +134,8 @@ def return_actions(view: ReturnView) -> tuple[str, ...]:
     """The buttons a return request's current status allows."""
     found = [RETURN_ACTIONS[action] for action, (table, kinds) in FLOW.items()
              if view.kind in kinds and view.status in table]
+    if view.refundable <= 0:  # everything paid went back already
+        found = [action for action in found if action != "refund"]
     return tuple(dict.fromkeys(found))
 
 

@@ -82,6 +82,7 @@ class ReturnView:
     created_at: datetime
     updated_at: datetime
     lines: tuple[ReturnLineView, ...]
+    refundable: int = 0  # what is left to refund on the order (nothing more can go back)
 
     @property
     def value(self) -> int:
@@ -178,22 +179,34 @@ class ReturnService:
     async def _check_quantities(self, session: AsyncSession, order_id: int,
                                 wanted: dict[int, int]) -> None:
         """Every line is the order's; no line returned beyond what was delivered."""
-        ordered = dict((await session.execute(select(OrderLine.id, OrderLine.quantity)
-                                              .where(OrderLine.order_id == order_id))).all())
-        if any(line_id not in ordered for line_id in wanted):
+        left = await self._left(session, order_id)
+        if any(line_id not in left for line_id in wanted):
             raise InvalidInput(field="order_line_id", reason="not_in_order")
+        for line_id, qty in wanted.items():
+            if qty > left[line_id]:
+                raise InvalidInput(field="quantity", reason="more_than_delivered",
+                                   max=left[line_id])
+
+    @staticmethod
+    async def _left(session: AsyncSession, order_id: int) -> dict[int, int]:
+        """Units of each order line that may still go back: delivered, less those asked for
+        (or returned) by requests that were not rejected."""
+        left = dict((await session.execute(select(OrderLine.id, OrderLine.quantity)
+                                           .where(OrderLine.order_id == order_id))).all())
         earlier = await session.execute(
             select(ReturnRequest, ReturnLine.order_line_id, ReturnLine.quantity)
             .join(ReturnLine, ReturnLine.return_request_id == ReturnRequest.id)
             .where(ReturnRequest.order_id == order_id))
-        asked = defaultdict(int, wanted)
         for request, line_id, qty in earlier:
-            if not _was_rejected(request):
-                asked[line_id] += qty
-        for line_id, qty in wanted.items():
-            if asked[line_id] > ordered[line_id]:
-                raise InvalidInput(field="quantity", reason="more_than_delivered",
-                                   max=ordered[line_id] - (asked[line_id] - qty))
+            if not _was_rejected(request) and line_id in left:
+                left[line_id] -= qty
+        return {line_id: max(0, qty) for line_id, qty in left.items()}
+
+    async def left_to_return(self, order_id: int, customer_id: int | None = None) -> dict[int, int]:
+        """Units per order line that may still be asked for; another customer's is NotFound."""
+        async with self.ctx.db.read() as session:
+            order = await load_order(session, order_id, customer_id)
+            return await self._left(session, order.id)
 
     # merchant ----------------------------------------------------------------------------
     async def approve(self, return_id: int, actor: str) -> ReturnView:
@@ -228,10 +241,13 @@ class ReturnService:
             action = "refund_only" if request.kind == "refund" else "refund_goods"
             _target(action, request)
             before, already = request.status, request.refunded_amount
+            left = await _refundable(session, request.order_id)
             if amount is None:
-                amount = (await self._view(session, request)).value - already
+                amount = min((await self._view(session, request)).value - already, left)
                 if amount < 1:
                     raise InvalidInput(field="amount", reason="nothing_to_refund")
+            if amount > left:
+                raise InvalidInput(field="amount", reason="over_refundable", refundable=left)
             # Claim the request first, so a concurrent refund loses before any money moves.
             await self._move(session, request, action, refunded_amount=already + amount)
             order = await load_order(session, request.order_id)
@@ -380,6 +396,11 @@ class ReturnService:
                                         request.order_id, order_number=number,
                                         return_id=request.id, **params)
 
+    async def refundable(self, return_id: int) -> int:
+        """What is left to refund on the request's order."""
+        async with self.ctx.db.read() as session:
+            return await _refundable(session, (await self._load(session, return_id)).order_id)
+
     async def _view(self, session: AsyncSession, request: ReturnRequest) -> ReturnView:
         number = await session.scalar(select(Order.number).where(Order.id == request.order_id))
         rows = await session.execute(
@@ -392,4 +413,10 @@ class ReturnService:
             request.restocked, request.refunded_amount, request.satisfied, request.created_at,
             request.updated_at,
             tuple(ReturnLineView(ln.id, ln.product_id, ln.sku, ln.name_en, ln.name_zh,
-                                 ln.unit_price, qty) for ln, qty in rows))
+                                 ln.unit_price, qty) for ln, qty in rows),
+            await _refundable(session, request.order_id))
+
+
+async def _refundable(session: AsyncSession, order_id: int) -> int:
+    """Captured less refunded on the order."""
+    return await ledger.captured(session, order_id) - await ledger.refunded(session, order_id)

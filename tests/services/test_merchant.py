@@ -223,9 +223,10 @@ def test_return_actions_follow_the_flow() -> None:
 
     from services.returns import ReturnView
 
-    def view(kind: str, status: str) -> ReturnView:
+    def view(kind: str, status: str, refundable: int = 100) -> ReturnView:
         now = datetime(2026, 1, 1)
-        return ReturnView(1, 1, "N1", 1, kind, status, "r", (), None, None, 0, None, now, now, ())
+        return ReturnView(1, 1, "N1", 1, kind, status, "r", (), None, None, 0, None, now, now, (),
+                          refundable)
 
     assert m.return_actions(view("return", "requested")) == ("approve", "reject")
     assert m.return_actions(view("return", "approved")) == ("receive",)
@@ -233,3 +234,6 @@ def test_return_actions_follow_the_flow() -> None:
     assert m.return_actions(view("exchange", "received")) == ("refund", "replace")
     assert m.return_actions(view("return", "refunded")) == ("refund", "close")
     assert m.return_actions(view("return", "closed")) == ()
+    # Everything paid went back: no Refund button, whatever the step.
+    assert m.return_actions(view("return", "refunded", 0)) == ("close",)
+    assert m.return_actions(view("refund", "approved", 0)) == ()

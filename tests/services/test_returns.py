@@ -19,7 +19,6 @@ from services.errors import (
     InvalidTransition,
     NotFound,
     OutOfStock,
-    RefundError,
     WindowClosed,
 )
 from services.orders.dto import OrderDetail
@@ -83,8 +82,9 @@ async def test_return_restock_partial_refund_then_the_rest(svc: Services, shop: 
     assert (await svc.orders.detail(order.id)).refunded == 2 * TEA
 
     left = order.total - 2 * TEA
-    with pytest.raises(RefundError):
+    with pytest.raises(InvalidInput) as over:  # refused before any step: says what is left
         await svc.returns.refund(asked.id, ADMIN, left + 1)
+    assert over.value.params == {"field": "amount", "reason": "over_refundable", "refundable": left}
     assert (await svc.returns.get(asked.id)).refunded_amount == 2 * TEA
     assert (await svc.orders.detail(order.id)).refunded == 2 * TEA
 
