@@ -163,6 +163,16 @@ class SendPhoto:
 
 
 @dataclass(frozen=True)
+class SendAlbum:
+    """Photos already on Telegram (file ids), as one album, optionally replying to a message."""
+
+    chat_id: int
+    photos: tuple[str, ...]  # 1-10 file ids (one photo is a plain photo message)
+    caption: str = ""  # under the first photo
+    reply_to: int | None = None  # sent anyway if that message is gone
+
+
+@dataclass(frozen=True)
 class SendDocument:
     """A file made by the bot (a shipping slip PDF, a CSV)."""
 
@@ -214,7 +224,7 @@ class DeleteMessage:
 
 
 Reply = (
-    SendText | EditText | SendPhoto | SendDocument | AnswerCallback | SendInvoice
+    SendText | EditText | SendPhoto | SendAlbum | SendDocument | AnswerCallback | SendInvoice
     | AnswerPreCheckout | DeleteMessage
 )
 

@@ -25,6 +25,7 @@ from models import (
     ShipmentLine,
     Stock,
     StockReservation,
+    Warehouse,
 )
 from models import OrderStatus as S
 from services import notifications
@@ -139,6 +140,10 @@ class ReturnService:
             notifications.tell_admins(session, self.ctx.rules, "return_requested", now, order.id,
                                       order_number=order.number, return_id=request.id, kind=kind,
                                       reason=why)
+            if refs:  # sent after the card, as an album replying to it
+                notifications.tell_admins(session, self.ctx.rules, "return_photos", now, order.id,
+                                          order_number=order.number, return_id=request.id,
+                                          photos=refs)
             # The order's own card lists its requests: it is edited too.
             notifications.tell_admins(session, self.ctx.rules, "alert_return_on_order", now,
                                       order.id, order_number=order.number, kind=kind,
@@ -210,9 +215,32 @@ class ReturnService:
 
     # merchant ----------------------------------------------------------------------------
     async def approve(self, return_id: int, actor: str) -> ReturnView:
-        """Accept the request; the customer is told."""
-        return await self._step(return_id, "approve", "return_approved",
-                                {"approved_at": self.ctx.clock.now()})
+        """Accept the request; the customer is told, and for goods to send back, where to."""
+        async with self.ctx.db.write() as session:
+            request = await self._load(session, return_id)
+            await self._move(session, request, "approve", approved_at=self.ctx.clock.now())
+            if request.kind == "refund":  # money only: nothing to send back
+                await self._tell(session, request, "return_approved")
+            elif where := await self._send_back_to(session, request):
+                await self._tell(session, request, "return_approved_send", **where)
+            else:
+                await self._tell(session, request, "return_approved_goods")
+            return await self._view(session, request)
+
+    async def _send_back_to(self, session: AsyncSession, request: ReturnRequest) -> dict[str, str]:
+        """The return addresses of the warehouses the request's goods left (both languages),
+        or nothing when the shop has not set them."""
+        try:
+            warehouse_ids = sorted({unit[4] for unit in await self._units(session, request)})
+        except InvalidTransition:  # never shipped from a known warehouse
+            return {}
+        codes = (await session.scalars(select(Warehouse.code).where(
+            Warehouse.id.in_(warehouse_ids)).order_by(Warehouse.id))).all()
+        found = [a for code in codes if (a := self.ctx.rules.return_address(code))]
+        if not found or len(found) != len(codes):
+            return {}
+        return {"address_en": "\n".join(a.en for a in found),
+                "address_zh": "\n".join(a.zh for a in found)}
 
     async def reject(self, return_id: int, actor: str, reason: str) -> ReturnView:
         """Refuse the request with a reason the customer sees."""
