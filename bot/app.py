@@ -31,7 +31,7 @@ from services.payments.cod import CashOnDelivery
 from services.payments.providers import PaymentProvider, ProviderRegistry
 from services.payments.sandbox import SandboxProvider
 from services.shipping.carriers import CarrierRegistry, ManualCarrier
-from services.shipping.sandbox_carrier import SandboxCarrier
+from services.shipping.sandbox_carrier import DEMO_PACE, SandboxCarrier
 
 if TYPE_CHECKING:  # aiogram is imported when the bot is built: the offline page comes up first
     from aiogram import Bot
@@ -80,12 +80,16 @@ def make_limiter(redis_url: str | None, token: str) -> RateLimiter:
     return RateLimiter()
 
 
-def build_services_from(config: AppConfig, db: Database, clock: Clock | None = None) -> Services:
-    """Every service, wired to the database and the configured providers and carriers."""
+def build_services_from(config: AppConfig, db: Database, clock: Clock | None = None,
+                        demo: bool = False) -> Services:
+    """Every service, wired to the database and the configured providers and carriers.
+
+    In the offline demo (`demo`) the sandbox carrier delivers in minutes instead of days.
+    """
     clock = clock or SystemClock()
+    sandbox = SandboxCarrier(clock, DEMO_PACE if demo else 1)
     ctx = ServiceContext(db=db, rules=config.to_rules(), payments=payment_providers(config),
-                         carriers=CarrierRegistry([SandboxCarrier(clock), ManualCarrier()]),
-                         clock=clock)
+                         carriers=CarrierRegistry([sandbox, ManualCarrier()]), clock=clock)
     return build_services(ctx)
 
 
@@ -157,7 +161,7 @@ async def serve(config: AppConfig) -> None:
         if token is None:
             world = await _offline(config, db, stack)
             token, api_url, config = world.sandbox.token, world.sandbox.api_url, world.config
-        services = build_services_from(config, db)
+        services = build_services_from(config, db, demo=world is not None)
         await _serve(config, services, token, str(api_url) if api_url else None, world, stop)
 
 

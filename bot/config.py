@@ -31,7 +31,7 @@ from bot.config_sections import (
     WarehouseConfig,
     WebConfig,
 )
-from services.rules import DeliveryOption, Region, ShopRules
+from services.rules import DeliveryOption, Region, ReturnAddress, ShopRules
 
 __all__ = ["AppConfig", "ConfigError", "load_config"]
 
@@ -75,6 +75,11 @@ class AppConfig(Section):
             if self.regions and rules.region(warehouse.region) is None:
                 problem = f"not a code or name in regions (got {warehouse.region!r})"
                 raise ConfigError(f"warehouses[{index}].region", problem)
+            given = (warehouse.return_address_en, warehouse.return_address_zh)
+            if (given[0] is None) != (given[1] is None):
+                missing = "return_address_zh" if given[1] is None else "return_address_en"
+                raise ConfigError(f"warehouses[{index}].{missing}",
+                                  "is required with the other language's return address")
         return self
 
     def to_rules(self) -> ShopRules:
@@ -104,6 +109,9 @@ class AppConfig(Section):
                 DeliveryOption(**d.model_dump()) for d in self.delivery_options
             ),
             regions=tuple(_region(r) for r in self.regions),
+            return_addresses=tuple(
+                ReturnAddress(w.code, w.return_address_en, w.return_address_zh)
+                for w in self.warehouses if w.return_address_en and w.return_address_zh),
         )
 
 

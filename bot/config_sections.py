@@ -202,6 +202,10 @@ class WarehouseConfig(Section):
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
     priority: int = 100
+    # Where customers send goods back from orders that shipped from here (both languages,
+    # or neither: then the approval says the shop will tell them).
+    return_address_en: str | None = Field(default=None, min_length=1, max_length=300)
+    return_address_zh: str | None = Field(default=None, min_length=1, max_length=300)
 
 
 class RegionConfig(Section):
@@ -264,9 +268,13 @@ class LoggingConfig(Section):
 # The defaults equal config.yaml (a test keeps them so), so a missing file still gives a shop.
 DEFAULT_WAREHOUSES = (
     WarehouseConfig(code="SH01", name="Shanghai Pudong", region="shanghai",
-                    latitude=31.22, longitude=121.54, priority=10),
+                    latitude=31.22, longitude=121.54, priority=10,
+                    return_address_en="Returns desk, 1000 Zhangjiang Road, Pudong, Shanghai 201203",
+                    return_address_zh="上海市浦东新区张江路 1000 号 退货处 201203"),
     WarehouseConfig(code="GZ01", name="Guangzhou Baiyun", region="guangdong",
-                    latitude=23.16, longitude=113.27, priority=20),
+                    latitude=23.16, longitude=113.27, priority=20,
+                    return_address_en="Returns desk, 88 Airport Road, Baiyun, Guangzhou 510080",
+                    return_address_zh="广州市白云区机场路 88 号 退货处 510080"),
 )
 DEFAULT_REGIONS = tuple(
     RegionConfig(code=code, names=tuple(names.split("|")), latitude=lat, longitude=lon)

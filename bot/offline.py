@@ -14,6 +14,10 @@ from typing import TYPE_CHECKING
 
 from bot.config import AppConfig, ConfigError
 
+# The demo's parcels arrive in minutes (services.shipping.sandbox_carrier.DEMO_PACE): tracking
+# is polled often enough to see each step soon after it happens.
+DEMO_POLL_SECONDS = 20.0
+
 if TYPE_CHECKING:  # the sandbox is imported only when it runs (no token)
     from sandbox.testing import Sandbox
     from sandbox.web import PageSettings
@@ -84,5 +88,7 @@ async def start_offline(config: AppConfig, stack: contextlib.AsyncExitStack) -> 
                                                  "user_ids": (merchant.user.id,)}),
         "support": config.support.model_copy(update={"chat_id": support.id}),
         "telegram": config.telegram.model_copy(update={"mode": "polling"}),
+        "scheduler": config.scheduler.model_copy(update={
+            "poll_tracking": min(config.scheduler.poll_tracking, DEMO_POLL_SECONDS)}),
     })
     return OfflineWorld(sandbox, config, page)

@@ -39,6 +39,26 @@ class Payment:
 
 
 @dataclass(frozen=True)
+class Entity:
+    """A formatting span of a message as Telegram reports it (offsets in UTF-16 code units)."""
+
+    type: str
+    offset: int
+    length: int
+    extra: str = ""  # a link's URL, a mentioned user's id, a code block's language, an emoji id
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """The message whose button was pressed, as Telegram shows it at the press."""
+
+    text: str  # the caption of a media message (see `caption`)
+    entities: tuple[Entity, ...] = ()
+    keyboard: Inline | None = None
+    caption: bool = False
+
+
+@dataclass(frozen=True)
 class Event:
     """Anything a user did that reaches the bot."""
 
@@ -55,6 +75,8 @@ class Event:
     callback_id: str | None = None
     callback_data: str | None = None
     callback_message_id: int | None = None
+    # What the pressed message shows now (None when Telegram no longer sends it: too old).
+    pressed: Pressed | None = field(default=None, repr=False)
     contact_phone: str | None = None
     contact_user_id: int | None = None
     location: tuple[float, float] | None = None
@@ -141,6 +163,16 @@ class SendPhoto:
 
 
 @dataclass(frozen=True)
+class SendAlbum:
+    """Photos already on Telegram (file ids), as one album, optionally replying to a message."""
+
+    chat_id: int
+    photos: tuple[str, ...]  # 1-10 file ids (one photo is a plain photo message)
+    caption: str = ""  # under the first photo
+    reply_to: int | None = None  # sent anyway if that message is gone
+
+
+@dataclass(frozen=True)
 class SendDocument:
     """A file made by the bot (a shipping slip PDF, a CSV)."""
 
@@ -192,7 +224,7 @@ class DeleteMessage:
 
 
 Reply = (
-    SendText | EditText | SendPhoto | SendDocument | AnswerCallback | SendInvoice
+    SendText | EditText | SendPhoto | SendAlbum | SendDocument | AnswerCallback | SendInvoice
     | AnswerPreCheckout | DeleteMessage
 )
 

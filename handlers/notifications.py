@@ -17,9 +17,13 @@ def notice_text(t: Translator, template: str, params: dict[str, Any]) -> str:
     for key in ("amount", "total", "refunded"):
         if isinstance(params.get(key), int):
             values[f"{key}_text"] = t.money(params[key], currency)
-    values.setdefault("name", values.get("name_zh" if t.language == "zh_CN" else "name_en", ""))
+    suffix = "zh" if t.language == "zh_CN" else "en"  # texts given in both languages
+    values.setdefault("name", values.get(f"name_{suffix}", ""))
+    values.setdefault("address", values.get(f"address_{suffix}", ""))
     actor = str(params.get("actor", ""))  # "customer:12", "admin:34", "system:scheduler"
     values["actor_text"] = t(f"notify.actor.{actor.split(':', 1)[0] or 'system'}")
+    if params.get("kind") in ("return", "exchange", "refund"):  # an after-sales request's kind
+        values["kind_text"] = t(f"returns.kind.{params['kind']}")
     text = t(f"notify.{template}", **values)
     if text == f"notify.{template}":
         return t("notify.generic", order_number=html.escape(str(params.get("order_number", ""))))

@@ -19,7 +19,7 @@ from html import escape
 from handlers import callbacks
 from handlers.callbacks import Callback
 from handlers.events import Button, Inline
-from handlers.orders.view import line_label, product_name, returnable, show_order
+from handlers.orders.view import left_to_return, line_label, product_name, returnable, show_order
 from handlers.registry import Registry
 from handlers.turn import Turn
 from services.orders.dto import OrderDetail
@@ -134,23 +134,22 @@ def _at(turn: Turn, step: str, order_id: int) -> bool:
 
 
 async def _returnable_order(turn: Turn, order_id: int) -> OrderDetail | None:
-    """The customer's order if after-sales is open for it; else say why and None."""
+    """The customer's order if after-sales is open for it and something is left to ask for;
+    else say why and None."""
     order = await turn.services.orders.detail(order_id, turn.customer.id)
     ctx = turn.services.ctx
     if not returnable(order, ctx.clock.now(), ctx.rules.return_window):
         turn.answer(turn.t("returns.not_open"), alert=True)
         return None
+    if not any((await _limits(turn, order)).values()):
+        turn.answer(turn.t("returns.nothing_left", number=order.number), alert=True)
+        return None
     return order
 
 
 async def _limits(turn: Turn, order: OrderDetail) -> dict[int, int]:
-    """Units of each line that may still go back: delivered minus those already asked for."""
-    left = {line.id: line.quantity for line in order.lines}
-    for request in await turn.services.returns.for_order(order.id, turn.customer.id):
-        if request.status != "rejected":
-            for line in request.lines:
-                left[line.order_line_id] = left.get(line.order_line_id, 0) - line.quantity
-    return {line_id: max(0, n) for line_id, n in left.items()}
+    """Units of each line that may still go back (the service counts what was asked for)."""
+    return await left_to_return(turn, order)
 
 
 async def _show_picker(turn: Turn, order: OrderDetail) -> None:
@@ -158,8 +157,9 @@ async def _show_picker(turn: Turn, order: OrderDetail) -> None:
     t, chosen = turn.t, turn.state.data["lines"]
     limits = await _limits(turn, order)
     rows: list[tuple[Button, ...]] = []
-    for line in order.lines[:MAX_PICKER_LINES]:
-        n, most = chosen.get(str(line.id), 0), limits.get(line.id, 0)
+    # An item with nothing left to return is not offered (its earlier request says why).
+    for line in [ln for ln in order.lines if limits.get(ln.id, 0)][:MAX_PICKER_LINES]:
+        n, most = chosen.get(str(line.id), 0), limits[line.id]
         label = Button(t("returns.picker_label", name=product_name(t, line.name_en, line.name_zh, html=False),
                          qty=n, max=most), callbacks.encode("noop"))
         minus = Button("➖", callbacks.encode("retl", order.id, line.id, max(0, n - 1)))

@@ -16,6 +16,7 @@ from handlers.events import (
     SendText,
 )
 from handlers.i18n import Translator
+from handlers.screen import unchanged
 from services.container import Services
 from services.conversation import State
 from services.customers import CustomerView
@@ -61,9 +62,14 @@ class Turn:
         self.replies.append(SendPhoto(self.chat_id, photo, caption, keyboard, self.event.thread_id))
 
     def show(self, text: str, keyboard: Inline | None = None) -> None:
-        """Edit the pressed message in place when there is one, else send a new one."""
-        message_id = self.event.callback_message_id
+        """Edit the pressed message in place when there is one, else send a new one.
+
+        A message that already shows exactly this is left alone (Telegram refuses such an edit).
+        """
+        message_id, pressed = self.event.callback_message_id, self.event.pressed
         if self.event.kind == "callback" and message_id is not None:
+            if pressed is not None and unchanged(pressed, text, keyboard):
+                return
             self.replies.append(EditText(self.chat_id, message_id, text, keyboard))
         else:
             self.send(text, keyboard)

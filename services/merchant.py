@@ -19,6 +19,8 @@ from models import (
     Order,
     OrderLine,
     ReservationStatus,
+    ReturnRequest,
+    Review,
     Shipment,
     Stock,
     StockReservation,
@@ -49,6 +51,22 @@ RETURN_ACTIONS = {"approve": "approve", "reject": "reject", "receive": "receive"
 
 
 @dataclass(frozen=True)
+class CardReview:
+    """The customer's stars and words on the order."""
+
+    rating: int
+    text: str
+
+
+@dataclass(frozen=True)
+class CardReturn:
+    """An after-sales request of the order (its own card follows its steps)."""
+
+    id: int
+    kind: str
+
+
+@dataclass(frozen=True)
 class OrderCard:
     """An order as the merchant's card shows it, with the buttons its state allows."""
 
@@ -60,6 +78,8 @@ class OrderCard:
     refundable: int
     actions: tuple[str, ...]
     last_actor: str
+    review: CardReview | None = None
+    returns: tuple[CardReturn, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,11 +134,17 @@ def return_actions(view: ReturnView) -> tuple[str, ...]:
     """The buttons a return request's current status allows."""
     found = [RETURN_ACTIONS[action] for action, (table, kinds) in FLOW.items()
              if view.kind in kinds and view.status in table]
+    if view.refundable <= 0:  # everything paid went back already
+        found = [action for action in found if action != "refund"]
     return tuple(dict.fromkeys(found))
 
 
-def allowed_actions(status: str, packed: bool, manual: bool, refundable: int) -> tuple[str, ...]:
-    """The card's buttons for an order in `status` (the services refuse the rest anyway)."""
+def allowed_actions(status: str, packed: bool, refundable: int) -> tuple[str, ...]:
+    """The card's buttons for an order in `status` (the services refuse the rest anyway).
+
+    A shipped order can always be marked delivered by hand: a carrier's tracking may lag,
+    stall or never report (the merchant hears from the customer first).
+    """
     actions: list[str] = []
     if status == S.AWAITING_REVIEW:
         actions += [CONFIRM, REJECT]
@@ -126,7 +152,7 @@ def allowed_actions(status: str, packed: bool, manual: bool, refundable: int) ->
         actions.append(WAREHOUSE)
     if status == S.AWAITING_SHIPMENT:
         actions += [SLIP if packed else PACK, SHIP]
-    if status == S.SHIPPED and manual:
+    if status == S.SHIPPED:
         actions.append(DELIVER)
     if status in (*BEFORE_SHIPPING, S.OUT_OF_STOCK):
         actions.append(CANCEL)
@@ -150,17 +176,17 @@ class MerchantService:
             customer = await session.get(Customer, order.customer_id)
             warehouse = await session.get(Warehouse, order.warehouse_id) if order.warehouse_id else None
             parcels = [s for s in detail.shipments if not s.is_replacement]
-            manual = any(not self._tracked(s.carrier) for s in parcels if s.shipped_at)
             refundable = detail.paid - detail.refunded
+            review = (await session.execute(select(Review.rating, Review.text).where(
+                Review.order_id == order.id).order_by(Review.id).limit(1))).first()
+            returns = await session.execute(select(ReturnRequest.id, ReturnRequest.kind).where(
+                ReturnRequest.order_id == order.id).order_by(ReturnRequest.id))
             return OrderCard(
                 detail, customer.name if customer else "", customer.username if customer else None,
                 f"{warehouse.name} ({warehouse.code})" if warehouse else "", bool(parcels),
-                refundable, allowed_actions(detail.status, bool(parcels), manual, refundable),
-                detail.events[-1].actor if detail.events else "")
-
-    def _tracked(self, carrier: str | None) -> bool:
-        return carrier is not None and carrier in self.ctx.carriers and self.ctx.carriers.get(
-            carrier).has_tracking
+                refundable, allowed_actions(detail.status, bool(parcels), refundable),
+                detail.events[-1].actor if detail.events else "",
+                CardReview(*review) if review else None, tuple(CardReturn(*r) for r in returns))
 
     # the warehouse -----------------------------------------------------------------------
     async def warehouse_options(self, order_id: int) -> list[WarehouseOption]:

@@ -25,6 +25,7 @@ from models import (
     ShipmentLine,
     Stock,
     StockReservation,
+    Warehouse,
 )
 from models import OrderStatus as S
 from services import notifications
@@ -82,6 +83,7 @@ class ReturnView:
     created_at: datetime
     updated_at: datetime
     lines: tuple[ReturnLineView, ...]
+    refundable: int = 0  # what is left to refund on the order (nothing more can go back)
 
     @property
     def value(self) -> int:
@@ -138,6 +140,14 @@ class ReturnService:
             notifications.tell_admins(session, self.ctx.rules, "return_requested", now, order.id,
                                       order_number=order.number, return_id=request.id, kind=kind,
                                       reason=why)
+            if refs:  # sent after the card, as an album replying to it
+                notifications.tell_admins(session, self.ctx.rules, "return_photos", now, order.id,
+                                          order_number=order.number, return_id=request.id,
+                                          photos=refs)
+            # The order's own card lists its requests: it is edited too.
+            notifications.tell_admins(session, self.ctx.rules, "alert_return_on_order", now,
+                                      order.id, order_number=order.number, kind=kind,
+                                      request_id=request.id)
             return await self._view(session, request)
 
     @staticmethod
@@ -174,28 +184,63 @@ class ReturnService:
     async def _check_quantities(self, session: AsyncSession, order_id: int,
                                 wanted: dict[int, int]) -> None:
         """Every line is the order's; no line returned beyond what was delivered."""
-        ordered = dict((await session.execute(select(OrderLine.id, OrderLine.quantity)
-                                              .where(OrderLine.order_id == order_id))).all())
-        if any(line_id not in ordered for line_id in wanted):
+        left = await self._left(session, order_id)
+        if any(line_id not in left for line_id in wanted):
             raise InvalidInput(field="order_line_id", reason="not_in_order")
+        for line_id, qty in wanted.items():
+            if qty > left[line_id]:
+                raise InvalidInput(field="quantity", reason="more_than_delivered",
+                                   max=left[line_id])
+
+    @staticmethod
+    async def _left(session: AsyncSession, order_id: int) -> dict[int, int]:
+        """Units of each order line that may still go back: delivered, less those asked for
+        (or returned) by requests that were not rejected."""
+        left = dict((await session.execute(select(OrderLine.id, OrderLine.quantity)
+                                           .where(OrderLine.order_id == order_id))).all())
         earlier = await session.execute(
             select(ReturnRequest, ReturnLine.order_line_id, ReturnLine.quantity)
             .join(ReturnLine, ReturnLine.return_request_id == ReturnRequest.id)
             .where(ReturnRequest.order_id == order_id))
-        asked = defaultdict(int, wanted)
         for request, line_id, qty in earlier:
-            if not _was_rejected(request):
-                asked[line_id] += qty
-        for line_id, qty in wanted.items():
-            if asked[line_id] > ordered[line_id]:
-                raise InvalidInput(field="quantity", reason="more_than_delivered",
-                                   max=ordered[line_id] - (asked[line_id] - qty))
+            if not _was_rejected(request) and line_id in left:
+                left[line_id] -= qty
+        return {line_id: max(0, qty) for line_id, qty in left.items()}
+
+    async def left_to_return(self, order_id: int, customer_id: int | None = None) -> dict[int, int]:
+        """Units per order line that may still be asked for; another customer's is NotFound."""
+        async with self.ctx.db.read() as session:
+            order = await load_order(session, order_id, customer_id)
+            return await self._left(session, order.id)
 
     # merchant ----------------------------------------------------------------------------
     async def approve(self, return_id: int, actor: str) -> ReturnView:
-        """Accept the request; the customer is told."""
-        return await self._step(return_id, "approve", "return_approved",
-                                {"approved_at": self.ctx.clock.now()})
+        """Accept the request; the customer is told, and for goods to send back, where to."""
+        async with self.ctx.db.write() as session:
+            request = await self._load(session, return_id)
+            await self._move(session, request, "approve", approved_at=self.ctx.clock.now())
+            if request.kind == "refund":  # money only: nothing to send back
+                await self._tell(session, request, "return_approved")
+            elif where := await self._send_back_to(session, request):
+                await self._tell(session, request, "return_approved_send", **where)
+            else:
+                await self._tell(session, request, "return_approved_goods")
+            return await self._view(session, request)
+
+    async def _send_back_to(self, session: AsyncSession, request: ReturnRequest) -> dict[str, str]:
+        """The return addresses of the warehouses the request's goods left (both languages),
+        or nothing when the shop has not set them."""
+        try:
+            warehouse_ids = sorted({unit[4] for unit in await self._units(session, request)})
+        except InvalidTransition:  # never shipped from a known warehouse
+            return {}
+        codes = (await session.scalars(select(Warehouse.code).where(
+            Warehouse.id.in_(warehouse_ids)).order_by(Warehouse.id))).all()
+        found = [a for code in codes if (a := self.ctx.rules.return_address(code))]
+        if not found or len(found) != len(codes):
+            return {}
+        return {"address_en": "\n".join(a.en for a in found),
+                "address_zh": "\n".join(a.zh for a in found)}
 
     async def reject(self, return_id: int, actor: str, reason: str) -> ReturnView:
         """Refuse the request with a reason the customer sees."""
@@ -224,10 +269,13 @@ class ReturnService:
             action = "refund_only" if request.kind == "refund" else "refund_goods"
             _target(action, request)
             before, already = request.status, request.refunded_amount
+            left = await _refundable(session, request.order_id)
             if amount is None:
-                amount = (await self._view(session, request)).value - already
+                amount = min((await self._view(session, request)).value - already, left)
                 if amount < 1:
                     raise InvalidInput(field="amount", reason="nothing_to_refund")
+            if amount > left:
+                raise InvalidInput(field="amount", reason="over_refundable", refundable=left)
             # Claim the request first, so a concurrent refund loses before any money moves.
             await self._move(session, request, action, refunded_amount=already + amount)
             order = await load_order(session, request.order_id)
@@ -239,6 +287,10 @@ class ReturnService:
             if done:
                 await self._tell(session, request, "return_refunded", amount=done,
                                  currency=order.currency)
+                # The order card's money and Refund button change with it.
+                notifications.tell_admins(session, self.ctx.rules, "alert_refunded",
+                                          self.ctx.clock.now(), order.id, order_number=order.number,
+                                          amount=done, currency=order.currency, actor=actor)
             return await self._view(session, request)
 
     async def ship_replacement(self, return_id: int, actor: str, carrier: str,
@@ -372,6 +424,11 @@ class ReturnService:
                                         request.order_id, order_number=number,
                                         return_id=request.id, **params)
 
+    async def refundable(self, return_id: int) -> int:
+        """What is left to refund on the request's order."""
+        async with self.ctx.db.read() as session:
+            return await _refundable(session, (await self._load(session, return_id)).order_id)
+
     async def _view(self, session: AsyncSession, request: ReturnRequest) -> ReturnView:
         number = await session.scalar(select(Order.number).where(Order.id == request.order_id))
         rows = await session.execute(
@@ -384,4 +441,10 @@ class ReturnService:
             request.restocked, request.refunded_amount, request.satisfied, request.created_at,
             request.updated_at,
             tuple(ReturnLineView(ln.id, ln.product_id, ln.sku, ln.name_en, ln.name_zh,
-                                 ln.unit_price, qty) for ln, qty in rows))
+                                 ln.unit_price, qty) for ln, qty in rows),
+            await _refundable(session, request.order_id))
+
+
+async def _refundable(session: AsyncSession, order_id: int) -> int:
+    """Captured less refunded on the order."""
+    return await ledger.captured(session, order_id) - await ledger.refunded(session, order_id)

@@ -1,4 +1,5 @@
-"""Ratings and reviews: once per completed order, one row per product, low ratings alerted."""
+"""Ratings and reviews: once per completed order, one row per product; the merchant hears of
+every review, and a low rating (LOW_RATING stars or fewer) is an alert that needs attention."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,13 +58,19 @@ class ReviewService:
                 if not await self._insert(session, order, product_id, stars, body):
                     # The unique (order, product) key: a repeat, or a concurrent twin that won.
                     raise InvalidInput(field="review", reason="already_reviewed")
-            if stars <= LOW_RATING:
-                notifications.tell_admins(session, self.ctx.rules, "alert_low_rating", now,
-                                          order.id, order_number=order.number, rating=stars,
-                                          text=body)
+            template = "alert_low_rating" if stars <= LOW_RATING else "alert_review"
+            notifications.tell_admins(session, self.ctx.rules, template, now, order.id,
+                                      order_number=order.number, rating=stars, text=body)
             rows = await session.execute(self._query().where(Review.order_id == order.id)
                                          .order_by(Review.product_id))
             return [self._view(review, name) for review, name in rows]
+
+    async def of_order(self, order_id: int) -> ReviewView | None:
+        """The order's review (every product of an order gets the same stars and words)."""
+        async with self.ctx.db.read() as session:
+            row = (await session.execute(self._query().where(Review.order_id == order_id)
+                                         .order_by(Review.id).limit(1))).first()
+            return self._view(*row) if row else None
 
     async def reviewed(self, customer_id: int, order_id: int) -> bool:
         """Whether the customer has already reviewed this order of theirs."""

@@ -28,6 +28,15 @@ class Region:
 
 
 @dataclass(frozen=True)
+class ReturnAddress:
+    """Where goods that left a warehouse are sent back, in both languages."""
+
+    warehouse_code: str
+    en: str
+    zh: str
+
+
+@dataclass(frozen=True)
 class ShopRules:
     """Every business setting the services need."""
 
@@ -58,6 +67,11 @@ class ShopRules:
         )
     )
     regions: tuple[Region, ...] = ()
+    return_addresses: tuple[ReturnAddress, ...] = ()
+
+    def return_address(self, warehouse_code: str) -> ReturnAddress | None:
+        """The return address of a warehouse, if the shop set one."""
+        return next((a for a in self.return_addresses if a.warehouse_code == warehouse_code), None)
 
     def delivery(self, code: str) -> DeliveryOption | None:
         """The delivery option with this code, if any."""

@@ -56,6 +56,15 @@ def test_rules_carry_the_settings_as_durations_and_dataclasses(tmp_path: Path) -
     assert rules.region("上海") is not None and rules.region("广州").code == "guangdong"
 
 
+def test_return_addresses_reach_the_rules_by_warehouse(tmp_path: Path) -> None:
+    rules = config_from(tmp_path, "").to_rules()  # the demo warehouses have them
+    shanghai = rules.return_address("SH01")
+    assert shanghai is not None and "Shanghai" in shanghai.en and "上海" in shanghai.zh
+    bare = config_from(tmp_path, "warehouses:\n  - {code: W, name: A, region: shanghai,"
+                                 " latitude: 1, longitude: 1}\n").to_rules()
+    assert bare.return_address("W") is None and bare.return_addresses == ()
+
+
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
     config = config_from(
         tmp_path, "database:\n  url: sqlite+aiosqlite:///a.db\n",
@@ -86,6 +95,15 @@ def test_webhook_mode_with_url_and_secret(tmp_path: Path) -> None:
     assert config.telegram.webhook.secret_token == "s3cret-token"
 
 
+ONE_LANGUAGE_RETURN_ADDRESS = """
+warehouses:
+  - {code: W, name: A, region: shanghai, latitude: 1, longitude: 1, return_address_en: 1 Road}
+"""
+EMPTY_RETURN_ADDRESS = """
+warehouses:
+  - {code: W, name: A, region: shanghai, latitude: 1, longitude: 1, return_address_en: '',
+     return_address_zh: 路}
+"""
 TWO_WAREHOUSES_ONE_CODE = """
 warehouses:
   - {code: W, name: A, region: shanghai, latitude: 1, longitude: 1}
@@ -114,6 +132,10 @@ warehouses:
          "config error: warehouses[1].code: 'W' is used twice"),
         ("warehouses:\n  - {code: W, name: A, region: mars, latitude: 1, longitude: 1}\n", {},
          "config error: warehouses[0].region: not a code or name in regions (got 'mars')"),
+        (ONE_LANGUAGE_RETURN_ADDRESS, {},
+         "config error: warehouses[0].return_address_zh: is required with the other language's"),
+        (EMPTY_RETURN_ADDRESS, {},
+         "config error: warehouses[0].return_address_en: must have at least 1 character"),
         ("", {"SHOPBOT_ADMIN_USER_IDS": "1,x"}, "config error: SHOPBOT_ADMIN_USER_IDS:"),
         ("", {"SHOPBOT_WEB_PORT": "70000"}, "config error: SHOPBOT_WEB_PORT: must be less than"),
         ("database:\n  pool_size: 0\n", {},

@@ -1,10 +1,10 @@
 """aiogram Update -> the core's Event."""
 from __future__ import annotations
 
-from aiogram.types import Message, Update
+from aiogram.types import InlineKeyboardMarkup, Message, MessageEntity, Update
 from aiogram.types import User as TgUser
 
-from handlers.events import Event, Payment, User
+from handlers.events import Button, Entity, Event, Inline, Payment, Pressed, User
 
 
 def _user(u: TgUser) -> User:
@@ -42,6 +42,30 @@ def _from_message(update_id: int, m: Message) -> Event | None:
     return Event("message" if m.text is not None else "other", **base, text=text)  # type: ignore[arg-type]
 
 
+def _entity(e: MessageEntity) -> Entity:
+    extra = e.url or e.language or e.custom_emoji_id or (str(e.user.id) if e.user else "")
+    return Entity(e.type, e.offset, e.length, extra)
+
+
+def _keyboard(markup: InlineKeyboardMarkup | None) -> Inline | None:
+    if markup is None:
+        return None
+    # Only callback and URL buttons have a twin in the core; any other kind never compares equal.
+    return Inline(tuple(tuple(Button(b.text, b.callback_data, b.url) for b in row)
+                        for row in markup.inline_keyboard))
+
+
+def pressed(message: object) -> Pressed | None:
+    """The pressed message's text, formatting and buttons (None for an inaccessible one)."""
+    if not isinstance(message, Message):
+        return None
+    markup = message.reply_markup if isinstance(message.reply_markup, InlineKeyboardMarkup) else None
+    if message.text is not None:
+        return Pressed(message.text, tuple(map(_entity, message.entities or ())), _keyboard(markup))
+    return Pressed(message.caption or "", tuple(map(_entity, message.caption_entities or ())),
+                   _keyboard(markup), caption=True)
+
+
 def to_event(update: Update) -> Event | None:
     """The Event for an update, or None for kinds the shop does not handle."""
     if update.message is not None:
@@ -54,7 +78,7 @@ def to_event(update: Update) -> Event | None:
             chat_id=chat.id if chat else q.from_user.id, chat_type=chat.type if chat else "private",
             callback_id=q.id, callback_data=q.data,
             callback_message_id=q.message.message_id if q.message is not None else None,
-            thread_id=getattr(q.message, "message_thread_id", None),
+            thread_id=getattr(q.message, "message_thread_id", None), pressed=pressed(q.message),
         )
     if update.pre_checkout_query is not None:
         q = update.pre_checkout_query

@@ -13,10 +13,12 @@ from aiogram.types import (
     FSInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     KeyboardButton,
     LabeledPrice,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
+    ReplyParameters,
 )
 
 from handlers.events import (
@@ -29,6 +31,7 @@ from handlers.events import (
     RemoveKeyboard,
     Reply,
     ReplyKeyboard,
+    SendAlbum,
     SendDocument,
     SendInvoice,
     SendPhoto,
@@ -99,6 +102,8 @@ class Renderer:
                 return await self._edit(reply)
             case SendPhoto():
                 return await self._photo(reply)
+            case SendAlbum():
+                return await self._album(reply)
             case SendDocument():
                 sent = await bot.send_document(
                     reply.chat_id, BufferedInputFile(reply.content, reply.filename),
@@ -129,7 +134,10 @@ class Renderer:
             return reply.message_id
         except TelegramBadRequest as exc:
             if "message is not modified" in exc.message:
-                return reply.message_id  # the same screen pressed twice: nothing to change
+                # The core skips edits the pressed message already shows (handlers.screen);
+                # one still lands here when an edit of the same message raced it.
+                log.info("edit of message %s changed nothing", reply.message_id)
+                return reply.message_id
             # A photo card has no text to edit, or the message is gone: show a new message.
             sent = await self.bot.send_message(reply.chat_id, reply.text, parse_mode="HTML",
                                                reply_markup=markup(reply.keyboard))
@@ -151,6 +159,21 @@ class Renderer:
         if source is None and sent.photo:
             self._file_ids[reply.photo] = sent.photo[-1].file_id
         return sent.message_id
+
+    async def _album(self, reply: SendAlbum) -> int:
+        """One photo as a photo message, 2-10 as an album (Telegram's limits); the first id."""
+        replying = (ReplyParameters(message_id=reply.reply_to, allow_sending_without_reply=True)
+                    if reply.reply_to is not None else None)
+        if len(reply.photos) == 1:
+            sent = await self.bot.send_photo(reply.chat_id, reply.photos[0],
+                                             caption=reply.caption or None, parse_mode="HTML",
+                                             reply_parameters=replying)
+            return sent.message_id
+        media = [InputMediaPhoto(media=photo, caption=reply.caption or None if i == 0 else None,
+                                 parse_mode="HTML") for i, photo in enumerate(reply.photos)]
+        album = await self.bot.send_media_group(reply.chat_id, media,  # type: ignore[arg-type]
+                                                reply_parameters=replying)
+        return album[0].message_id
 
     async def _answer(self, reply: AnswerCallback) -> None:
         try:

@@ -52,9 +52,12 @@ class LimitedCalls(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         name = method.__api_method__
         chat_id: Any = getattr(method, "chat_id", None)
+        # An album is one message per photo in Telegram's flood control.
+        messages = len(getattr(method, "media", None) or ()) if name == "sendMediaGroup" else 1
         for attempt in range(1, MAX_TRIES + 1):
             if counts_as_message(name):
-                await self.limiter.acquire(chat_id)
+                for _ in range(max(messages, 1)):
+                    await self.limiter.acquire(chat_id)
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 from datetime import datetime, timedelta
 
 from handlers.admin.cards.view import alert_line, card_keyboard, card_text
 from handlers.admin.returns import return_keyboard, return_text
-from handlers.events import DeleteMessage, EditText, Inline, Reply, SendText
+from handlers.events import DeleteMessage, EditText, Inline, Reply, SendAlbum, SendText
 from handlers.i18n import Translator
 from handlers.turn import Settings
 from services.container import Services
@@ -20,7 +21,7 @@ from services.merchant import return_key
 from services.outbox import OutgoingMessage
 
 ATTENTION = frozenset({"alert_new_order", "alert_order_paid", "alert_out_of_stock",
-                       "alert_payment_problem", "return_requested"})
+                       "alert_payment_problem", "return_requested", "alert_low_rating"})
 IN_FLIGHT_TIMEOUT = 10.0  # seconds a card waits for an earlier alert of the same order
 
 
@@ -47,6 +48,8 @@ class AdminAlerts:
         t = Translator(message.language, self.settings.timezone)
         if message.template == "settlement_statement":
             return await self._statement(t, message)
+        if message.template == "return_photos":
+            return await self._photos(t, message)
         line = alert_line(t, message.template, message.params)
         key = card_key(message)
         if key is None:
@@ -73,6 +76,18 @@ class AdminAlerts:
         end = datetime.fromisoformat(str(message.params["end"]))
         return await statement_replies(self.services, t, message.chat_id, start, end,
                                        start.date(), (end - timedelta(microseconds=1)).date())
+
+    async def _photos(self, t: Translator, message: OutgoingMessage) -> list[Reply]:
+        """The customer's photos of a return, as one album replying to the request's card
+        (queued after it, so the card is there; without it the album says which request)."""
+        return_id, photos = message.params.get("return_id"), message.params.get("photos")
+        if not isinstance(return_id, int) or not isinstance(photos, list) or not photos:
+            return []
+        ref = await self.services.merchant.card_ref(return_key(return_id))
+        caption = t("admin_returns.photos_caption", id=return_id,
+                    number=html.escape(str(message.params.get("order_number", ""))))
+        return [SendAlbum(message.chat_id, tuple(str(p) for p in photos[:10]), caption,
+                          ref.message_id if ref else None)]
 
     async def _card(self, t: Translator, key: int, line: str) -> tuple[str, Inline]:
         if key < 0:

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from handlers import callbacks
 from handlers.admin.cards.common import CARD_STEPS, actor, leave_card_step
-from handlers.admin.cards.steps import parse_amount, typed
+from handlers.admin.cards.steps import refund_amount, typed
 from handlers.admin.cards.view import abandon_keyboard, esc
 from handlers.callbacks import Callback
 from handlers.events import Button, EditText, Inline
@@ -149,14 +149,15 @@ async def _ask(turn: Turn, view: ReturnView, step: str, key: str, **params: obje
 
 
 async def _ask_amount(turn: Turn, view: ReturnView) -> None:
-    default = max(view.value - view.refunded_amount, 0)
+    default = max(min(view.value - view.refunded_amount, view.refundable), 0)
     turn.go(AMOUNT_STEP, return_id=view.id, card=turn.event.callback_message_id)
     rows: list[tuple[Button, ...]] = []
     if default:
         rows.append((Button(turn.t("admin_returns.btn.rfd", amount=_money(turn, default)),
                             callbacks.encode("ar", view.id, "rfd")),))
     rows += abandon_keyboard(turn.t).rows
-    turn.send(turn.t("admin_returns.ask_amount", id=view.id), Inline(tuple(rows)))
+    turn.send(turn.t("admin_returns.ask_amount", id=view.id, max=_money(turn, view.refundable)),
+              Inline(tuple(rows)))
     turn.answer()
 
 
@@ -193,8 +194,10 @@ async def reason_step(turn: Turn) -> None:
 
 async def amount_step(turn: Turn) -> None:
     """A typed refund amount."""
-    if (text := typed(turn)) is not None:
-        amount = parse_amount(text)
+    if (text := typed(turn)) is None:
+        return
+    refundable = await turn.services.returns.refundable(int(turn.state.data["return_id"]))
+    if (amount := refund_amount(turn, text, refundable)) is not None:
         await _finish(turn, lambda rid: turn.services.returns.refund(rid, actor(turn), amount),
                       "admin_returns.refunded_done", amount=_money(turn, amount))
 

@@ -75,5 +75,9 @@ async def out_of_stock(turn: Turn, pressed: Callback) -> None:
         return turn.answer(turn.t("orders.oos_over"), alert=True)
     if pressed.word(1) == "cancel":
         return await cancel(turn, pressed)
+    waiting = turn.t("orders.oos_waiting", number=order.number)
+    if order.waits_for_restock:  # pressed again: said already
+        return turn.answer(waiting[:200])
+    await turn.services.orders.wait_for_restock(turn.customer.id, order.id)
     turn.answer()
-    turn.send(turn.t("orders.oos_waiting", number=order.number))
+    turn.send(waiting)

@@ -22,6 +22,8 @@ async def rate(turn: Turn, pressed: Callback) -> None:
         return turn.answer(turn.t("orders.review_not_yet"), alert=True)
     if await turn.services.reviews.reviewed(turn.customer.id, order.id):
         return turn.answer(turn.t("orders.review_already"), alert=True)
+    if turn.state.name == STEP and turn.state.data == {"order_id": order.id, "stars": stars}:
+        return turn.answer()  # pressed twice: the question is already there
     turn.go(STEP, order_id=order.id, stars=stars)
     skip = Button(turn.t("orders.btn_skip"), callbacks.encode("revskip", order.id))
     turn.send(turn.t("orders.review_ask", stars="⭐" * stars, max=MAX_TEXT), Inline(((skip,),)))

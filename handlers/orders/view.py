@@ -123,7 +123,7 @@ def _address(t: Translator, order: OrderDetail) -> str:
 
 def _timeline(t: Translator, order: OrderDetail) -> str:
     rows = [t("orders.timeline_row", when=t.when(e.at), status=status_name(t, e.to_status))
-            for e in order.events[-MAX_EVENTS:]]
+            for e in order.changes[-MAX_EVENTS:]]
     return "\n".join([t("orders.timeline_title"), *rows]) if rows else ""
 
 
@@ -165,10 +165,16 @@ async def detail_keyboard(turn: Turn, order: OrderDetail) -> Inline:
         rows.append(tuple(Button(f"{n}⭐", callbacks.encode("rate", order.id, n))
                           for n in range(1, 6)))
     ctx = turn.services.ctx
-    if returnable(order, ctx.clock.now(), ctx.rules.return_window):
+    if returnable(order, ctx.clock.now(), ctx.rules.return_window) and any(
+            (await left_to_return(turn, order)).values()):
         rows.append((Button(t("orders.btn_return"), callbacks.encode("ret", order.id)),))
     rows.append((Button(t("orders.btn_back"), callbacks.encode("orders", 0)),))
     return Inline(tuple(rows))
+
+
+async def left_to_return(turn: Turn, order: OrderDetail) -> dict[int, int]:
+    """Units of each line that may still be asked for after-sales."""
+    return await turn.services.returns.left_to_return(order.id, turn.customer.id)
 
 
 async def _payment_link(turn: Turn, order_id: int) -> str | None:

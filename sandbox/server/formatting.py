@@ -49,6 +49,18 @@ def _byte_offset(text: str, index: int) -> int:
     return len(text[:index].encode("utf-8"))
 
 
+def trim(text: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """What Telegram keeps of a text: spaces and newlines dropped at the end, and at the start
+    up to the first entity; entities cut to the text that is left (tdlib's fix_formatted_text)."""
+    kept = text.rstrip(" \n")
+    end = utf16_len(kept)
+    cut = [{**e, "length": min(e["length"], end - e["offset"])} for e in entities
+           if e["offset"] < end]
+    first = min((e["offset"] for e in cut), default=end)
+    lead = min(len(kept) - len(kept.lstrip(" \n")), first)
+    return kept[lead:], [{**e, "offset": e["offset"] - lead} for e in cut]
+
+
 def parse_text(text: str, parse_mode: str | None) -> tuple[str, list[dict[str, Any]]]:
     """Return (plain text, entities) for `text` under `parse_mode` (None = no parsing)."""
     mode = (parse_mode or "").lower()

@@ -111,6 +111,17 @@ class OrderDetail:
     shipments: tuple[ShipmentView, ...] = field(default=())
     cancel_reason: str | None = None
 
+    @property
+    def changes(self) -> tuple[EventView, ...]:
+        """The timeline's status changes (an event that keeps the status records a choice)."""
+        return tuple(e for e in self.events if e.from_status != e.to_status)
+
+    @property
+    def waits_for_restock(self) -> bool:
+        """Out of stock, and the customer chose to wait for the restock."""
+        return self.status == "out_of_stock" and any(
+            e.from_status == e.to_status == "out_of_stock" for e in self.events)
+
 
 @dataclass(frozen=True)
 class PlacedOrder:

@@ -18,6 +18,8 @@ from services.payments import ledger
 from services.validation import identifier
 
 LIST_SIZE = 10
+# The reason of the event (out_of_stock -> out_of_stock) that records "the customer waits".
+WAITS_FOR_RESTOCK = "the customer waits for the restock"
 
 
 async def load_order(session: AsyncSession, order_id: int, customer_id: int | None = None) -> Order:
@@ -26,6 +28,13 @@ async def load_order(session: AsyncSession, order_id: int, customer_id: int | No
     if order is None or (customer_id is not None and order.customer_id != customer_id):
         raise NotFound(what="order")
     return order
+
+
+async def waits_for_restock(session: AsyncSession, order_id: int) -> bool:
+    """Whether the customer of this out-of-stock order chose to wait for the restock."""
+    return await session.scalar(select(OrderEvent.id).where(
+        OrderEvent.order_id == order_id, OrderEvent.reason == WAITS_FOR_RESTOCK,
+        OrderEvent.from_status == OrderEvent.to_status).limit(1)) is not None
 
 
 # The order card's statements, built once (values are bound parameters).

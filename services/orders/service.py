@@ -4,7 +4,15 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Customer, Order, OrderStatus, Shipment, ShipmentLine, StockReservation
+from models import (
+    Customer,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Shipment,
+    ShipmentLine,
+    StockReservation,
+)
 from models import OrderStatus as S
 from models import ReservationStatus as R
 from services import notifications
@@ -165,7 +173,27 @@ class OrderService:
             await act(session, order, "confirm_receipt", actor=f"customer:{customer_id}", now=now,
                       completed_at=now)
             await self._tell(session, order, "order_completed")
+            notifications.tell_admins(session, self.ctx.rules, "alert_receipt_confirmed", now,
+                                      order.id, order_number=order.number)
             return Transitioned(order.id, order.number, before, order.status)
+
+    async def wait_for_restock(self, customer_id: int, order_id: int) -> Transitioned:
+        """The customer of an out-of-stock order waits for the restock: recorded and told to
+        the merchant once (the status stays; the restock sweep moves the order on)."""
+        async with self.ctx.db.write() as session:
+            order = await queries.load_order(session, order_id, customer_id)
+            if self.ctx.db.is_postgres:  # two presses at once: one records it
+                await session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+            if order.status != S.OUT_OF_STOCK:
+                raise InvalidTransition(action="wait", status=order.status)
+            if not await queries.waits_for_restock(session, order.id):
+                now = self.ctx.clock.now()
+                session.add(OrderEvent(order_id=order.id, actor=f"customer:{customer_id}",
+                                       from_status=order.status, to_status=order.status,
+                                       reason=queries.WAITS_FOR_RESTOCK, created_at=now))
+                notifications.tell_admins(session, self.ctx.rules, "alert_customer_waits", now,
+                                          order.id, order_number=order.number)
+            return Transitioned(order.id, order.number, order.status, order.status)
 
     async def _tell(self, session: AsyncSession, order: Order, template: str, **params: object) -> None:
         customer = await session.get(Customer, order.customer_id)
@@ -192,4 +220,7 @@ async def deliver(session: AsyncSession, ctx: ServiceContext, order: Order, acto
                                     order_number=order.number,
                                     confirm_by=order.receipt_deadline.isoformat()
                                     if order.receipt_deadline else "")
+    if not actor.startswith("admin:"):  # a merchant who pressed Delivered sees their card
+        notifications.tell_admins(session, ctx.rules, "alert_delivered", now, order.id,
+                                  order_number=order.number, actor=actor)
     return Transitioned(order.id, order.number, before, order.status)

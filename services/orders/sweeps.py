@@ -74,7 +74,8 @@ class OrderSweeps:
 
     async def _sweep(self, where: Sequence[ColumnElement[bool]], *, action: str | None = None,
                      stamp: str | None = None, reason: str = "", release: bool = False,
-                     template: str | None = None, **fields: Any) -> int:
+                     template: str | None = None, alert: str | None = None,
+                     **fields: Any) -> int:
         """Move (or stamp) the due orders batch by batch; count the moved ones.
 
         The due ids are listed once (one indexed query), then each batch is claimed by id and
@@ -82,7 +83,7 @@ class OrderSweeps:
         grows with the square of the backlog. A long backlog on PostgreSQL is analysed first
         (`_analyze`). `action` moves the status by the lifecycle's table (compare-and-set on
         the status, an event per moved order); `stamp` sets a reminder column once
-        (compare-and-set on NULL).
+        (compare-and-set on NULL). `template` tells the customers, `alert` the merchant.
         """
         now = self.ctx.clock.now()
         async with self.ctx.db.read() as session:
@@ -103,6 +104,8 @@ class OrderSweeps:
                     await self._release(session, done, now)
                 if template is not None and done:
                     await self._tell(session, [row for row in due if row.id in done], template, now)
+                if alert is not None and done:
+                    await self._alert(session, [row for row in due if row.id in done], alert, now)
                 moved += len(done)
         return moved
 
@@ -140,7 +143,8 @@ class OrderSweeps:
         now = self.ctx.clock.now()
         return await self._sweep(
             (Order.status == S.DELIVERED, Order.receipt_deadline <= now), action="auto_complete",
-            reason="receipt confirmed automatically", template="order_completed", completed_at=now)
+            reason="receipt confirmed automatically", template="order_completed",
+            alert="alert_auto_completed", completed_at=now)
 
     async def remind_receipt(self) -> int:
         """A day before auto-confirmation, remind the customer to confirm or complain."""
@@ -233,6 +237,17 @@ class OrderSweeps:
                          "order_id": row.id, "available_at": now, "created_at": now})
         if rows:  # on the table, as the events in `_move` (status, attempts: column defaults)
             await session.execute(insert(OutboxMessage.__table__), rows)
+
+    async def _alert(self, session: AsyncSession, orders: list[Row[Any]], template: str,
+                     now: datetime) -> None:
+        """The merchant's alert for each moved order (its card is edited), as tell_admins."""
+        rules = self.ctx.rules
+        if rules.admin_chat_id is None:
+            return
+        await session.execute(insert(OutboxMessage.__table__), [
+            {"audience": notifications.ADMIN, "chat_id": rules.admin_chat_id, "template": template,
+             "language": rules.admin_language, "params": {"order_number": row.number},
+             "order_id": row.id, "available_at": now, "created_at": now} for row in orders])
 
 
 def _columns(where: Sequence[ColumnElement[bool]]) -> list[Column[Any]]:

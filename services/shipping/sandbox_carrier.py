@@ -1,4 +1,8 @@
-"""A pretend carrier whose parcels move with the injected clock: tests and the offline demo."""
+"""A pretend carrier whose parcels move with the injected clock: tests and the offline demo.
+
+A parcel takes two and a quarter days, like a real one; the offline demo runs the same journey
+`DEMO_PACE` times faster (three minutes), so a person trying the shop sees it arrive.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -16,6 +20,7 @@ _JOURNEY: tuple[tuple[TrackingCode, timedelta, str, str], ...] = (
 _EXCEPTION_AFTER = timedelta(days=1)
 # Tracking numbers starting with this prefix run into a delivery problem and never arrive.
 EXCEPTION_PREFIX = "EXC"
+DEMO_PACE = 1080  # 54 hours in 3 minutes
 
 
 class SandboxCarrier:
@@ -25,8 +30,11 @@ class SandboxCarrier:
     name = "Sandbox Express"
     has_tracking = True
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, pace: float = 1) -> None:
+        if pace <= 0:
+            raise ValueError("pace must be positive")
         self._clock = clock
+        self._pace = pace
 
     def validate_tracking_number(self, raw: str) -> str:
         """The normalized tracking number."""
@@ -39,15 +47,16 @@ class SandboxCarrier:
 
     def expected_delivery(self, shipped_at: datetime) -> datetime:
         """The time the "delivered" event will appear."""
-        return shipped_at + _JOURNEY[-1][1]
+        return shipped_at + _JOURNEY[-1][1] / self._pace
 
     def _journey(self, tracking_number: str, shipped_at: datetime) -> list[TrackingEvent]:
         number = normalize_tracking_number(tracking_number)
-        events = [TrackingEvent(c, d, loc, shipped_at + off) for c, off, d, loc in _JOURNEY]
+        events = [TrackingEvent(c, d, loc, shipped_at + off / self._pace)
+                  for c, off, d, loc in _JOURNEY]
         if not number.upper().startswith(EXCEPTION_PREFIX):
             return events
         problem = TrackingEvent(
             "exception", "Delivery problem: the parcel is held at the hub", "Sandbox hub",
-            shipped_at + _EXCEPTION_AFTER,
+            shipped_at + _EXCEPTION_AFTER / self._pace,
         )
         return [e for e in events if e.occurred_at < problem.occurred_at] + [problem]

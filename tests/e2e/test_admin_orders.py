@@ -118,8 +118,9 @@ async def test_a_return_from_request_to_refund(shop: ShopUnderTest) -> None:
     await svc.orders.mark_delivered(order.id, "admin:1")
     customer = await buyer(svc, li.user.id)
     line = (await svc.orders.detail(order.id)).lines[0].id
+    photo = (await li.send_photo()).get("photo")[-1]["file_id"]  # a photo Telegram has
     request = await svc.returns.request(customer.id, order.id, "return", "The tin is dented",
-                                        [(line, 1)], ["photo-1"])
+                                        [(line, 1)], [photo])
     card = await new_message(boss, f"After-sales request No. {request.id}")
     assert "The tin is dented" in (card.text or "") and "Photos: 1" in (card.text or "")
 

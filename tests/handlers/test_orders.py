@@ -329,3 +329,14 @@ async def test_every_press_is_answered(chat: CoreChat, svc: Services, shop: Shop
         replies = await chat.press(data)
         assert sum(isinstance(r, AnswerCallback) for r in replies) == 1, data
         assert all(len(r.text) <= 4096 for r in replies if isinstance(r, (SendText, EditText)))
+
+
+async def test_stars_pressed_twice_ask_for_words_once(chat: CoreChat, svc: Services,
+                                                      shop: ShopData) -> None:
+    placed = await completed(svc, {shop.tea: 1})
+    await chat.press(f"rate:{placed.id}:4")
+    assert "Tell us more" in chat.last_text
+    replies = await chat.press(f"rate:{placed.id}:4")
+    assert [type(r).__name__ for r in replies] == ["AnswerCallback"]
+    await chat.press(f"rate:{placed.id}:2")  # another choice asks again, for two stars
+    assert chat.last_text.startswith("You gave ⭐⭐. Tell us more")

@@ -199,3 +199,48 @@ async def test_orders_command_leaves_a_return_step(chat: CoreChat, svc: Services
     await chat.send("not a reason any more")
     assert "I can help you shop" in chat.last_text
     assert await requests(svc) == []
+
+
+async def test_items_with_nothing_left_to_return_are_never_offered(
+        chat: CoreChat, svc: Services, shop: ShopData) -> None:
+    order = await delivered(svc, {shop.tea: 2, shop.mug: 1})
+    tea = (await svc.orders.detail(order.id)).lines[0].id
+    customer = (await svc.orders.detail(order.id)).customer_id
+    await svc.returns.request(customer, order.id, "return", "stale", [(tea, 2)])
+    await chat.press(f"order:{order.id}")
+    await chat.click("↩️ Return, exchange or refund")
+    await chat.click("Exchange")
+    labels = shown(chat)
+    assert "Mug: 0/1" in labels and not any("Green tea" in b for b in labels)  # none left
+    await chat.press(f"retl:{order.id}:{tea}:1")  # a forged press for the used-up item
+    assert alert(chat) == "You can return at most 0 of this item."
+    await chat.click("➕")
+    await chat.click("✅ Done")
+    await chat.send("Wrong colour")
+    await chat.click("Skip photos")
+    assert len(await requests(svc)) == 2
+
+    # Everything is asked for now: no button, and a forged press shows no empty picker.
+    await chat.press(f"order:{order.id}")
+    assert "↩️ Return, exchange or refund" not in shown(chat)
+    for data in (f"ret:{order.id}", f"retk:{order.id}:refund"):
+        await chat.press(data)
+        assert alert(chat) == (f"Every item of order No. {order.number} is already in an "
+                               "after-sales request. Open the order to follow it."), data
+        assert not chat.texts, data  # no kind or item screen
+    # A rejected request gives its items back.
+    first = (await requests(svc))[0][0]
+    await svc.returns.reject(first.id, ADMIN, "Opened packs cannot go back")
+    await chat.press(f"order:{order.id}")
+    assert "↩️ Return, exchange or refund" in shown(chat)
+
+
+async def test_someone_elses_order_has_no_after_sales_here(
+        chat: CoreChat, svc: Services, shop: ShopData) -> None:
+    theirs = await delivered(svc, {shop.tea: 1}, telegram_id=4242)
+    line = (await svc.orders.detail(theirs.id)).lines[0].id
+    for data in (f"ret:{theirs.id}", f"retk:{theirs.id}:return", f"retl:{theirs.id}:{line}:1"):
+        await chat.press(data)
+        assert alert(chat) in ("Sorry, I could not find that order.",
+                               "This button is no longer valid. Please open the menu again."), data
+    assert await requests(svc) == []

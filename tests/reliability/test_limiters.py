@@ -95,3 +95,30 @@ async def test_unreachable_redis_falls_back_to_memory(caplog: pytest.LogCaptureF
         assert any("unreachable" in r.getMessage() for r in caplog.records)
     finally:
         await limiter.close()
+
+
+async def test_an_album_waits_for_one_slot_per_photo() -> None:
+    """Telegram counts every message of an album against the chat's limit (a 5-photo album in a
+    group is 5 of its 20 a minute), so the limiter is asked once per photo."""
+    from aiogram.methods import SendMediaGroup, SendMessage
+    from aiogram.types import InputMediaPhoto
+
+    from bot.runtimes.telegram_calls import LimitedCalls
+
+    asked: list[int | str | None] = []
+
+    class Counting(RateLimiter):
+        async def acquire(self, chat_id: int | str | None) -> None:
+            asked.append(chat_id)
+            await super().acquire(chat_id)
+
+    calls = LimitedCalls(Counting())
+
+    async def sent(bot: object, method: object) -> str:
+        return "sent"
+
+    album = SendMediaGroup(chat_id=-100, media=[InputMediaPhoto(media=f"p{i}") for i in range(5)])
+    assert await calls(sent, None, album) == "sent"  # type: ignore[arg-type]
+    assert asked == [-100] * 5
+    await calls(sent, None, SendMessage(chat_id=-100, text="card"))  # type: ignore[arg-type]
+    assert asked == [-100] * 6

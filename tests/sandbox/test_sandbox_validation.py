@@ -223,6 +223,35 @@ CASES: list[tuple[str, str, dict[str, Any], int, str]] = [
         400,
         NOT_MODIFIED,
     ),
+    (  # Telegram trims spaces and newlines at the ends: the same text
+        "not-modified-trailing-newline",
+        "editMessageText",
+        {"chat_id": "$alice", "message_id": "$msg", "text": " hello \n\n", "reply_markup": KB},
+        400,
+        NOT_MODIFIED,
+    ),
+    (  # the same entities written another way
+        "not-modified-html-variant",
+        "editMessageText",
+        {"chat_id": "$viewer", "message_id": "$bold", "text": "<strong>hi</strong> there",
+         "parse_mode": "HTML"},
+        400,
+        NOT_MODIFIED,
+    ),
+    (
+        "not-modified-markup-only",
+        "editMessageReplyMarkup",
+        {"chat_id": "$alice", "message_id": "$msg", "reply_markup": KB},
+        400,
+        NOT_MODIFIED,
+    ),
+    (
+        "not-modified-caption",
+        "editMessageCaption",
+        {"chat_id": "$viewer", "message_id": "$picture", "caption": "look\n", "reply_markup": KB},
+        400,
+        NOT_MODIFIED,
+    ),
     (
         "edit-not-found",
         "editMessageText",
@@ -329,6 +358,10 @@ async def world(sb: Sandbox, api) -> dict[str, Any]:
     _, sent = await api("sendMessage", chat_id=alice.id, text="hello", reply_markup=KB)
     await alice.send_photo()
     photo = alice.messages[-1]["photo"][-1]["file_id"]
+    viewer = sb.user("Viewer")  # messages of its own: Alice's chat stays within flood limits
+    _, bold = await api("sendMessage", chat_id=viewer.id, text="<b>hi</b> there", parse_mode="HTML")
+    _, picture = await api("sendPhoto", chat_id=viewer.id, photo=photo, caption="look",
+                           reply_markup=KB)
     hooked = sb.state.new_token()
     async with __import__("aiohttp").ClientSession() as s:
         url = f"{sb.api_url}/bot{hooked}/setWebhook"
@@ -341,6 +374,9 @@ async def world(sb: Sandbox, api) -> dict[str, Any]:
         "weak_forum": weak.id,
         "closed_topic": closed,
         "msg": sent["result"]["message_id"],
+        "viewer": viewer.id,
+        "bold": bold["result"]["message_id"],
+        "picture": picture["result"]["message_id"],
         "photo": photo,
         "hooked_token": hooked,
         "wrong_secret_token": sb.token.split(":")[0] + ":not-the-secret",

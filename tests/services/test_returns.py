@@ -4,12 +4,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from handlers.i18n import Translator
+from handlers.notifications import notice_text
 from models import OutboxMessage, Refund, ReturnRequest, Shipment, Stock
 from services.clock import FakeClock
 from services.container import Services
@@ -19,11 +22,11 @@ from services.errors import (
     InvalidTransition,
     NotFound,
     OutOfStock,
-    RefundError,
     WindowClosed,
 )
 from services.orders.dto import OrderDetail
-from tests.conftest import ADMIN_CHAT
+from services.rules import ReturnAddress
+from tests.conftest import ADMIN_CHAT, TEST_RULES
 from tests.shop import ShopData, buyer, pay, place
 
 TEA = 5000
@@ -83,8 +86,9 @@ async def test_return_restock_partial_refund_then_the_rest(svc: Services, shop: 
     assert (await svc.orders.detail(order.id)).refunded == 2 * TEA
 
     left = order.total - 2 * TEA
-    with pytest.raises(RefundError):
+    with pytest.raises(InvalidInput) as over:  # refused before any step: says what is left
         await svc.returns.refund(asked.id, ADMIN, left + 1)
+    assert over.value.params == {"field": "amount", "reason": "over_refundable", "refundable": left}
     assert (await svc.returns.get(asked.id)).refunded_amount == 2 * TEA
     assert (await svc.orders.detail(order.id)).refunded == 2 * TEA
 
@@ -244,7 +248,7 @@ async def test_two_merchants_approve_at_once_one_wins(svc: Services, shop: ShopD
     results = await asyncio.gather(svc.returns.approve(asked.id, "admin:1"),
                                    svc.returns.approve(asked.id, "admin:2"), return_exceptions=True)
     assert sorted(type(r).__name__ for r in results) == ["InvalidTransition", "ReturnView"]
-    assert len(await outbox(svc, "return_approved")) == 1
+    assert len(await outbox(svc, "return_approved_goods")) == 1  # no return address set here
 
 
 async def test_two_concurrent_refunds_pay_once(svc: Services, shop: ShopData,
@@ -260,3 +264,32 @@ async def test_two_concurrent_refunds_pay_once(svc: Services, shop: ShopData,
     assert all(isinstance(r, InvalidTransition | InvalidInput) for r in results
                if isinstance(r, Exception))
     assert (await svc.orders.detail(order.id)).refunded == TEA
+
+
+@pytest.mark.parametrize("rules", [replace(TEST_RULES, return_addresses=(
+    ReturnAddress("SH", "Returns desk, 1 Test Road, Shanghai", "上海市测试路 1 号 退货处"),))])
+async def test_approval_says_where_goods_go_back_in_the_customers_language(
+        svc: Services, shop: ShopData) -> None:
+    wang = await buyer(svc, 3003, "zh_CN")
+    order = await delivered(svc, wang, {shop.tea: 2})
+    line = order.lines[0].id
+    goods = await svc.returns.request(wang.id, order.id, "exchange", "破了", [(line, 1)])
+    money = await svc.returns.request(wang.id, order.id, "refund", "少了", [(line, 1)])
+    await svc.returns.approve(goods.id, ADMIN)
+    await svc.returns.approve(money.id, ADMIN)
+    [(_, chat, params)] = await outbox(svc, "return_approved_send")
+    assert chat == 3003 and params["return_id"] == goods.id
+    text = notice_text(Translator("zh_CN"), "return_approved_send", params)
+    assert "请将商品寄回：\n上海市测试路 1 号 退货处\n" in text and order.number in text
+    assert [p["return_id"] for _, _, p in await outbox(svc, "return_approved")] == [money.id]
+
+
+async def test_approval_without_a_return_address_says_the_shop_will_tell(
+        svc: Services, shop: ShopData, customer: CustomerView) -> None:
+    order = await delivered(svc, customer, {shop.tea: 1})
+    asked = await svc.returns.request(customer.id, order.id, "return", "dented",
+                                      [(order.lines[0].id, 1)])
+    await svc.returns.approve(asked.id, ADMIN)
+    [(_, _, params)] = await outbox(svc, "return_approved_goods")
+    assert "will message you where to send" in notice_text(Translator("en"),
+                                                           "return_approved_goods", params)

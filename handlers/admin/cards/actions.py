@@ -120,7 +120,7 @@ async def ship(turn: Turn, card: OrderCard) -> None:
 
 
 async def deliver(turn: Turn, card: OrderCard) -> None:
-    """A carrier without tracking delivered: the merchant says so."""
+    """The parcel arrived (a carrier without tracking, or tracking that lags): the merchant says so."""
     await turn.services.orders.mark_delivered(card.order.id, actor(turn))
     put_card(turn, await turn.services.merchant.card(card.order.id))
     turn.answer(turn.t("admin_cards.delivered", number=card.order.number))

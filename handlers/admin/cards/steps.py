@@ -26,12 +26,38 @@ def typed(turn: Turn) -> str | None:
 
 
 def parse_amount(text: str) -> int:
-    """ "12.50", "12,5", "¥12" -> minor units; anything else is InvalidInput(field="amount")."""
-    found = _AMOUNT.fullmatch(text.strip().lstrip("¥￥$").strip())
+    """ "12.50", "12,5", "¥12" -> minor units above zero; else InvalidInput(field="amount",
+    reason=not_a_number | negative | zero)."""
+    typed = text.strip().lstrip("¥￥$").strip()
+    found = _AMOUNT.fullmatch(typed.removeprefix("-").strip())
     if found is None:
         raise InvalidInput(field="amount", reason="not_a_number")
     whole, cents = found.groups()
-    return int(whole) * 100 + int((cents or "0").ljust(2, "0"))
+    amount = int(whole) * 100 + int((cents or "0").ljust(2, "0"))
+    if amount == 0:
+        raise InvalidInput(field="amount", reason="zero")
+    if typed.startswith("-"):
+        raise InvalidInput(field="amount", reason="negative")
+    return amount
+
+
+def refund_amount(turn: Turn, text: str, refundable: int) -> int | None:
+    """The typed amount when it can be refunded; else None, and the admin is told why and what
+    the most is (the step stays for another try)."""
+    most = turn.t.money(refundable, turn.services.ctx.rules.currency)
+    if refundable <= 0:
+        turn.send(turn.t("admin_cards.nothing_to_refund"))
+        return None
+    try:
+        amount = parse_amount(text)
+    except InvalidInput as error:
+        turn.send(turn.t(f"admin_cards.amount_{error.params['reason']}", text=esc(text, 40),
+                         max=most))
+        return None
+    if amount > refundable:
+        turn.send(turn.t("admin_cards.over_refundable", max=most))
+        return None
+    return amount
 
 
 async def lost(turn: Turn, order_id: int) -> None:
@@ -83,11 +109,11 @@ async def refund_step(turn: Turn) -> None:
     text, data = typed(turn), dict(turn.state.data)
     if text is None:
         return
-    amount, order_id = parse_amount(text), int(data["order_id"])
+    order_id = int(data["order_id"])
     card = await turn.services.merchant.card(order_id)
     money = lambda value: turn.t.money(value, card.order.currency)
-    if amount > card.refundable:
-        return turn.send(turn.t("admin_cards.over_refundable", max=money(card.refundable)))
+    if (amount := refund_amount(turn, text, card.refundable)) is None:
+        return None
     try:
         done = await turn.services.merchant.refund_part(order_id, amount, actor(turn))
     except InvalidTransition:

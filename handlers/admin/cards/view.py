@@ -8,8 +8,9 @@ from handlers import callbacks
 from handlers.events import Button, Inline
 from handlers.i18n import Translator
 from handlers.notifications import notice_text
-from services.merchant import OrderCard, WarehouseOption
+from services.merchant import CardReview, OrderCard, WarehouseOption
 from services.orders.dto import LineView
+from services.reviews import LOW_RATING
 from services.rules import ShopRules
 
 MAX_LINES = 20  # keeps a card far below Telegram's 4096 characters with 30-line orders
@@ -70,7 +71,20 @@ def card_text(t: Translator, card: OrderCard, rules: ShopRules, alert: str = "")
     parts += _parcels(t, card)
     if o.cancel_reason:
         parts.append(t("admin_cards.reason", reason=esc(o.cancel_reason)))
+    if o.waits_for_restock:
+        parts.append(t("admin_cards.waits_for_restock"))
+    parts += [t("admin_cards.return_row", id=r.id, kind=t(f"returns.kind.{r.kind}"))
+              for r in card.returns]
+    if card.review is not None:
+        parts.append(review_line(t, card.review))
     return within_limit(parts)
+
+
+def review_line(t: Translator, review: CardReview) -> str:
+    """The customer's stars and words; a low rating is marked as one."""
+    key = "admin_cards.review_low" if review.rating <= LOW_RATING else "admin_cards.review"
+    words = esc(review.text, 1000) if review.text else t("admin_cards.review_no_text")
+    return t(key, stars="⭐" * review.rating, rating=review.rating, text=words)
 
 
 def within_limit(parts: list[str]) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sandbox.server.errors import bad_request
-from sandbox.server.formatting import parse_text, utf16_len
+from sandbox.server.formatting import parse_text, trim, utf16_len
 from sandbox.server.models import BotRecord, SimChat
 from sandbox.server.state import SandboxState
 from sandbox.spec import Spec
@@ -82,6 +82,7 @@ def text_content(
     plain, parsed = parse_text(text, parse_mode)
     if entities and not parse_mode:
         parsed = entities
+    plain, parsed = trim(plain, parsed)
     size = utf16_len(plain)
     if caption:
         if size > MAX_CAPTION:

@@ -230,6 +230,7 @@ async def send_media_group(call: Call) -> list[dict[str, Any]]:
         raise bad_request("wrong number of media in the album")
     chat = target_chat(call)
     thread = thread_for(call, chat)
+    reply = reply_to(call, chat)  # every message of the album replies to it, as in Telegram
     group_id = str(abs(hash((call.bot.id, chat.id, len(call.state.files)))))
     out = []
     for item in media:
@@ -246,7 +247,7 @@ async def send_media_group(call: Call) -> list[dict[str, Any]]:
             content["caption"] = caption
             if entities:
                 content["caption_entities"] = entities
-        out.append(deliver(call, chat, content, thread=thread))
+        out.append(deliver(call, chat, content, thread=thread, reply=reply))
     return out
 
 
