@@ -3,6 +3,7 @@ Chinese parcel shows it, phone numbers for people, dates in the shop's time zone
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -61,3 +62,40 @@ async def test_a_chinese_merchant_ships_with_a_carrier_named_in_chinese(
     assert isinstance(message, SendText)
     assert message.text == (f"🚚 订单 {order.number} 已交由沙盒快递发出，运单号 SF12345678，"
                             "预计 2026年1月7日 送达。")
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", {
+        "tracking_update": "🚚 Order No. 7: in transit (Sandbox hub, 5 Jan 2026, 21:00).",
+        "order_delivered": "otherwise it is confirmed automatically on 12 Jan 2026, 17:00.",
+        "payment_reminder": "will be cancelled in 1 hour (5 Jan 2026, 18:00)",
+        "receipt_reminder": "it will be confirmed automatically in 2 days (7 Jan 2026, 17:00)",
+        "replacement_shipped": "on its way with Manual delivery, tracking number VAN1. "
+                               "Expected delivery: 8 Jan 2026.",
+    }),
+    ("zh_CN", {
+        "tracking_update": "🚚 订单 7：运输中（Sandbox hub，2026年1月5日 21:00）",
+        "order_delivered": "如未确认，系统将于 2026年1月12日 17:00 自动确认。",
+        "payment_reminder": "将在1小时后（2026年1月5日 18:00）自动取消",
+        "receipt_reminder": "系统将在2天后（2026年1月7日 17:00）自动确认收货",
+        "replacement_shipped": "已交由商家配送发出，运单号 VAN1，预计 2026年1月8日 送达。",
+    }),
+])
+def test_notices_put_names_dates_and_time_left_in_words(
+        svc: Services, language: str, expected: dict[str, str]) -> None:
+    from handlers.i18n import Translator
+    from handlers.notifications import notice_text
+
+    t, now = Translator(language, "Asia/Shanghai"), svc.ctx.clock.now()  # 17:00 in Shanghai
+    params = {
+        "tracking_update": {"code": "in_transit", "description": "In transit to the city",
+                            "location": "Sandbox hub", "at": "2026-01-05T13:00:00+00:00"},
+        "order_delivered": {"confirm_by": "2026-01-12T09:00:00+00:00"},
+        "payment_reminder": {"deadline": (now + timedelta(hours=1)).isoformat()},
+        "receipt_reminder": {"deadline": (now + timedelta(days=2)).isoformat()},
+        "replacement_shipped": {"carrier": "manual", "tracking_number": "VAN1",
+                                "expected": "2026-01-08T01:00:00+00:00"},
+    }
+    for template, words in expected.items():
+        text = notice_text(t, template, {"order_number": "7", **params[template]}, svc.ctx)
+        assert words in text, text
