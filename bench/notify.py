@@ -45,7 +45,7 @@ async def run(messages: int, limits_on: bool) -> list[object]:
                                     now=now, params={"order_number": f"N{n:06d}"})
         limiter = RateLimiter() if limits_on else RateLimiter(UNLIMITED)
         bot = make_bot(sandbox.token, sandbox.api_url, limiter)
-        sender = OutboxSender(services.outbox, Renderer(bot), Notifications(), interval=0.05)
+        sender = OutboxSender(services.outbox, Renderer(bot), Notifications(services.ctx), interval=0.05)
         watch = Stopwatch()
         task = asyncio.create_task(sender.run())
         try:

@@ -60,7 +60,7 @@ MIN_JOURNEYS = 10  # per level: one customer does 10 journeys in a row
 
 def journey(shop: BenchShop, rng: random.Random) -> list[Step]:
     """One customer's visit, from /start to looking at the order they paid."""
-    t = Translator("en")
+    t = Translator("en", Settings().timezone)
     category, shelf = rng.choice(shop.categories)
     (_, first), (_, second) = rng.sample(shop.products[category], 2)
     return [

@@ -30,8 +30,8 @@ from services.database import Database
 from services.payments.cod import CashOnDelivery
 from services.payments.providers import PaymentProvider, ProviderRegistry
 from services.payments.sandbox import SandboxProvider
-from services.shipping.carriers import CarrierRegistry, ManualCarrier
-from services.shipping.sandbox_carrier import DEMO_PACE, SandboxCarrier
+from services.shipping import build_carriers
+from services.shipping.sandbox_carrier import DEMO_PACE
 
 if TYPE_CHECKING:  # aiogram is imported when the bot is built: the offline page comes up first
     from aiogram import Bot
@@ -68,6 +68,7 @@ def conversation_settings(config: AppConfig) -> Settings:
         support_chat_id=config.support.chat_id,
         telegram_provider_token=config.payments.telegram_provider_token or "",
         public_url=public_url(config),
+        timezone=config.shop.timezone,
     )
 
 
@@ -87,9 +88,9 @@ def build_services_from(config: AppConfig, db: Database, clock: Clock | None = N
     In the offline demo (`demo`) the sandbox carrier delivers in minutes instead of days.
     """
     clock = clock or SystemClock()
-    sandbox = SandboxCarrier(clock, DEMO_PACE if demo else 1)
+    carriers = build_carriers(config.carrier_profiles(), clock, DEMO_PACE if demo else 1)
     ctx = ServiceContext(db=db, rules=config.to_rules(), payments=payment_providers(config),
-                         carriers=CarrierRegistry([sandbox, ManualCarrier()]), clock=clock)
+                         carriers=carriers, clock=clock)
     return build_services(ctx)
 
 
@@ -115,7 +116,7 @@ class ShopBot:
         limiter = limiter or RateLimiter()
         bot = make_bot(token, api_url, limiter)
         runtime = AiogramRuntime(bot, Conversation(services, settings))
-        alerts = Notifications({"admin": AdminAlerts(services, settings)})
+        alerts = Notifications(services.ctx, {"admin": AdminAlerts(services, settings)})
         sender = OutboxSender(services.outbox, runtime.renderer, alerts, outbox_interval)
         return cls(services, settings, bot, runtime, sender, limiter)
 

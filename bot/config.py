@@ -11,10 +11,12 @@ from pydantic import Field, ValidationError, model_validator
 
 from bot.config_loader import ConfigError, read_settings
 from bot.config_sections import (
+    DEFAULT_CARRIERS,
     DEFAULT_DELIVERY_OPTIONS,
     DEFAULT_REGIONS,
     DEFAULT_WAREHOUSES,
     AdminConfig,
+    CarrierConfig,
     CartConfig,
     DatabaseConfig,
     DeliveryOptionConfig,
@@ -32,6 +34,7 @@ from bot.config_sections import (
     WebConfig,
 )
 from services.rules import DeliveryOption, Region, ReturnAddress, ShopRules
+from services.shipping.carriers import CarrierProfile
 
 __all__ = ["AppConfig", "ConfigError", "load_config"]
 
@@ -60,6 +63,9 @@ class AppConfig(Section):
     delivery_options: tuple[DeliveryOptionConfig, ...] = Field(
         default_factory=lambda: DEFAULT_DELIVERY_OPTIONS
     )
+    carriers: tuple[CarrierConfig, ...] = Field(
+        default_factory=lambda: DEFAULT_CARRIERS, min_length=1
+    )
     scheduler: SchedulerConfig = SchedulerConfig()
     redis: RedisConfig = RedisConfig()
     web: WebConfig = WebConfig()
@@ -70,6 +76,7 @@ class AppConfig(Section):
         _unique(self.warehouses, "warehouses")
         _unique(self.regions, "regions")
         _unique(self.delivery_options, "delivery_options")
+        _unique(self.carriers, "carriers")
         rules = ShopRules(regions=tuple(_region(r) for r in self.regions))
         for index, warehouse in enumerate(self.warehouses):
             if self.regions and rules.region(warehouse.region) is None:
@@ -104,6 +111,7 @@ class AppConfig(Section):
             max_line_quantity=self.cart.max_line_quantity,
             max_cart_lines=self.cart.max_lines,
             default_phone_region=self.shop.default_phone_region,
+            timezone=self.shop.timezone,
             payment_methods=self.payments.methods,
             delivery_options=tuple(
                 DeliveryOption(**d.model_dump()) for d in self.delivery_options
@@ -113,6 +121,12 @@ class AppConfig(Section):
                 ReturnAddress(w.code, w.return_address_en, w.return_address_zh)
                 for w in self.warehouses if w.return_address_en and w.return_address_zh),
         )
+
+
+    def carrier_profiles(self) -> tuple[CarrierProfile, ...]:
+        """The carriers the merchant ships with, as the services take them."""
+        return tuple(CarrierProfile(c.code, c.name_en, c.name_zh, timedelta(days=c.transit_days),
+                                    c.tracking) for c in self.carriers)
 
 
 def _region(region: RegionConfig) -> Region:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import available_timezones
 
 from pydantic import (
     AfterValidator,
@@ -47,6 +48,15 @@ BotToken = Annotated[
     str, _shaped(r"^\d+:[A-Za-z0-9_-]+$", "a bot token like 123456:ABC-def (from @BotFather)")
 ]
 Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+def _known_zone(name: str) -> str:
+    if name not in available_timezones():  # IANA's list: no path tricks, no "CST"
+        raise ValueError(f"must be an IANA time zone such as Asia/Shanghai (got {name[:64]!r})")
+    return name
+
+
+TimeZone = Annotated[str, AfterValidator(_known_zone)]
 Language = Literal["en", "zh_CN"]
 
 
@@ -128,6 +138,7 @@ class ShopConfig(Section):
     languages: tuple[Language, ...] = Field(default=("en", "zh_CN"), min_length=1)
     default_language: Language = "en"
     media_dir: Path = Path("./data/media")
+    timezone: TimeZone = "Asia/Shanghai"
 
     @model_validator(mode="after")
     def _default_is_spoken(self) -> ShopConfig:
@@ -228,6 +239,17 @@ class DeliveryOptionConfig(Section):
     allows_cod: bool = True
 
 
+class CarrierConfig(Section):
+    """A carrier the merchant can ship with, named in both languages."""
+
+    # The code travels in button data and is stored with each shipment.
+    code: Annotated[str, _shaped(r"^[a-z0-9_]{1,16}$", "1-16 of a-z 0-9 _ (e.g. sf)")]
+    name_en: str = Field(min_length=1, max_length=64)
+    name_zh: str = Field(min_length=1, max_length=64)
+    tracking: bool = False
+    transit_days: int = Field(default=3, ge=0, le=60)
+
+
 class SchedulerConfig(Section):
     """Seconds between the runs of each sweep."""
 
@@ -288,6 +310,12 @@ DEFAULT_REGIONS = tuple(
         ("hubei", "Hubei|湖北|湖北省|Wuhan|武汉", 30.59, 114.31),
         ("fujian", "Fujian|福建|福建省|Fuzhou|福州", 26.07, 119.30),
     )
+)
+DEFAULT_CARRIERS = (
+    CarrierConfig(code="sf", name_en="SF Express", name_zh="顺丰速运", transit_days=2),
+    CarrierConfig(code="sandbox", name_en="Demo Express", name_zh="演示快递", tracking=True,
+                  transit_days=3),
+    CarrierConfig(code="manual", name_en="Shop courier", name_zh="商家配送", transit_days=3),
 )
 DEFAULT_DELIVERY_OPTIONS = tuple(
     DeliveryOptionConfig(

@@ -42,11 +42,11 @@ class OutboxSender:
     """Sends what the services queued: retried on failure, never lost, sent once normally."""
 
     def __init__(self, outbox: OutboxService, renderer: Renderer,
-                 notifications: Notifications | None = None, interval: float = 1.0, *,
+                 notifications: Notifications, interval: float = 1.0, *,
                  concurrency: int = 50, lease: timedelta | None = None) -> None:
         self.outbox = outbox
         self.renderer = renderer
-        self.notifications = notifications or Notifications()
+        self.notifications = notifications
         self.interval = interval
         self.concurrency = concurrency
         self.lease = lease or outbox.lease

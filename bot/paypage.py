@@ -60,7 +60,8 @@ class SignedLink:
 
 def _translator(request: web.Request) -> Translator:
     """The page speaks the browser's language (Chinese or English)."""
-    return Translator(language_of(request.headers.get("Accept-Language", "")[:2]))
+    return Translator(language_of(request.headers.get("Accept-Language", "")[:2]),
+                      request.app[SERVICES_KEY].ctx.rules.timezone)
 
 
 def _page(t: Translator, status: int, *paragraphs: str, form: str = "") -> web.Response:

@@ -117,8 +117,8 @@ async def _category_page(turn: Turn, category_id: int, page: int, new: bool) -> 
     t = turn.t
     listing = await turn.services.catalog.products(category_id, page)
     name = localized(t, *listing.shelf) if listing.shelf else ""
-    text = t("catalog.category", name=fit(name, 200), count=listing.total,
-             page=listing.page + 1, pages=listing.pages)
+    text = t.plural("catalog.category", listing.total, name=fit(name, 200),
+                    page=listing.page + 1, pages=listing.pages)
     if not listing.items:
         text += "\n\n" + t("catalog.category_empty")
     rows = _listing(t, listing, turn.services.ctx.rules.currency, FROM_CATEGORY,
@@ -210,9 +210,8 @@ async def add(turn: Turn, pressed: Callback) -> None:
     line = next(x for x in cart.lines if x.product_id == product_id)
     name = localized(t, line.name_en, line.name_zh)
     turn.answer(t("catalog.added", qty=qty, name=name)[:200])
-    turn.send(t("catalog.added_message", qty=qty, name=fit(name, 200),
-                count=sum(x.quantity for x in cart.lines),
-                total=t.money(cart.subtotal, cart.currency)),
+    turn.send(t.plural("catalog.added_message", sum(x.quantity for x in cart.lines), qty=qty,
+                       name=fit(name, 200), total=t.money(cart.subtotal, cart.currency)),
               Inline(((cart_button(t), Button(t("catalog.checkout"), callbacks.encode("checkout"))),)))
 
 

@@ -1,17 +1,27 @@
-"""Texts of outbox messages: a template and its params -> the message a customer or merchant reads."""
+"""Texts of outbox messages: a template and its params -> the message a customer or merchant reads.
+
+Params are what the service knew when it queued the row (codes, amounts, ISO times); words,
+names and dates are made here, in the reader's language and the shop's time zone, when the
+row is sent: so a reminder says the time really left then.
+"""
 from __future__ import annotations
 
 import html
+from datetime import datetime
 from typing import Any, Protocol
 
 from handlers import callbacks
 from handlers.events import Button, Inline, Reply, SendText
 from handlers.i18n import Translator
+from services.context import ServiceContext
 from services.outbox import OutgoingMessage
 
+# ISO time params -> how they read: a date and time, or (an expected delivery) the day alone.
+_MOMENTS = {"deadline": "when", "at": "when", "confirm_by": "when", "expected": "day"}
 
-def notice_text(t: Translator, template: str, params: dict[str, Any]) -> str:
-    """The sentence for an outbox template: values escaped, money and actors in words."""
+
+def notice_text(t: Translator, template: str, params: dict[str, Any], ctx: ServiceContext) -> str:
+    """The sentence for an outbox template: values escaped, money, names and dates in words."""
     values = {k: html.escape(v) if isinstance(v, str) else v for k, v in params.items()}
     currency = str(params.get("currency", "CNY"))
     for key in ("amount", "total", "refunded"):
@@ -24,20 +34,41 @@ def notice_text(t: Translator, template: str, params: dict[str, Any]) -> str:
     values["actor_text"] = t(f"notify.actor.{actor.split(':', 1)[0] or 'system'}")
     if params.get("kind") in ("return", "exchange", "refund"):  # an after-sales request's kind
         values["kind_text"] = t(f"returns.kind.{params['kind']}")
+    if params.get("carrier"):
+        values["carrier"] = html.escape(ctx.carriers.name(str(params["carrier"]), t.language))
+    if params.get("code"):  # a tracking event: its status in the reader's words
+        values["status_text"] = t(f"notify.tracking.{params['code']}", **values)
+    values.update(_moments(t, params, ctx.clock.now()))
     text = t(f"notify.{template}", **values)
     if text == f"notify.{template}":
         return t("notify.generic", order_number=html.escape(str(params.get("order_number", ""))))
     return text
 
 
-def render(template: str, language: str, chat_id: int, params: dict[str, Any],
-           order_id: int | None) -> SendText:
+def _moments(t: Translator, params: dict[str, Any], now: datetime) -> dict[str, str]:
+    """`<key>_text` for each ISO time param; `remaining_text` until a deadline, from now."""
+    out: dict[str, str] = {"remaining_text": ""}
+    for key, style in _MOMENTS.items():
+        try:
+            moment = datetime.fromisoformat(str(params.get(key) or ""))
+        except ValueError:
+            out[f"{key}_text"] = ""  # absent (an older row): the sentence still reads
+            continue
+        out[f"{key}_text"] = t.day(moment) if style == "day" else t.when(moment)
+        if key == "deadline":
+            out["remaining_text"] = t.remaining(moment - now)
+    return out
+
+
+def render(ctx: ServiceContext, message: OutgoingMessage) -> SendText:
     """The message for one outbox row (unknown templates still say something useful)."""
-    t = Translator(language)
+    t = Translator(message.language, ctx.rules.timezone)
     keyboard = None
-    if order_id is not None and chat_id > 0:
-        keyboard = Inline(((Button(t("notify.open_order"), callbacks.encode("order", order_id)),),))
-    return SendText(chat_id, notice_text(t, template, params), keyboard)
+    if message.order_id is not None and message.chat_id > 0:
+        keyboard = Inline(((Button(t("notify.open_order"),
+                                   callbacks.encode("order", message.order_id)),),))
+    return SendText(message.chat_id, notice_text(t, message.template, message.params, ctx),
+                    keyboard)
 
 
 class AlertComposer(Protocol):
@@ -55,7 +86,8 @@ class AlertComposer(Protocol):
 class Notifications:
     """Outbox rows -> Replies: plain messages, or a composer's for its audience."""
 
-    def __init__(self, composers: dict[str, AlertComposer] | None = None) -> None:
+    def __init__(self, ctx: ServiceContext, composers: dict[str, AlertComposer] | None = None) -> None:
+        self.ctx = ctx
         self.composers = composers or {}
 
     async def compose(self, message: OutgoingMessage) -> list[Reply]:
@@ -63,8 +95,7 @@ class Notifications:
         composer = self.composers.get(message.audience)
         if composer is not None:
             return await composer.compose(message)
-        return [render(message.template, message.language, message.chat_id, message.params,
-                       message.order_id)]
+        return [render(self.ctx, message)]
 
     async def sent(self, message: OutgoingMessage, reply: Reply, message_id: int | None) -> None:
         """Pass the sent message's id to the composer that asked for it."""

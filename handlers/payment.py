@@ -55,18 +55,28 @@ def invoice(turn: Turn, order: Payable) -> SendInvoice:
                        turn.t("payment.invoice_label", number=order.number))
 
 
-async def offer(turn: Turn, order: Payable) -> None:
-    """The payment step of an unpaid order: an invoice (Telegram) or a "Pay now" link."""
+async def offer(turn: Turn, order: Payable, placed: str = "") -> None:
+    """The payment step of an unpaid order: an invoice (Telegram) or a "Pay now" link.
+
+    Right after Confirm, `placed` ("Order No. ... is placed") heads it and the message takes the
+    review screen's place: one message says the order is placed and how to pay for it.
+    """
     amount = turn.t.money(order.total, order.currency)
     deadline = turn.t.when(order.payment_deadline)
     if order.payment_method == "telegram":
+        buttons = Inline((_after_buttons(turn, order),))
+        if placed:  # the invoice follows, right below
+            turn.show(f"{placed}\n\n{turn.t('payment.invoice_below', deadline=deadline)}", buttons)
+            return turn.replies.append(invoice(turn, order))
         turn.replies.append(invoice(turn, order))
         text = turn.t("payment.invoice_sent", number=order.number, amount=amount, deadline=deadline)
-        return turn.send(text, Inline((_after_buttons(turn, order),)))
+        return turn.send(text, buttons)
     link = await turn.services.payments.payment_link(turn.customer.id, order.id)
-    text = turn.t("payment.pay_link", number=order.number, amount=amount, deadline=deadline)
-    pay_now = (Button(turn.t("payment.pay_now"), url=link),)
-    turn.send(text, Inline((pay_now, _after_buttons(turn, order))))
+    buttons = Inline(((Button(turn.t("payment.pay_now"), url=link),), _after_buttons(turn, order)))
+    if placed:
+        return turn.show(f"{placed}\n\n{turn.t('payment.pay_by', deadline=deadline)}", buttons)
+    turn.send(turn.t("payment.pay_link", number=order.number, amount=amount, deadline=deadline),
+              buttons)
 
 
 async def check(turn: Turn, pressed: Callback) -> None:

@@ -178,9 +178,10 @@ async def _show_picker(turn: Turn, order: OrderDetail) -> None:
 def _photos_keyboard(turn: Turn) -> Inline:
     """Done (with photos) or Skip (without)."""
     count = len(turn.state.data.get("photos", []))
-    key = "returns.btn_photos_done" if count else "returns.btn_photos_skip"
+    label = (turn.t.plural("returns.btn_photos_done", count) if count
+             else turn.t("returns.btn_photos_skip"))
     order_id = int(turn.state.data["order_id"])
-    return Inline(((Button(turn.t(key, count=count), callbacks.encode("retsend", order_id)),),))
+    return Inline(((Button(label, callbacks.encode("retsend", order_id)),),))
 
 
 def register(r: Registry) -> None:

@@ -237,7 +237,11 @@ async def create_order(
 def _announce(session: AsyncSession, ctx: ServiceContext, customer: Customer, order: Order) -> None:
     now, rules = ctx.clock.now(), ctx.rules
     params = {"order_number": order.number, "total": order.total, "currency": order.currency}
-    notifications.tell_customer(session, customer, "order_placed", now, order.id, **params)
+    if order.channel != "bot":  # a checkout in the chat is answered there, with its payment step
+        template = "order_placed_cod" if order.payment_method == "cod" else "order_placed"
+        deadline = order.payment_deadline.isoformat() if order.payment_deadline else ""
+        notifications.tell_customer(session, customer, template, now, order.id, **params,
+                                    deadline=deadline)
     notifications.tell_admins(session, rules, "alert_new_order", now, order.id, **params)
     if order.important:
         notifications.tell_admins(session, rules, "alert_important_order", now, order.id, **params)

@@ -314,7 +314,7 @@ class MerchantService:
             raise NotFound(what="shipment")
         slips = []
         for shipment_id in parcels:
-            data = await build_slip_data(self.ctx.db, order_id, shipment_id, self.ctx.rules.shop_name)
+            data = await build_slip_data(self.ctx, order_id, shipment_id)
             suffix = f"-{data.parcel_index}" if data.parcel_count > 1 else ""
             slips.append(Slip(f"slip-{data.order_number}{suffix}.pdf", render_slip(data),
                               data.parcel_index, data.parcel_count))

@@ -58,6 +58,7 @@ class ShopRules:
     max_line_quantity: int = 99
     max_cart_lines: int = 30
     default_phone_region: str = "CN"
+    timezone: str = "Asia/Shanghai"  # IANA name: the shop's clock for dates people read
     payment_methods: tuple[str, ...] = ("sandbox", "cod")
     delivery_options: tuple[DeliveryOption, ...] = field(
         default_factory=lambda: (

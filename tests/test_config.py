@@ -65,6 +65,22 @@ def test_return_addresses_reach_the_rules_by_warehouse(tmp_path: Path) -> None:
     assert bare.return_address("W") is None and bare.return_addresses == ()
 
 
+def test_the_shop_clock_and_the_carriers_reach_the_services(tmp_path: Path) -> None:
+    default = AppConfig()
+    assert default.shop.timezone == "Asia/Shanghai" and default.to_rules().timezone == "Asia/Shanghai"
+    text = ("shop:\n  timezone: Europe/Berlin\ncarriers:\n"
+            "  - {code: dhl, name_en: DHL Express, name_zh: DHL快递, transit_days: 4}\n")
+    config = config_from(tmp_path, text)
+    assert config.to_rules().timezone == "Europe/Berlin"
+    (dhl,) = config.carrier_profiles()
+    assert (dhl.code, dhl.name("en"), dhl.name("zh_CN"), dhl.transit, dhl.tracking) == (
+        "dhl", "DHL Express", "DHL快递", timedelta(days=4), False)
+    # The demo's: SF Express without tracking, a demo carrier with the simulated tracking.
+    demo = {p.code: p for p in default.carrier_profiles()}
+    assert demo["sf"].name("zh_CN") == "顺丰速运" and not demo["sf"].tracking
+    assert demo["sandbox"].tracking and demo["sandbox"].name("en") == "Demo Express"
+
+
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
     config = config_from(
         tmp_path, "database:\n  url: sqlite+aiosqlite:///a.db\n",
@@ -151,6 +167,19 @@ warehouses:
         ("redis:\n  url: http://x\n", {}, "config error: redis.url: must be a redis://"),
         ("telegram:\n  token: '123:abc'\n", {},
          "config error: telegram.token: secrets go in the BOT_TOKEN environment variable"),
+        ("shop:\n  timezone: Mars/Olympus\n", {},
+         "config error: shop.timezone: must be an IANA time zone such as Asia/Shanghai (got 'Mars/Olympus')"),
+        ("shop:\n  timezone: CST\n", {}, "config error: shop.timezone: must be an IANA time zone"),
+        ("shop:\n  timezone: ../../etc/passwd\n", {}, "config error: shop.timezone: must be an IANA"),
+        ("carriers: []\n", {}, "config error: carriers: "),
+        ("carriers:\n  - {code: SF, name_en: SF, name_zh: 顺丰}\n", {},
+         "config error: carriers[0].code: must be 1-16 of a-z 0-9 _"),
+        ("carriers:\n  - {code: sf, name_en: SF, name_zh: ''}\n", {}, "config error: carriers[0].name_zh:"),
+        ("carriers:\n  - {code: sf, name_en: SF, name_zh: 顺丰, transit_days: -1}\n", {},
+         "config error: carriers[0].transit_days: must be greater than or equal to 0"),
+        ("carriers:\n  - {code: sf, name_en: A, name_zh: 甲}\n  - {code: sf, name_en: B, name_zh: 乙}\n",
+         {}, "config error: carriers[1].code: 'sf' is used twice"),
+        ("carriers:\n  - {code: sf, name: SF}\n", {}, "config error: carriers[0].name_en: is required"),
         ("orders: 5\n", {}, "config error: orders: must be a section of keys (got 5)"),
         ("orders: [\n", {}, "invalid YAML at line 2"),
         ("- a list\n", {}, "must be a mapping of sections"),

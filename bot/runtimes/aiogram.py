@@ -81,7 +81,7 @@ class AiogramRuntime:
     async def register_commands(self) -> None:
         """The command menu in both languages."""
         for language in ("en", "zh"):
-            t = Translator("zh_CN" if language == "zh" else "en")
+            t = Translator("zh_CN" if language == "zh" else "en", self.conversation.settings.timezone)
             commands = [BotCommand(command=c, description=t(f"command.{c}")) for c in COMMANDS]
             await self.bot.set_my_commands(commands, BotCommandScopeDefault(),
                                            language_code=language if language == "zh" else None)

@@ -50,7 +50,7 @@ class AdminAlerts:
             return await self._statement(t, message)
         if message.template == "return_photos":
             return await self._photos(t, message)
-        line = alert_line(t, message.template, message.params)
+        line = alert_line(t, message.template, message.params, self.services.ctx)
         key = card_key(message)
         if key is None:
             return [SendText(message.chat_id, line)]
@@ -95,7 +95,7 @@ class AdminAlerts:
             return (return_text(t, view, line, self.services.ctx.rules.currency),
                     return_keyboard(t, view))
         card = await self.services.merchant.card(key)
-        return card_text(t, card, self.services.ctx.rules, line), card_keyboard(t, card)
+        return card_text(t, card, self.services.ctx, line), card_keyboard(t, card)
 
     async def sent(self, message: OutgoingMessage, reply: Reply, message_id: int | None) -> None:
         """A card went out: remember its message, so the next alert edits it."""

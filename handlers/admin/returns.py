@@ -163,7 +163,7 @@ async def _ask_amount(turn: Turn, view: ReturnView) -> None:
 
 async def _ask_carrier(turn: Turn, view: ReturnView) -> None:
     rows = tuple((Button(name, callbacks.encode("arc", view.id, code)),)
-                 for code, name in turn.services.ctx.carriers.choices())
+                 for code, name in turn.services.ctx.carriers.choices(turn.t.language))
     back = (Button(turn.t("admin_cards.btn.back"), callbacks.encode("ar", view.id, "card")),)
     turn.show(_text(turn, view, turn.t("admin_returns.ask_carrier")), Inline((*rows, back)))
     turn.answer()

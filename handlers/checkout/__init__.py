@@ -12,7 +12,7 @@ stateDiagram-v2
     review --> address: ck:edit_address
     review --> delivery: ck:edit_delivery
     review --> payment: ck:edit_payment
-    review --> [*]: Confirm -> "Order No. ..." (+ the payment step)
+    review --> [*]: Confirm -> "Order No. ... is placed" with the payment step
 ```
 After an edit the flow returns to the review as soon as every part is filled. Each typed value is
 checked at once and asked again politely when it is wrong. The checkout key is made when the
@@ -39,6 +39,7 @@ from handlers.checkout.common import (
 from handlers.registry import Registry
 from handlers.start import main_menu
 from handlers.turn import Turn
+from models import OrderStatus as S
 from services.errors import EmptyCart
 
 
@@ -166,9 +167,11 @@ async def confirm(turn: Turn, pressed: Callback) -> None:
     turn.reset()
     turn.remember(placed_number=placed.number)
     turn.answer("" if placed.created else turn.t("checkout.already_placed", number=placed.number))
-    turn.show(review.placed_text(turn, placed))  # the review's buttons go: nothing to press twice
-    if placed.created and placed.payment_method != "cod":
-        await payment.offer(turn, placed)
+    # One message in place of the review (its buttons go: nothing to press twice): the order
+    # is placed, and how to pay it.
+    if placed.status == S.PENDING_PAYMENT:
+        return await payment.offer(turn, placed, placed=review.placed_text(turn, placed))
+    turn.show(review.placed_text(turn, placed))
 
 
 def register(r: Registry) -> None:

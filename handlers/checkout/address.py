@@ -18,12 +18,14 @@ from handlers.checkout.common import (
     with_cancel,
 )
 from handlers.events import Button, Keyboard, ReplyKeyboard
+from handlers.i18n import Translator
 from handlers.router import error_text
 from handlers.start import main_menu
 from handlers.turn import Turn
 from services.checkout import AddressInput, validate_address
 from services.customers import AddressView
 from services.errors import InvalidInput, NotFound
+from services.postal import format_phone
 from services.validation import clean_text, phone
 
 MAX_SAVED = 5  # newest saved addresses offered; older ones stay in the database
@@ -38,14 +40,14 @@ LIMITS = {
 }
 
 
-def describe(address: AddressInput | AddressView) -> str:
-    """The address as one HTML-safe line for the review screen."""
-    parts = [address.region, address.city, address.line, address.postcode]
-    return html.escape(", ".join(p for p in parts if p))
+def describe(t: Translator, address: AddressInput | AddressView) -> str:
+    """The address as one HTML-safe line for the review screen, as the reader writes one."""
+    return html.escape(t.address(address.region, address.city, address.line, address.postcode))
 
 
-def _label(address: AddressView) -> str:
-    text = f"{address.recipient}, {address.city}, {address.line}"
+def _label(t: Translator, address: AddressView) -> str:
+    text = t("checkout.saved_address", recipient=address.recipient,
+             address=t.address("", address.city, address.line))
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
 
 
@@ -54,7 +56,7 @@ async def ask_address(turn: Turn, fresh: bool = False) -> None:
     saved = await turn.services.customers.addresses(turn.customer.id)
     if not saved:
         return ask_field(turn, "recipient", fresh=fresh)
-    rows = [(Button(_label(a), callbacks.encode("addr", a.id)),) for a in saved[:MAX_SAVED]]
+    rows = [(Button(_label(turn.t, a), callbacks.encode("addr", a.id)),) for a in saved[:MAX_SAVED]]
     rows.append((Button(turn.t("checkout.new_address"), callbacks.encode("ck", "new")),))
     move(turn, ADDRESS)
     present(turn, turn.t("checkout.choose_address"), with_cancel(turn, *rows), fresh)
@@ -128,7 +130,8 @@ def accept(turn: Turn, name: str, value: str) -> bool:
     following = FIELDS.index(name) + 1
     if following < len(FIELDS):
         if name == "phone":  # give the main menu back in place of the share-phone keyboard
-            turn.send(turn.t("checkout.phone_saved", phone=html.escape(value)), main_menu(turn.t))
+            shown = format_phone(value, turn.services.ctx.rules.default_phone_region)
+            turn.send(turn.t("checkout.phone_saved", phone=html.escape(shown)), main_menu(turn.t))
         ask_field(turn, FIELDS[following], draft=fields)
         return False
     address = validate_address(AddressInput(**fields), turn.services.ctx.rules.default_phone_region)

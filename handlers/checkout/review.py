@@ -13,6 +13,7 @@ from services.cart import CartView
 from services.checkout import AddressInput, CheckoutRequest, new_checkout_key
 from services.errors import EmptyCart
 from services.orders.dto import PlacedOrder
+from services.postal import format_phone
 
 LINES_BUDGET = 3000  # characters of product lines; the rest of the screen fits in Telegram's 4096
 
@@ -25,7 +26,7 @@ def _lines(turn: Turn, cart: CartView) -> str:
         text = turn.t("checkout.review_line", name=html.escape(name), qty=line.quantity,
                       amount=turn.t.money(line.total, cart.currency))
         if used + len(text) > LINES_BUDGET:
-            shown.append(turn.t("checkout.review_more", count=len(cart.lines) - index))
+            shown.append(turn.t.plural("checkout.review_more", len(cart.lines) - index))
             break
         shown.append(text)
         used += len(text) + 1
@@ -53,8 +54,9 @@ async def show_review(turn: Turn, address: AddressInput, fresh: bool = False) ->
         subtotal=turn.t.money(cart.subtotal, cart.currency),
         delivery=html.escape(delivery_name(turn, option)), fee=fee_text(turn, option.fee),
         total=turn.t.money(cart.subtotal + option.fee, cart.currency),
-        recipient=html.escape(address.recipient), phone=html.escape(address.phone),
-        address=describe(address), payment=turn.t(f"checkout.method.{draft(turn)['payment']}"),
+        recipient=html.escape(address.recipient),
+        phone=html.escape(format_phone(address.phone, turn.services.ctx.rules.default_phone_region)),
+        address=describe(turn.t, address), payment=turn.t(f"checkout.method.{draft(turn)['payment']}"),
     )
     present(turn, text, with_cancel(turn, *_buttons(turn)), fresh)
 
@@ -71,10 +73,12 @@ def request_of(turn: Turn) -> CheckoutRequest:
 
 
 def placed_text(turn: Turn, placed: PlacedOrder) -> str:
-    """ "Order No. ..." with what happens next."""
+    """ "Order No. ... is placed", and for cash on delivery what happens next."""
     total = turn.t.money(placed.total, placed.currency)
-    follow = "checkout.placed_cod" if placed.payment_method == "cod" else "checkout.placed_online"
-    return turn.t("checkout.placed", number=placed.number, total=total) + "\n\n" + turn.t(follow, total=total)
+    text = turn.t("checkout.placed", number=placed.number, total=total)
+    if placed.payment_method == "cod":
+        text += "\n\n" + turn.t("checkout.placed_cod", total=total)
+    return text
 
 
 async def ready(turn: Turn) -> bool:

@@ -9,11 +9,14 @@ from handlers.events import Button, Inline
 from handlers.i18n import Translator, catalogue
 from handlers.turn import Turn
 from models import OrderStatus as S
+from services.context import ServiceContext
 from services.errors import InvalidInput, PaymentError
 from services.orders.dto import LineView, OrderDetail, OrderSummary, ShipmentView
 from services.orders.lifecycle import ACTIONS
+from services.postal import format_phone
 from services.returns import RETURNABLE, ReturnView
 from services.reviews import REVIEWABLE
+from services.shipping.carriers import CarrierRegistry
 
 MAX_TEXT = 4096  # Bot API: a message holds at most 4096 characters
 MAX_LINES, MAX_EVENTS, MAX_TRACKING = 20, 12, 6  # keep a big order's card readable and in bounds
@@ -65,10 +68,11 @@ def list_keyboard(t: Translator, orders: list[OrderSummary], page: int, pages: i
 
 
 def detail_text(t: Translator, order: OrderDetail, returns: list[ReturnView],
-                carrier_names: dict[str, str]) -> str:
+                ctx: ServiceContext) -> str:
     """The order card: status, lines, money, address, timeline, parcels and after-sales."""
-    parts = [_head(t, order), _lines(t, order), _address(t, order), _timeline(t, order)]
-    parts += [_shipment(t, s, carrier_names) for s in order.shipments]
+    parts = [_head(t, order), _lines(t, order), _address(t, order, ctx.rules.default_phone_region),
+             _timeline(t, order)]
+    parts += [_shipment(t, s, ctx.carriers) for s in order.shipments]
     if returns:
         parts.append("\n".join([t("orders.returns_title")] + [
             t("orders.return_row", id=r.id, kind=t(f"returns.kind.{r.kind}"),
@@ -102,7 +106,7 @@ def _lines(t: Translator, order: OrderDetail) -> str:
     rows = [t("orders.detail_line", item=line_label(t, ln), amount=t.money(ln.total, money))
             for ln in order.lines[:MAX_LINES]]
     if len(order.lines) > MAX_LINES:
-        rows.append(t("orders.more_lines", count=len(order.lines) - MAX_LINES))
+        rows.append(t.plural("orders.more_lines", len(order.lines) - MAX_LINES))
     rows.append(t("orders.detail_delivery_fee", amount=t.money(order.delivery_fee, money)))
     rows.append(t("orders.detail_total", amount=t.money(order.total, money)))
     if order.paid:
@@ -114,11 +118,10 @@ def _lines(t: Translator, order: OrderDetail) -> str:
     return "\n".join(rows)
 
 
-def _address(t: Translator, order: OrderDetail) -> str:
-    parts = (order.region, order.city, order.address_line, order.postcode)
-    place = " ".join(dict.fromkeys(p for p in parts if p))  # "Shanghai Shanghai" reads as one
+def _address(t: Translator, order: OrderDetail, phone_region: str) -> str:
+    place = t.address(order.region, order.city, order.address_line, order.postcode)
     return t("orders.detail_address", recipient=escape(order.recipient_name),
-             phone=escape(order.phone), address=escape(place))
+             phone=escape(format_phone(order.phone, phone_region)), address=escape(place))
 
 
 def _timeline(t: Translator, order: OrderDetail) -> str:
@@ -127,17 +130,25 @@ def _timeline(t: Translator, order: OrderDetail) -> str:
     return "\n".join([t("orders.timeline_title"), *rows]) if rows else ""
 
 
-def _shipment(t: Translator, shipment: ShipmentView, carrier_names: dict[str, str]) -> str:
+def _shipment(t: Translator, shipment: ShipmentView, carriers: CarrierRegistry) -> str:
     if not shipment.carrier:
         return t("orders.parcel_packed")
-    carrier = escape(carrier_names.get(shipment.carrier, shipment.carrier))
+    carrier = escape(carriers.name(shipment.carrier, t.language))
     key = "orders.parcel_replacement" if shipment.is_replacement else "orders.parcel_title"
     rows = [t(key, carrier=carrier, tracking=escape(shipment.tracking_number or ""))]
     if shipment.expected_delivery and not shipment.delivered_at:
-        rows.append(t("orders.parcel_expected", date=t.when(shipment.expected_delivery)))
-    rows += [t("orders.tracking_row", when=t.when(e.at), what=escape(e.description),
-               where=escape(e.location)) for e in shipment.events[-MAX_TRACKING:]]
+        rows.append(t("orders.parcel_expected", date=t.day(shipment.expected_delivery)))
+    rows += [t("orders.tracking_row", when=t.when(e.at), where=escape(e.location),
+               what=tracking_status(t, e.code, e.description))
+             for e in shipment.events[-MAX_TRACKING:]]
     return "\n".join(rows)
+
+
+def tracking_status(t: Translator, code: str, description: str) -> str:
+    """A carrier event in the reader's words (the carrier's own only for a problem)."""
+    key = f"notify.tracking.{code}"
+    known = key in catalogue(t.language) or key in catalogue("en")
+    return t(key, description=escape(description)) if known else escape(description)
 
 
 def returnable(order: OrderDetail, now: datetime, window: object) -> bool:
@@ -189,8 +200,8 @@ async def show_order(turn: Turn, order_id: int, fresh: bool = False) -> None:
     """Show the order card: in place of the pressed message, or `fresh` below the last one."""
     order = await turn.services.orders.detail(order_id, turn.customer.id)
     returns = await turn.services.returns.for_order(order.id, turn.customer.id)
-    names = {c.code: c.name for c in turn.services.ctx.carriers}
-    text, keyboard = detail_text(turn.t, order, returns, names), await detail_keyboard(turn, order)
+    text = detail_text(turn.t, order, returns, turn.services.ctx)
+    keyboard = await detail_keyboard(turn, order)
     if fresh:
         turn.send(text, keyboard)
     else:

@@ -50,7 +50,7 @@ class OrderSweeps:
 
     async def _due(self, session: AsyncSession, where: Sequence[ColumnElement[bool]],
                    ids: list[int]) -> Sequence[Row[Any]]:
-        """The batch's orders still due (id, number, customer, deadline), claimed on PostgreSQL.
+        """The batch's orders still due (id, number, customer, deadlines), claimed on PostgreSQL.
 
         The batch is fetched by id in a derived table and the conditions are re-checked outside
         it: with `id IN (batch) AND <where>` in one query the planners chose the status/deadline
@@ -68,7 +68,7 @@ class OrderSweeps:
         recheck = ClauseAdapter(claimed)  # orders.status -> batch.status, ...
         return (await session.execute(
             select(claimed.c.id, claimed.c.number, claimed.c.customer_id,
-                   claimed.c.payment_deadline)
+                   claimed.c.payment_deadline, claimed.c.receipt_deadline)
             .where(*(recheck.traverse(condition) for condition in where))
             .order_by(claimed.c.id))).all()
 
@@ -229,8 +229,11 @@ class OrderSweeps:
             if customer is None or customer.telegram_id is None:
                 continue  # phone-only customers have no chat (as notifications.tell_customer)
             params: dict[str, Any] = {"order_number": row.number}
-            if template == "payment_reminder":
-                params["deadline"] = row.payment_deadline.isoformat() if row.payment_deadline else ""
+            # The deadline, not the time left: the message says what is left when it is sent.
+            deadline = {"payment_reminder": row.payment_deadline,
+                        "receipt_reminder": row.receipt_deadline}.get(template)
+            if deadline is not None:
+                params["deadline"] = deadline.isoformat()
             # The row notifications.queue would add, written with one executemany per batch.
             rows.append({"audience": notifications.CUSTOMER, "chat_id": customer.telegram_id,
                          "template": template, "language": customer.language, "params": params,
@@ -252,7 +255,7 @@ class OrderSweeps:
 
 def _columns(where: Sequence[ColumnElement[bool]]) -> list[Column[Any]]:
     """The orders columns `_due` returns, then those the conditions read (each once)."""
-    keys = ["id", "number", "customer_id", "payment_deadline"]
+    keys = ["id", "number", "customer_id", "payment_deadline", "receipt_deadline"]
     for condition in where:
         for element in visitors.iterate(condition):
             if (isinstance(element, Column) and element.table is Order.__table__

@@ -1,10 +1,13 @@
 """Shipping: carriers (tracking, expected delivery) and the printable shipping slip."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from services.clock import Clock
 from services.shipping.carriers import (
     TRACKING_CODES,
     Carrier,
+    CarrierProfile,
     CarrierRegistry,
     ManualCarrier,
     TrackingEvent,
@@ -13,12 +16,16 @@ from services.shipping.carriers import (
 from services.shipping.sandbox_carrier import SandboxCarrier
 
 
-def default_carriers(clock: Clock) -> CarrierRegistry:
-    """The carriers every installation has: the sandbox carrier and manual delivery."""
-    return CarrierRegistry([SandboxCarrier(clock), ManualCarrier()])
+def build_carriers(profiles: Iterable[CarrierProfile], clock: Clock,
+                   pace: float = 1) -> CarrierRegistry:
+    """The configured carriers: those with tracking follow the sandbox carrier's simulated
+    parcels (no real carrier's tracking API is connected), at `pace` (the offline demo's is
+    faster), the others are marked delivered by the merchant."""
+    return CarrierRegistry(SandboxCarrier(clock, p, pace) if p.tracking else ManualCarrier(p)
+                           for p in profiles)
 
 
 __all__ = [
-    "TRACKING_CODES", "Carrier", "CarrierRegistry", "ManualCarrier", "SandboxCarrier",
-    "TrackingEvent", "default_carriers", "normalize_tracking_number",
+    "TRACKING_CODES", "Carrier", "CarrierProfile", "CarrierRegistry", "ManualCarrier",
+    "SandboxCarrier", "TrackingEvent", "build_carriers", "normalize_tracking_number",
 ]

@@ -40,12 +40,30 @@ def normalize_tracking_number(raw: str) -> str:
     return number
 
 
+@dataclass(frozen=True)
+class CarrierProfile:
+    """How the shop presents a carrier (a `carriers` entry of config.yaml)."""
+
+    code: str
+    name_en: str
+    name_zh: str
+    transit: timedelta = timedelta(days=3)  # shipping to delivery, for the expected date
+    tracking: bool = False  # followed by the (simulated) tracking of the sandbox carrier
+
+    def name(self, language: str) -> str:
+        """The carrier's name for a reader of `language`."""
+        return self.name_zh if language == "zh_CN" and self.name_zh else self.name_en
+
+
+MANUAL = CarrierProfile("manual", "Manual delivery", "商家配送")
+
+
 @runtime_checkable
 class Carrier(Protocol):
     """A delivery company: validates its tracking numbers and reports a parcel's events."""
 
     code: str
-    name: str
+    profile: CarrierProfile
     has_tracking: bool
 
     def validate_tracking_number(self, raw: str) -> str:
@@ -66,13 +84,9 @@ class ManualCarrier:
 
     has_tracking = False
 
-    def __init__(
-        self, code: str = "manual", name: str = "Manual delivery",
-        transit: timedelta = timedelta(days=3),
-    ) -> None:
-        self.code = code
-        self.name = name
-        self._transit = transit
+    def __init__(self, profile: CarrierProfile = MANUAL) -> None:
+        self.profile = profile
+        self.code = profile.code
 
     def validate_tracking_number(self, raw: str) -> str:
         """The normalized reference number (kept for the customer, never polled)."""
@@ -84,7 +98,7 @@ class ManualCarrier:
 
     def expected_delivery(self, shipped_at: datetime) -> datetime:
         """Shipping time plus the configured transit time."""
-        return shipped_at + self._transit
+        return shipped_at + self.profile.transit
 
 
 class CarrierRegistry:
@@ -120,6 +134,11 @@ class CarrierRegistry:
         """Carrier codes, in registration order."""
         return list(self._carriers)
 
-    def choices(self) -> list[tuple[str, str]]:
-        """(code, name) pairs, e.g. for the merchant's carrier keyboard."""
-        return [(c.code, c.name) for c in self._carriers.values()]
+    def choices(self, language: str) -> list[tuple[str, str]]:
+        """(code, name) pairs in `language`, e.g. for the merchant's carrier keyboard."""
+        return [(c.code, c.profile.name(language)) for c in self._carriers.values()]
+
+    def name(self, code: str | None, language: str) -> str:
+        """A carrier's name in `language`; the stored code of one no longer configured."""
+        carrier = self._carriers.get(code or "")
+        return carrier.profile.name(language) if carrier is not None else code or ""

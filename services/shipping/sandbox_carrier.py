@@ -8,7 +8,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from services.clock import Clock
-from services.shipping.carriers import TrackingCode, TrackingEvent, normalize_tracking_number
+from services.shipping.carriers import (
+    CarrierProfile,
+    TrackingCode,
+    TrackingEvent,
+    normalize_tracking_number,
+)
 
 # (code, offset from shipped_at, description, location): the whole journey of a parcel.
 _JOURNEY: tuple[tuple[TrackingCode, timedelta, str, str], ...] = (
@@ -21,20 +26,22 @@ _EXCEPTION_AFTER = timedelta(days=1)
 # Tracking numbers starting with this prefix run into a delivery problem and never arrive.
 EXCEPTION_PREFIX = "EXC"
 DEMO_PACE = 1080  # 54 hours in 3 minutes
+SANDBOX = CarrierProfile("sandbox", "Sandbox Express", "沙盒快递", transit=_JOURNEY[-1][1],
+                         tracking=True)
 
 
 class SandboxCarrier:
     """Deterministic tracking: each event appears once the clock has passed its time."""
 
-    code = "sandbox"
-    name = "Sandbox Express"
     has_tracking = True
 
-    def __init__(self, clock: Clock, pace: float = 1) -> None:
+    def __init__(self, clock: Clock, profile: CarrierProfile = SANDBOX, pace: float = 1) -> None:
         if pace <= 0:
             raise ValueError("pace must be positive")
         self._clock = clock
         self._pace = pace
+        self.profile = profile
+        self.code = profile.code
 
     def validate_tracking_number(self, raw: str) -> str:
         """The normalized tracking number."""
@@ -46,8 +53,9 @@ class SandboxCarrier:
         return [e for e in self._journey(tracking_number, shipped_at) if e.occurred_at <= now]
 
     def expected_delivery(self, shipped_at: datetime) -> datetime:
-        """The time the "delivered" event will appear."""
-        return shipped_at + _JOURNEY[-1][1] / self._pace
+        """Shipping time plus the profile's transit time (by default: when "delivered" appears),
+        at the carrier's pace."""
+        return shipped_at + self.profile.transit / self._pace
 
     def _journey(self, tracking_number: str, shipped_at: datetime) -> list[TrackingEvent]:
         number = normalize_tracking_number(tracking_number)

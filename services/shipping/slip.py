@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.units import mm
@@ -15,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Order, OrderLine, Shipment, ShipmentLine, Warehouse
-from services.database import Database
+from services.context import ServiceContext
 from services.errors import NotFound
+from services.postal import format_address, format_phone
 
 PAGE_SIZE = (100 * mm, 150 * mm)
 MARGIN = 5 * mm
@@ -55,8 +57,9 @@ class SlipData:
     parcel_index: int = 1
     parcel_count: int = 1
     warehouse: str = ""
-    carrier: str | None = None
+    carrier: str | None = None  # its name, as people read it
     tracking_number: str | None = None
+    timezone: str = "UTC"  # the shop's: the time printed
 
 
 @dataclass(frozen=True)
@@ -180,8 +183,8 @@ def render_slip(slip: SlipData, labels: SlipLabels = SlipLabels()) -> bytes:
     page.text(labels.recipient, 8)
     page.text(slip.recipient_name, 13)
     page.text(f"{labels.phone}: {slip.phone}", 10)
-    page.text(" ".join(p for p in (slip.region, slip.city) if p), 10)
-    page.text(slip.address_line, 10)
+    # Written as on a Chinese parcel (biggest part first, nothing between) when it is Chinese.
+    page.text(format_address("zh_CN", slip.region, slip.city, slip.address_line), 10)
     if slip.postcode:
         page.text(f"{labels.postcode}: {slip.postcode}", 10)
     page.gap()
@@ -192,7 +195,8 @@ def render_slip(slip: SlipData, labels: SlipLabels = SlipLabels()) -> bytes:
         page.text(f"{labels.carrier}: {slip.carrier}", 8)
     if slip.tracking_number:
         page.text(f"{labels.tracking}: {slip.tracking_number}", 8)
-    page.text(f"{labels.created}: {slip.created_at:%Y-%m-%d %H:%M} UTC", 8)
+    local = slip.created_at.astimezone(ZoneInfo(slip.timezone))
+    page.text(f"{labels.created}: {local:%Y-%m-%d %H:%M} ({slip.timezone})", 8)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
@@ -226,11 +230,10 @@ async def _parcel_position(session: AsyncSession, shipment: Shipment) -> tuple[i
     return siblings.index(shipment.id) + 1, len(siblings)
 
 
-async def build_slip_data(
-    db: Database, order_id: int, shipment_id: int | None, shop_name: str
-) -> SlipData:
+async def build_slip_data(ctx: ServiceContext, order_id: int, shipment_id: int | None) -> SlipData:
     """Read the order, its lines (or the shipment's) and the warehouse for a slip."""
-    async with db.read() as session:
+    rules = ctx.rules
+    async with ctx.db.read() as session:
         order = await session.get(Order, order_id)
         if order is None:
             raise NotFound("order not found", order_id=order_id)
@@ -240,13 +243,17 @@ async def build_slip_data(
         index, count = await _parcel_position(session, shipment) if shipment else (1, 1)
         warehouse_id = shipment.warehouse_id if shipment else order.warehouse_id
         warehouse = await session.get(Warehouse, warehouse_id) if warehouse_id else None
+        carrier = shipment.carrier if shipment else None
+        names = (ctx.carriers.name(carrier, "zh_CN"), ctx.carriers.name(carrier, "en"))
         return SlipData(
-            shop_name=shop_name, order_number=order.number, created_at=order.created_at,
-            recipient_name=order.recipient_name, phone=order.phone, region=order.region,
+            shop_name=rules.shop_name, order_number=order.number, created_at=order.created_at,
+            recipient_name=order.recipient_name,
+            phone=format_phone(order.phone, rules.default_phone_region), region=order.region,
             city=order.city, address_line=order.address_line, postcode=order.postcode,
             lines=await _lines(session, order_id, shipment),
             shipment_id=shipment_id, parcel_index=index, parcel_count=count,
             warehouse=f"{warehouse.name} ({warehouse.code})" if warehouse else "",
-            carrier=shipment.carrier if shipment else None,
+            carrier=" ".join(dict.fromkeys(names)) if carrier else None,
             tracking_number=shipment.tracking_number if shipment else None,
+            timezone=rules.timezone,
         )

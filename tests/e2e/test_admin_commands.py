@@ -56,7 +56,7 @@ async def test_catalog_bad_row_then_good_file(shop: ShopUnderTest) -> None:
         assert await s.scalar(select(func.count(Product.id)).where(Product.sku == "PEN-1")) == 0
     good = "\ufeff" + bad.replace("1.234", "12.34")
     await boss.send_document(good.encode(), "catalog.csv", mime_type="text/csv")
-    await new_message(boss, "Catalog updated from 2 rows: 1 products added, 1 changed")
+    await new_message(boss, "Rows read: 2. Products added: 1, changed: 1.")
     assert await on_hand(shop, shop.data.tea, shop.data.sh) == 30
     async with shop.services.ctx.db.read() as s:
         assert await s.scalar(select(Product.price).where(Product.sku == "PEN-1")) == 1234

@@ -57,7 +57,7 @@ async def test_customer_browses_and_fills_the_cart(shop: ShopUnderTest, tmp_path
     card = await new_message(li, "Green tea")
     assert "photo" in card and len(card.text or "") <= 1024 and "<b>not bold</b>" in (card.text or "")
     assert (await press(li, "Add 2", card.message_id)).text == "Added 2 × Green tea"
-    await new_message(li, "Your cart: 2 pcs, CN¥100.00")
+    await new_message(li, "Your cart: 2 items, CN¥100.00")
     await press(li, "◀ Back to the list", card.message_id)  # a photo cannot become the list
     await new_message(li, "page 1/3")
     await press(li, "Mug · CN¥25.00")

@@ -51,9 +51,16 @@ async def said(person: SandboxUser, pattern: str) -> SandboxMessage:
 async def shown(person: SandboxUser, text: str) -> None:
     """Wait until some bot message (new or edited) shows `text`."""
     deadline = asyncio.get_running_loop().time() + WAIT
-    while not any(text in (m.text or "") for m in person.bot_messages):
+    while not any(text in (m.text or "") or text in str(m.get("reply_markup"))
+                  for m in person.bot_messages):
         assert asyncio.get_running_loop().time() < deadline, f"never shown: {text!r}"
         await asyncio.sleep(0.05)
+
+
+def pay_links(message: SandboxMessage) -> list[str]:
+    """The payment links of a message's buttons."""
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return [b["url"] for row in rows for b in row if "/pay/sandbox" in b.get("url", "")]
 
 
 async def click(person: SandboxUser, label: str) -> object:
@@ -70,10 +77,9 @@ async def click(person: SandboxUser, label: str) -> object:
 
 
 async def pay_with_link(shop: ShopUnderTest, person: SandboxUser) -> None:
-    """Open the "Pay now" link and press Pay on the provider's page."""
-    message = await said(person, r"to pay")
-    url = next(b["url"] for row in message["reply_markup"]["inline_keyboard"] for b in row
-               if "url" in b)
+    """Open the "Pay now" link (on the placed order's message) and press Pay on the provider's page."""
+    await shown(person, "/pay/sandbox")
+    url = next(u for m in person.bot_messages for u in pay_links(m))
     link = urlsplit(url)
     async with pay_page(shop) as browser:
         page = await browser.get(f"{link.path}?{link.query}")
@@ -85,7 +91,7 @@ async def pay_with_link(shop: ShopUnderTest, person: SandboxUser) -> None:
 
 @pytest.mark.parametrize("language", ["en", "zh_CN"])
 async def test_from_start_to_a_reviewed_order(shop: ShopUnderTest, language: str) -> None:
-    p, t = PEOPLE[language], Translator(language)
+    p, t = PEOPLE[language], Translator(language, "Asia/Shanghai")
     person = shop.customer(p["name"], language_code=p["code"], phone_number="+8613800138000")
 
     await person.command("/start")
@@ -98,8 +104,8 @@ async def test_from_start_to_a_reviewed_order(shop: ShopUnderTest, language: str
     answer = await click(person, t("catalog.add_n", qty=2))
     assert isinstance(answer, CallbackAnswer)
     assert answer.text == t("catalog.added", qty=2, name=p["product"])
-    await said(person, re.escape(t("catalog.added_message", qty=2, name=p["product"], count=2,
-                                   total=t.money(10000, "CNY"))))
+    await said(person, re.escape(t.plural("catalog.added_message", 2, qty=2, name=p["product"],
+                                          total=t.money(10000, "CNY"))))
     await click(person, t("catalog.checkout"))
 
     await said(person, re.escape(t("checkout.ask.recipient")[:8]))
@@ -164,7 +170,7 @@ async def test_from_start_to_a_reviewed_order(shop: ShopUnderTest, language: str
 
 
 async def test_a_restart_in_the_middle_of_checkout_resumes_at_the_same_step(shop: ShopUnderTest) -> None:
-    t = Translator("en")
+    t = Translator("en", "Asia/Shanghai")
     li = shop.customer("Li", phone_number="+8613800138000")
     customer = await shop.services.customers.ensure(li.id, "Li", None, "en")
     await shop.services.cart.add(customer.id, shop.data.tea, 1)
@@ -187,7 +193,7 @@ async def test_a_restart_in_the_middle_of_checkout_resumes_at_the_same_step(shop
     await click(li, "Standard")
     await click(li, t("checkout.method.sandbox"))
     await click(li, t("checkout.confirm"))
-    await said(li, "to pay")
+    await shown(li, "with the button below")
     async with shop.services.ctx.db.read() as s:
         order = (await s.scalars(select(Order))).one()
     assert (order.recipient_name, order.region, order.address_line) == ("Li Lei", "Shanghai",

@@ -25,7 +25,7 @@ LABELS = {
            "kind": "Return", "kinds": "What would you like", "item": "Green tea × 1",
            "lines_done": "✅ Done", "ask_reason": "describe the reason", "reason": "The tin is dented",
            "ask_photos": "photos", "photo_added": "Photo 1 of 5 added.",
-           "send": "✅ Done (1 photos), send the request", "request": "Request No. {id} received",
+           "send": "✅ Done (1 photo), send the request", "request": "Request No. {id} received",
            "pay": "💳 Pay now", "timeline": "Awaiting shipment", "tracking": "SF1001"},
     "zh_CN": {"language": "zh-hans", "menu": "📦 我的订单", "list": "点击订单查看详情", "card": "订单号",
               "delivered": "状态：已送达", "received": "✅ 确认收货",

@@ -1,6 +1,8 @@
 """The aiogram runtime end to end: commands registered, /start answered, repeats ignored, restarts."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tests.e2e.harness import ShopUnderTest
 
 
@@ -47,7 +49,9 @@ async def test_outbox_messages_reach_the_customer(shop: ShopUnderTest) -> None:
 
     async with shop.services.ctx.db.write() as s:
         customer = await s.scalar(select(Customer).where(Customer.telegram_id == li.user.id))
+        deadline = shop.clock.now() + timedelta(minutes=10)
         notifications.tell_customer(s, customer, "payment_reminder", shop.clock.now(), None,
-                                    order_number="260105000001")
+                                    order_number="260105000001", deadline=deadline.isoformat())
     message = await li.wait_for_message(timeout=10)
     assert "260105000001" in message.text and "unpaid" in message.text
+    assert "cancelled in 10 minutes" in message.text

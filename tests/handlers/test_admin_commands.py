@@ -247,7 +247,7 @@ async def test_catalog_good_file_is_applied(admin: AdminChat, svc: Services, sho
     assert "CSV" in admin.last_text
     data = "\ufeff" + HEADER + "\nTEA-1,home,,,Green tea,绿茶,60.00,SH,25\nPEN-1,office,Office,办公,Pen,笔,3,GD,9\n"
     await admin.send_document(data.encode())
-    assert "Catalog updated from 2 rows: 1 products added, 1 changed" in admin.last_text
+    assert "Rows read: 2. Products added: 1, changed: 1." in admin.last_text
     assert await on_hand(svc, shop.tea, shop.sh) == 25
     await admin.send_document(data.encode())  # the step is over: a file now is just a file
     assert admin.last == []
@@ -265,7 +265,7 @@ async def test_catalog_bad_row_reports_its_line_and_changes_nothing(
         assert await s.scalar(select(func.count(Product.id)).where(Product.sku == "PEN-1")) == 0
     # Still waiting: the fixed file goes through.
     await admin.send_document(data.replace(",abc,", ",4,").encode())
-    assert "Catalog updated from 2 rows" in admin.last_text
+    assert "Catalog updated. Rows read: 2." in admin.last_text
 
 
 @SQLITE_ONLY
@@ -296,7 +296,7 @@ async def test_catalog_5000_rows(admin: AdminChat, svc: Services, shop: ShopData
     rows = [f"B-{i},bulk,Bulk,批量,Item {i},商品{i},{i}.50,SH,{i % 7}" for i in range(5000)]
     await admin.command("/catalog")
     await admin.send_document(("\n".join([HEADER, *rows]) + "\n").encode())
-    assert "Catalog updated from 5000 rows: 5000 products added" in admin.last_text
+    assert "Rows read: 5000. Products added: 5000," in admin.last_text
 
 
 # /stats, /settlement, /slip --------------------------------------------------------------------
@@ -308,6 +308,7 @@ async def test_stats_text_and_chart(admin: AdminChat, svc: Services, shop: ShopD
     text = admin.all_text
     assert "On-time shipping: <b>100.0%</b>" in text and "Order accuracy" in text
     assert "After-sales satisfaction: <b>n/a</b>" in text and "¥60.00 paid" in text
+    assert "(paid orders: 1, average CN¥60.00)" in text  # never "1 paid orders"
     photos = [r for r in admin.last if isinstance(r, SendPhoto)]
     assert len(photos) == 1 and photos[0].content is not None
     assert photos[0].content.startswith(b"\x89PNG") and photos[0].photo == "stats.png"

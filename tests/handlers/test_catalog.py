@@ -68,7 +68,7 @@ async def test_browse_categories_products_card_add_two_then_cart(chat: CoreChat,
         assert part in card.text
     await chat.click("Add 2")
     assert alert(chat) == "Added 2 × Green tea"
-    assert "Your cart: 2 pcs, CN¥100.00" in chat.last_text
+    assert "Your cart: 2 items, CN¥100.00" in chat.last_text
     await chat.click("🛒 Cart")
     assert "2 × CN¥50.00 = CN¥100.00" in chat.last_text
     assert "Subtotal: <b>CN¥100.00</b>" in chat.last_text

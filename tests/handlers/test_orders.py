@@ -78,7 +78,7 @@ async def test_list_then_card_with_timeline_and_tracking(
     assert await svc.tracking.poll()
     await chat.command("/orders")
     assert "Your orders" in chat.last_text
-    en = Translator("en")
+    en = Translator("en", "Asia/Shanghai")
     when = en.when((await svc.orders.detail(order.id)).created_at)
     assert chat.buttons()[0] == f"No. {order.number} · Shipped · {en.money(order.total, 'CNY')} · {when}"
     assert chat.buttons()[1].startswith(f"No. {pending.number} · Awaiting payment · ")
@@ -87,14 +87,14 @@ async def test_list_then_card_with_timeline_and_tracking(
     assert isinstance(chat.last[0], EditText)  # the list turns into the card in place
     assert f"Order No. {order.number}" in card and "Status: <b>Shipped</b>" in card
     assert "Green tea × 2 — CN¥100.00" in card and "Total: " in card and "Paid: " in card
-    assert "Li Lei, +8613800138000" in card and "88 Nanjing Road" in card
+    assert "Li Lei, 138 0013 8000" in card and "88 Nanjing Road" in card
     assert "Payment: Online payment" in card
     timeline = card.split("History")[1]
     for word in ("Awaiting payment", "Awaiting review", "Awaiting shipment", "Shipped"):
         assert word in timeline
     assert "Sandbox Express" in card and "<code>SF1001</code>" in card
-    assert "Parcel accepted by the carrier" in card and "In transit to the destination city" in card
-    assert "Out for delivery" not in card
+    assert "picked up by the carrier (Sandbox depot)" in card and "in transit (Sandbox hub)" in card
+    assert "out for delivery" not in card
     assert "❌ Cancel order" not in chat.buttons() and "✅ Confirm receipt" not in chat.buttons()
     await chat.click("« My orders")
     assert "Your orders" in chat.last_text

@@ -6,7 +6,15 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select, update
 
-from handlers.events import AnswerPreCheckout, Event, Payment, Reply, SendInvoice, SendText
+from handlers.events import (
+    AnswerPreCheckout,
+    EditText,
+    Event,
+    Payment,
+    Reply,
+    SendInvoice,
+    SendText,
+)
 from handlers.router import Conversation
 from models import Order, OrderEvent, Refund, Stock
 from models import Payment as PaymentRow
@@ -92,8 +100,12 @@ async def test_telegram_checkout_sends_an_invoice(chat: CoreChat, svc: Services,
     assert order.total == 11000 and order.payment_method == "telegram"
     assert 0 < len(invoice.title) <= 32 and 0 < len(invoice.description) <= 255
     assert len(invoice.payload.encode()) <= 128
-    follow = texts(chat.last)[-1]
-    assert "Please pay by" in follow and "CN¥110.00" in follow
+    # One message in place of the review says the order is placed, and the invoice comes right
+    # below it (the message says "below", and it is).
+    placed = next(r for r in chat.last if isinstance(r, EditText))
+    assert "is placed" in placed.text and "CN¥110.00" in placed.text
+    assert "Please pay with the invoice below by" in placed.text
+    assert chat.last.index(placed) < chat.last.index(invoice) and not texts(chat.last)
     assert "🔄 Check payment" in chat.buttons()
 
 

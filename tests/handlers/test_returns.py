@@ -45,7 +45,7 @@ async def test_return_one_of_two_with_reason_and_photo(chat: CoreChat, svc: Serv
     assert "up to 5 photos" in chat.last_text and "Skip photos, send the request" in shown(chat)
     await chat.send_photo("photo-dent")
     assert "Photo 1 of 5 added." in chat.last_text
-    await chat.click("✅ Done (1 photos), send the request")
+    await chat.click("✅ Done (1 photo), send the request")
     saved = await requests(svc)
     assert len(saved) == 1
     request, lines = saved[0]

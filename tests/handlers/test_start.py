@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from handlers.events import AnswerCallback, SendText
+from services.container import Services
 from tests.handlers.chat import CoreChat
 
 
@@ -46,16 +47,16 @@ async def test_same_update_twice_is_handled_once(chat: CoreChat) -> None:
     assert await chat.repeat(event) == []
 
 
-def test_alert_texts_show_money_and_who_acted_in_words() -> None:
+def test_alert_texts_show_money_and_who_acted_in_words(svc: Services) -> None:
     from handlers.i18n import Translator
     from handlers.notifications import notice_text
 
-    en, zh = Translator("en"), Translator("zh_CN")
+    en, zh = Translator("en", "Asia/Shanghai"), Translator("zh_CN", "Asia/Shanghai")
     problem = {"order_number": "2601", "problem": "late_payment", "refunded": 12345}
-    assert "refunded CN¥123.45" in notice_text(en, "alert_payment_problem", problem)
+    assert "refunded CN¥123.45" in notice_text(en, "alert_payment_problem", problem, svc.ctx)
     cancelled = {"order_number": "2601", "reason": "<b>x</b>", "actor": "customer:12"}
-    text = notice_text(en, "alert_order_cancelled", cancelled)
+    text = notice_text(en, "alert_order_cancelled", cancelled, svc.ctx)
     assert "by the customer" in text and "&lt;b&gt;x&lt;/b&gt;" in text
-    assert "已被顾客取消" in notice_text(zh, "alert_order_cancelled", cancelled)
-    assert notice_text(en, "no_such_template", {"order_number": "7"}) == (
+    assert "已被顾客取消" in notice_text(zh, "alert_order_cancelled", cancelled, svc.ctx)
+    assert notice_text(en, "no_such_template", {"order_number": "7"}, svc.ctx) == (
         "There is news about your order No. 7.")

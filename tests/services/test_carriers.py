@@ -9,10 +9,11 @@ from services.clock import FakeClock
 from services.errors import InvalidInput
 from services.shipping import (
     Carrier,
+    CarrierProfile,
     CarrierRegistry,
     ManualCarrier,
     SandboxCarrier,
-    default_carriers,
+    build_carriers,
     normalize_tracking_number,
 )
 
@@ -105,16 +106,36 @@ async def test_manual_carrier_has_no_tracking(clock: FakeClock) -> None:
     assert manual.expected_delivery(SHIPPED) == SHIPPED + timedelta(days=3)
 
 
+SF = CarrierProfile("sf", "SF Express", "顺丰速运", timedelta(days=2))
+DEMO = CarrierProfile("sandbox", "Demo Express", "演示快递", timedelta(days=3), tracking=True)
+
+
 def test_registry_finds_carriers_and_refuses_unknown_ones(clock: FakeClock) -> None:
-    registry = default_carriers(clock)
-    assert registry.codes() == ["sandbox", "manual"]
-    assert registry.choices() == [("sandbox", "Sandbox Express"), ("manual", "Manual delivery")]
-    assert registry.get("sandbox").has_tracking is True
-    assert "manual" in registry and len(registry) == 2
+    registry = build_carriers([SF, DEMO], clock)
+    assert registry.codes() == ["sf", "sandbox"]
+    assert registry.choices("en") == [("sf", "SF Express"), ("sandbox", "Demo Express")]
+    assert registry.choices("zh_CN") == [("sf", "顺丰速运"), ("sandbox", "演示快递")]
+    assert registry.get("sandbox").has_tracking is True and registry.get("sf").has_tracking is False
+    assert "sf" in registry and len(registry) == 2
     assert all(isinstance(c, Carrier) for c in registry)
     with pytest.raises(InvalidInput) as caught:
         registry.get("dhl")
     assert caught.value.params["field"] == "carrier"
+
+
+def test_configured_carriers_promise_their_own_transit_time(clock: FakeClock) -> None:
+    registry = build_carriers([SF, DEMO], clock)
+    assert registry.get("sf").expected_delivery(SHIPPED) == SHIPPED + timedelta(days=2)
+    assert registry.get("sandbox").expected_delivery(SHIPPED) == SHIPPED + timedelta(days=3)
+
+
+def test_a_carrier_is_named_in_the_readers_language_never_by_its_code(clock: FakeClock) -> None:
+    registry = build_carriers([SF, DEMO], clock)
+    assert registry.name("sf", "en") == "SF Express"
+    assert registry.name("sf", "zh_CN") == "顺丰速运"
+    assert registry.name("sandbox", "zh_CN") == "演示快递"
+    # A parcel shipped with a carrier since removed from config.yaml: its code is all we know.
+    assert registry.name("ems", "en") == "ems" and registry.name(None, "en") == ""
 
 
 def test_registry_refuses_a_duplicate_code(clock: FakeClock) -> None:

@@ -279,7 +279,8 @@ async def test_approval_says_where_goods_go_back_in_the_customers_language(
     await svc.returns.approve(money.id, ADMIN)
     [(_, chat, params)] = await outbox(svc, "return_approved_send")
     assert chat == 3003 and params["return_id"] == goods.id
-    text = notice_text(Translator("zh_CN"), "return_approved_send", params)
+    text = notice_text(Translator("zh_CN", "Asia/Shanghai"), "return_approved_send", params,
+                       svc.ctx)
     assert "请将商品寄回：\n上海市测试路 1 号 退货处\n" in text and order.number in text
     assert [p["return_id"] for _, _, p in await outbox(svc, "return_approved")] == [money.id]
 
@@ -291,5 +292,5 @@ async def test_approval_without_a_return_address_says_the_shop_will_tell(
                                       [(order.lines[0].id, 1)])
     await svc.returns.approve(asked.id, ADMIN)
     [(_, _, params)] = await outbox(svc, "return_approved_goods")
-    assert "will message you where to send" in notice_text(Translator("en"),
-                                                           "return_approved_goods", params)
+    assert "will message you where to send" in notice_text(
+        Translator("en", "Asia/Shanghai"), "return_approved_goods", params, svc.ctx)

@@ -16,6 +16,8 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 import models
 from bot.db import create_database
 from models import Category, Customer, Order, OrderLine, Product, Shipment, ShipmentLine, Warehouse
+from services.clock import FakeClock
+from services.context import ServiceContext
 from services.database import Database
 from services.errors import NotFound
 from services.shipping.slip import (
@@ -27,6 +29,7 @@ from services.shipping.slip import (
     render_slip,
     wrap_text,
 )
+from tests.conftest import TEST_RULES, make_context
 
 CREATED = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 LONG_ADDRESS = ("南山区科技园高新南一道" * 30)[:256]
@@ -64,7 +67,7 @@ def test_slip_is_a_valid_label_pdf_with_everything_a_courier_needs() -> None:
     )
     text = pdf_text(pdf)
     for expected in (
-        "SO20260105-0042", "张三", "广东省", "深圳市", "南山区科技园 1 号", "518000",
+        "SO20260105-0042", "张三", "广东省深圳市南山区科技园 1 号", "518000",
         "+86 138 0013 8000", "TEA-001", "绿茶", "Green tea", "2×", "CUP-9",
         "Shenzhen (SZ)", "1 / 2", "#7", "sandbox", "SF12345678", "2026-01-05 09:30",
         "小店 Little Shop",
@@ -161,21 +164,30 @@ async def seed_split_order(db: Database) -> tuple[int, list[int]]:
         return order.id, [sh.id for sh in shipments]
 
 
+def context(db: Database) -> ServiceContext:
+    """The shop "小店" in Asia/Shanghai, with the test carriers."""
+    return make_context(db, replace(TEST_RULES, shop_name="小店"), FakeClock())
+
+
 async def test_slip_data_of_the_second_parcel(db: Database) -> None:
     order_id, shipment_ids = await seed_split_order(db)
-    slip = await build_slip_data(db, order_id, shipment_ids[1], "小店")
+    slip = await build_slip_data(context(db), order_id, shipment_ids[1])
     assert slip.order_number == "SO-77" and slip.shop_name == "小店"
     assert (slip.parcel_index, slip.parcel_count, slip.shipment_id) == (2, 2, shipment_ids[1])
     assert slip.lines == (SlipLine("CUP-9", "Cup", "杯子", 1),)
-    assert (slip.carrier, slip.tracking_number) == ("sandbox", "SF999")
+    # The carrier by its names (never its code), the phone for people.
+    assert (slip.carrier, slip.tracking_number) == ("沙盒快递 Sandbox Express", "SF999")
+    assert slip.phone == "138 0013 8000"
     assert slip.warehouse == "Shenzhen (SZ)" and slip.created_at == CREATED
     text = pdf_text(render_slip(slip))
-    assert "SO-77" in text and "张三" in text and LONG_ADDRESS in text
+    assert "SO-77" in text and "张三" in text and "广东省深圳市" + LONG_ADDRESS in text
+    # Placed at 09:30 UTC: the shop's clock in Shanghai said 17:30.
+    assert "2026-01-05 17:30 (Asia/Shanghai)" in text and "sandbox" not in text
 
 
 async def test_slip_data_of_the_whole_order(db: Database) -> None:
     order_id, _ = await seed_split_order(db)
-    slip = await build_slip_data(db, order_id, None, "小店")
+    slip = await build_slip_data(context(db), order_id, None)
     assert [(line.sku, line.quantity) for line in slip.lines] == [("TEA-001", 2), ("CUP-9", 1)]
     assert (slip.parcel_index, slip.parcel_count, slip.carrier) == (1, 1, None)
 
@@ -183,6 +195,6 @@ async def test_slip_data_of_the_whole_order(db: Database) -> None:
 async def test_unknown_order_or_foreign_shipment_is_not_found(db: Database) -> None:
     order_id, shipment_ids = await seed_split_order(db)
     with pytest.raises(NotFound):
-        await build_slip_data(db, order_id + 1, None, "小店")
+        await build_slip_data(context(db), order_id + 1, None)
     with pytest.raises(NotFound):
-        await build_slip_data(db, order_id, shipment_ids[1] + 100, "小店")
+        await build_slip_data(context(db), order_id, shipment_ids[1] + 100)

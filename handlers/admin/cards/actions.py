@@ -93,13 +93,13 @@ async def pack(turn: Turn, card: OrderCard) -> None:
     await turn.services.orders.pack(card.order.id, actor(turn))
     put_card(turn, await turn.services.merchant.card(card.order.id))
     count = await send_slips(turn, card.order.id)
-    turn.answer(turn.t("admin_cards.packed", number=card.order.number, count=count))
+    turn.answer(turn.t.plural("admin_cards.packed", count, number=card.order.number))
 
 
 async def slip(turn: Turn, card: OrderCard) -> None:
     """The slips again (a printer jammed)."""
     count = await send_slips(turn, card.order.id)
-    turn.answer(turn.t("admin_cards.slips_sent", count=count))
+    turn.answer(turn.t.plural("admin_cards.slips_sent", count))
 
 
 async def send_slips(turn: Turn, order_id: int) -> int:
@@ -115,7 +115,7 @@ async def send_slips(turn: Turn, order_id: int) -> int:
 
 async def ship(turn: Turn, card: OrderCard) -> None:
     """Which carrier? (then the tracking number)."""
-    turn.show(*carrier_screen(turn.t, card, turn.services.ctx.carriers.choices()))
+    turn.show(*carrier_screen(turn.t, card, turn.services.ctx.carriers.choices(turn.t.language)))
     turn.answer()
 
 
@@ -161,7 +161,7 @@ async def on_carrier(turn: Turn, pressed: Callback) -> None:
     turn.go(TRACKING_STEP, order_id=order_id, carrier=carrier.code,
             card=turn.event.callback_message_id)
     turn.send(turn.t("admin_cards.ask_tracking", number=esc(card.order.number),
-                     carrier=esc(carrier.name)), abandon_keyboard(turn.t))
+                     carrier=esc(carrier.profile.name(turn.t.language))), abandon_keyboard(turn.t))
     turn.answer()
 
 

@@ -25,7 +25,7 @@ def actor(turn: Turn) -> str:
 
 def put_card(turn: Turn, card: OrderCard, fresh: bool = False) -> None:
     """The card: edited in the pressed message, or a new message when fresh (or no press)."""
-    text, keyboard = card_text(turn.t, card, turn.services.ctx.rules), card_keyboard(turn.t, card)
+    text, keyboard = card_text(turn.t, card, turn.services.ctx), card_keyboard(turn.t, card)
     if fresh:
         turn.send(text, keyboard)
     else:
@@ -34,7 +34,7 @@ def put_card(turn: Turn, card: OrderCard, fresh: bool = False) -> None:
 
 def edit_card(turn: Turn, card: OrderCard, message_id: int | None) -> None:
     """Re-render the card in a message remembered by a step (a new message if unknown)."""
-    text, keyboard = card_text(turn.t, card, turn.services.ctx.rules), card_keyboard(turn.t, card)
+    text, keyboard = card_text(turn.t, card, turn.services.ctx), card_keyboard(turn.t, card)
     if message_id is None:
         turn.send(text, keyboard)
     else:

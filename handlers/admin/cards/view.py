@@ -8,10 +8,11 @@ from handlers import callbacks
 from handlers.events import Button, Inline
 from handlers.i18n import Translator
 from handlers.notifications import notice_text
+from services.context import ServiceContext
 from services.merchant import CardReview, OrderCard, WarehouseOption
 from services.orders.dto import LineView
+from services.postal import format_phone
 from services.reviews import LOW_RATING
-from services.rules import ShopRules
 
 MAX_LINES = 20  # keeps a card far below Telegram's 4096 characters with 30-line orders
 MAX_FIELD = 300  # characters of a merchant- or customer-typed value shown on a card
@@ -29,9 +30,9 @@ def esc(value: object, limit: int = MAX_FIELD) -> str:
     return html.escape(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
-def alert_line(t: Translator, template: str, params: dict[str, Any]) -> str:
+def alert_line(t: Translator, template: str, params: dict[str, Any], ctx: ServiceContext) -> str:
     """What happened, in one line: the outbox template's text with money formatted."""
-    return notice_text(t, template, params)
+    return notice_text(t, template, params, ctx)
 
 
 def product_name(t: Translator, line: LineView) -> str:
@@ -44,17 +45,19 @@ def status_text(t: Translator, status: str) -> str:
     return t(f"orders.status.{status}")
 
 
-def card_text(t: Translator, card: OrderCard, rules: ShopRules, alert: str = "") -> str:
+def card_text(t: Translator, card: OrderCard, ctx: ServiceContext, alert: str = "") -> str:
     """The card's text: what happened, then the order."""
-    o, money = card.order, (lambda amount: t.money(amount, card.order.currency))
+    o, rules = card.order, ctx.rules
+    money = (lambda amount: t.money(amount, o.currency))
     parts = [alert, ""] if alert else []
     parts.append(t("admin_cards.title", number=esc(o.number))
                  + (" " + t("admin_cards.important") if o.important else ""))
     parts.append(t("admin_cards.status", status=status_text(t, o.status)))
     who = esc(card.customer_name) + (f" @{esc(card.customer_username)}" if card.customer_username else "")
     parts.append(t("admin_cards.customer", name=who or "—"))
-    parts.append(t("admin_cards.recipient", name=esc(o.recipient_name), phone=esc(o.phone)))
-    address = " ".join(p for p in (o.region, o.city, o.address_line, o.postcode) if p)
+    parts.append(t("admin_cards.recipient", name=esc(o.recipient_name),
+                   phone=esc(format_phone(o.phone, rules.default_phone_region))))
+    address = t.address(o.region, o.city, o.address_line, o.postcode)
     parts.append(t("admin_cards.address", address=esc(address)))
     delivery = rules.delivery(o.delivery_option)
     parts.append(t("admin_cards.delivery", payment=t(f"checkout.method.{o.payment_method}"),
@@ -63,12 +66,12 @@ def card_text(t: Translator, card: OrderCard, rules: ShopRules, alert: str = "")
     parts += [t("admin_cards.line", qty=ln.quantity, name=esc(product_name(t, ln), 60),
                 sku=esc(ln.sku, 40), total=money(ln.total)) for ln in o.lines[:MAX_LINES]]
     if len(o.lines) > MAX_LINES:
-        parts.append(t("admin_cards.more_lines", count=len(o.lines) - MAX_LINES))
+        parts.append(t.plural("admin_cards.more_lines", len(o.lines) - MAX_LINES))
     parts.append(t("admin_cards.total", total=money(o.total), paid=money(o.paid),
                    refunded=money(o.refunded)))
     parts.append(t("admin_cards.warehouse", warehouse=esc(card.warehouse))
                  if card.warehouse else t("admin_cards.no_warehouse"))
-    parts += _parcels(t, card)
+    parts += _parcels(t, card, ctx)
     if o.cancel_reason:
         parts.append(t("admin_cards.reason", reason=esc(o.cancel_reason)))
     if o.waits_for_restock:
@@ -94,11 +97,12 @@ def within_limit(parts: list[str]) -> str:
     return text
 
 
-def _parcels(t: Translator, card: OrderCard) -> list[str]:
+def _parcels(t: Translator, card: OrderCard, ctx: ServiceContext) -> list[str]:
     out = []
     for s in card.order.shipments:
         if s.shipped_at:
-            out.append(t("admin_cards.parcel_shipped", carrier=esc(s.carrier or ""),
+            out.append(t("admin_cards.parcel_shipped",
+                         carrier=esc(ctx.carriers.name(s.carrier, t.language)),
                          tracking=esc(s.tracking_number or "")))
         else:
             out.append(t("admin_cards.parcel_packed", id=s.id))

@@ -71,6 +71,6 @@ def refused_text(turn: Turn, report: ImportReport) -> str:
     rows = [turn.t("admin_commands.catalog_refused")]
     rows += [problem_text(turn, p) for p in report.problems]
     if report.more_problems:
-        rows.append(turn.t("admin_commands.csv_more", count=report.more_problems))
+        rows.append(turn.t.plural("admin_commands.csv_more", report.more_problems))
     rows.append(turn.t("admin_commands.catalog_send_again"))
     return "\n".join(rows)

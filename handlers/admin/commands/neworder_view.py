@@ -9,6 +9,7 @@ from handlers.events import Button, Inline
 from handlers.orders.view import product_name
 from handlers.turn import Turn
 from services.phone_orders import CASH, LINK, ItemView
+from services.postal import format_phone
 
 PREFIX = "admin.new."
 FIELDS = ("customer", "phone", "region", "city", "line", "postcode")
@@ -102,11 +103,12 @@ def review_text(turn: Turn, data: dict[str, object], items: list[ItemView]) -> s
     t, rules = turn.t, turn.services.ctx.rules
     delivery = rules.delivery_options[int(str(data["delivery"]))]
     subtotal = sum(i.unit_price * i.quantity for i in items)
-    address = " ".join(str(data.get(k) or "") for k in ("region", "city", "line", "postcode"))
+    address = t.address(*(str(data.get(k) or "") for k in ("region", "city", "line", "postcode")))
+    phone = format_phone(str(data["phone"]), rules.default_phone_region)
     return "\n".join([
         t("admin_commands.new_review_head"),
-        t("admin_commands.summary_customer", name=esc(data["customer"]), phone=esc(data["phone"])),
-        t("admin_commands.summary_address", address=esc(address.strip(), 400)),
+        t("admin_commands.summary_customer", name=esc(data["customer"]), phone=esc(phone)),
+        t("admin_commands.summary_address", address=esc(address, 400)),
         items_text(turn, items, rules.currency),
         t("admin_commands.new_review_delivery",
           name=delivery.name_zh if t.language.startswith("zh") else delivery.name_en,

@@ -33,8 +33,8 @@ def stats_text(t: Translator, report: reports.PerformanceReport, period: Period,
     """The figures in words."""
     sales = report.sales
     average = t.money(sales.average_order_value, currency) if sales.average_order_value else "–"
-    return t("admin_commands.stats", first=period.first_day.isoformat(),
-             last=period.last_day.isoformat(), placed=report.orders_placed,
+    return t("admin_commands.stats", first=t.day(period.first_day),
+             last=t.day(period.last_day), placed=report.orders_placed,
              on_time=_rate(t, report.on_time_shipping_rate), shipped_on_time=report.shipped_on_time,
              shipped=report.shipped, overdue=report.overdue_unshipped,
              accuracy=_rate(t, report.order_accuracy_rate), accurate=report.accurate_orders,
@@ -47,8 +47,8 @@ def stats_text(t: Translator, report: reports.PerformanceReport, period: Period,
 def chart_labels(t: Translator, period: Period, currency: str) -> charts.ChartLabels:
     """The chart's words in the admin's language."""
     return charts.ChartLabels(
-        title=t("admin_commands.chart_title", first=period.first_day.isoformat(),
-                last=period.last_day.isoformat()),
+        title=t("admin_commands.chart_title", first=t.day(period.first_day),
+                last=t.day(period.last_day)),
         rates=t("admin_commands.chart_rates"), on_time=t("admin_commands.chart_on_time"),
         accuracy=t("admin_commands.chart_accuracy"),
         satisfaction=t("admin_commands.chart_satisfaction"), sales=t("admin_commands.chart_sales"),
@@ -67,7 +67,7 @@ async def stats(turn: Turn) -> None:
     currency = ctx.rules.currency
     turn.send(stats_text(turn.t, report, period, currency))
     png = await charts.performance_png_async(report, chart_labels(turn.t, period, currency),
-                                             chart_labels(Translator("en"), period, currency))
+                                             chart_labels(Translator("en", turn.t.timezone), period, currency))
     turn.replies.append(SendPhoto(turn.chat_id, "stats.png", turn.t("admin_commands.chart_caption"),
                                   thread_id=turn.event.thread_id, content=png))
 
@@ -89,7 +89,7 @@ async def statement_replies(services: Services, t: Translator, chat_id: int, sta
     statement = await reports.settlement(services.ctx.db, start, end)
     currency = statement.currency or services.ctx.rules.currency
     money = t.money
-    summary = t("admin_commands.settlement", first=first_day.isoformat(), last=last_day.isoformat(),
+    summary = t("admin_commands.settlement", first=t.day(first_day), last=t.day(last_day),
                 orders=len(statement.rows), paid=money(statement.paid, currency),
                 refunds=money(statement.refunds, currency), fees=money(statement.fees, currency),
                 net=money(statement.net, currency))
