@@ -139,11 +139,13 @@ async function loadAll() {
 }
 
 function listen() {
+  // Listening first, then loading: whatever happens while the page loads arrives as an event
+  // (loaded before the stream opened, it would be missed until the next reload). On every
+  // (re)connection the history is read again: it holds whatever happened meanwhile.
   const source = new EventSource("/sandbox/events");
-  let opened = false;
-  source.addEventListener("open", () => {
-    if (opened) loadAll(); // reconnected: whatever happened meanwhile is in the history
-    opened = true;
+  source.addEventListener("open", async () => {
+    await loadAll();
+    document.body.dataset.live = "true";
   });
   const on = (type, fn) => source.addEventListener(type, (e) => fn(JSON.parse(e.data)));
   on("message", (e) => upsert(e.chat_id, e.message, true));
@@ -638,4 +640,4 @@ function wire() {
 
 wire();
 applyLanguage();
-loadAll().then(listen);
+listen();

@@ -96,6 +96,7 @@ def page(chromium: str, telegram: Telegram) -> Iterator[Page]:
         errors: list[str] = []
         opened.on("pageerror", lambda error: errors.append(str(error)))
         opened.goto(telegram.base)
+        opened.locator("body[data-live='true']").wait_for()  # loaded, and hearing events
         yield opened
         browser.close()
         assert errors == [], errors
