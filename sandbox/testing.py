@@ -63,14 +63,20 @@ class Sandbox:
         username: str | None = None,
         language_code: str | None = "en",
         phone_number: str | None = None,
+        client_adds_plus: bool = False,
     ) -> SandboxUser:
-        """A new simulated user with a private chat with the bot."""
+        """A new simulated user with a private chat with the bot.
+
+        Their app shares their contact as Telegram delivers it (digits, no "+"), or with a
+        leading "+" when `client_adds_plus` (as some apps do).
+        """
         sim = self.state.create_user(
             first_name,
             last_name=last_name,
             username=username,
             language_code=language_code,
             phone_number=phone_number,
+            client_adds_plus=client_adds_plus,
         )
         return SandboxUser(self.state, self.bot, sim)
 

@@ -174,12 +174,18 @@ async def click(
         return None
 
 
+def shared_number(user: SimUser) -> str:
+    """The user's number as their app shares it: digits only, "+" first if the app adds it."""
+    digits = (user.phone_number or "").lstrip("+")
+    return f"+{digits}" if user.client_adds_plus and digits else digits
+
+
 def share_contact(
     state: SandboxState, bot: BotRecord, user: SimUser, chat: SimChat
 ) -> dict[str, Any]:
     """Send the user's own contact (what a request_contact button does)."""
     contact = {
-        "phone_number": user.phone_number or "",
+        "phone_number": shared_number(user),
         "first_name": user.first_name,
         "user_id": user.id,
     }

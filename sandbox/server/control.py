@@ -114,6 +114,7 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
             username=data.get("username"),
             language_code=data.get("language_code", "en"),
             phone_number=data.get("phone_number"),
+            client_adds_plus=bool(data.get("client_adds_plus", False)),
         )
         return {**user.to_api(), "phone_number": user.phone_number}
 

@@ -34,6 +34,8 @@ class SimUser:
     language_code: str | None = None
     is_bot: bool = False
     phone_number: str | None = None
+    # Telegram delivers a shared contact's number as digits without "+"; some apps add it.
+    client_adds_plus: bool = False
 
     def to_api(self) -> dict[str, Any]:
         """The Bot API User object."""

@@ -90,6 +90,7 @@ class SandboxState:
         language_code: str | None = "en",
         phone_number: str | None = None,
         user_id: int | None = None,
+        client_adds_plus: bool = False,
     ) -> SimUser:
         """Create a simulated user together with their private chat."""
         uid = user_id or next(self._user_ids)
@@ -99,7 +100,9 @@ class SandboxState:
             last_name,
             username,
             language_code,
-            phone_number=phone_number or f"+1555{uid % 10_000_000:07d}",
+            # A real (fictional-range) US number, so a shared contact is a valid phone.
+            phone_number=phone_number or f"1415555{uid % 10_000:04d}",
+            client_adds_plus=client_adds_plus,
         )
         self.users[uid] = user
         self.chats[uid] = SimChat(uid, "private", user=user)
