@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 from sandbox.client import SandboxChat, SandboxUser
 from sandbox.server import FloodLimits, SandboxConfig, SandboxServer, SandboxState
 from sandbox.server.limits import FaultRule
 from sandbox.server.models import BotRecord, LogEntry, SimChat
+from sandbox.server.persist import SandboxMemory
 
 __all__ = ["Sandbox", "SandboxGroup", "running_sandbox"]
 
@@ -173,9 +175,14 @@ async def running_sandbox(
     host: str = "127.0.0.1",
     port: int = 0,
     flood_limits: bool | FloodLimits = True,
+    memory: Path | None = None,
     **options: Any,
 ) -> AsyncIterator[Sandbox]:
-    """Run a sandbox on a free 127.0.0.1 port; options are SandboxConfig fields."""
+    """Run a sandbox on a free 127.0.0.1 port; options are SandboxConfig fields.
+
+    With `memory` (a file), the bot's token and its update numbering carry over to the next
+    sandbox started on the same file, as Telegram never numbers a bot's updates from 1 again.
+    """
     unknown = set(options) - _CONFIG_KEYS
     if unknown:
         raise TypeError(f"unknown sandbox options: {sorted(unknown)}")
@@ -186,7 +193,11 @@ async def running_sandbox(
     )
     server = SandboxServer(host, port, config=SandboxConfig(**options), limits=limits)
     await server.start()
+    kept = SandboxMemory(memory) if memory is not None else None
     try:
-        yield Sandbox(server, token or server.state.new_token())
+        sandbox = Sandbox(server, token or (kept and kept.token) or server.state.new_token())
+        if kept is not None:
+            server.state.remember(kept, sandbox.bot)
+        yield sandbox
     finally:
         await server.stop()

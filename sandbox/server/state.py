@@ -21,6 +21,7 @@ from sandbox.server.models import (
     SimUser,
     Topic,
 )
+from sandbox.server.persist import SandboxMemory
 
 # Updates Telegram leaves out unless allowed_updates names them explicitly.
 _OPT_IN_UPDATES = {"chat_member", "message_reaction", "message_reaction_count"}
@@ -55,6 +56,14 @@ class SandboxState:
         self._subscribers: list[asyncio.Queue[dict[str, Any]]] = []
         self._changed = asyncio.Event()
         self._charge_ids = itertools.count(1)
+        self.memory: SandboxMemory | None = None  # a demo's bot and update numbering, kept
+
+    def remember(self, memory: SandboxMemory, bot: BotRecord) -> None:
+        """Keep `bot` and its update numbering in `memory` across restarts of this demo."""
+        self.memory = memory
+        bot.next_update_id = max(bot.next_update_id, memory.first_update_id)
+        if memory.token != bot.token:
+            memory.keep_token(bot.token)
 
     # ---- bots -----------------------------------------------------------------------------
     def bot_for_token(self, token: str) -> BotRecord:
@@ -260,6 +269,8 @@ class SandboxState:
                 return None
         elif kind in _OPT_IN_UPDATES:
             return None
+        if self.memory is not None and self.memory.token == bot.token:
+            self.memory.reserve(bot.next_update_id)  # saved before it is handed out
         update = {"update_id": bot.next_update_id, kind: payload}
         bot.next_update_id += 1
         bot.updates.append(update)
