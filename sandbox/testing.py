@@ -139,6 +139,11 @@ class Sandbox:
         )
         return SandboxGroup(self.state, self.bot, sim, owner)
 
+    def set_privacy(self, enabled: bool) -> None:
+        """BotFather's /setprivacy: off, the bot reads every message of groups made from now on
+        (as in Telegram, where the bot must be added again for the change to apply)."""
+        self.state.set_privacy(self.bot, enabled)
+
     def requests(self, method: str | None = None) -> list[LogEntry]:
         """Every Bot API request the bot made (method, params, result/error, time)."""
         return [e for e in self.state.log if method is None or e.method.lower() == method.lower()]

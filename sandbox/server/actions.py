@@ -54,8 +54,15 @@ def user_send(
     *,
     thread_id: int | None = None,
     reply_to: dict[str, Any] | None = None,
+    typed: bool = False,
 ) -> dict[str, Any]:
-    """Post a user's message in a chat and deliver it to the bot(s) there as an update."""
+    """Post a user's message in a chat and deliver it to the bot(s) there as an update.
+
+    `typed`: composed in the app's input field, which a force_reply message has turned into a
+    reply to it (as Telegram's apps do) unless the message replies to something else.
+    """
+    if typed and reply_to is None:
+        reply_to = forced_reply(state, bot, chat, user)
     if chat.type == "private":
         bot.blocked_by.discard(user.id)  # writing to a blocked bot means pressing "Restart"
         bot.started_by.add(user.id)
@@ -73,9 +80,44 @@ def user_send(
         content = {**content, "reply_to_message": quoted}
         thread_id = thread_id or reply_to.get("message_thread_id")
     msg = state.store_message(bot.id, chat, user, content, thread_id)
-    for target in state.bots_in_chat(chat, bot.id):
+    for target in state.receivers(chat, msg, bot.id):
         state.enqueue_update(target, "message", msg)
     return msg
+
+
+def _targets(msg: dict[str, Any], user: SimUser) -> bool:
+    """A selective markup's people: those @mentioned or text-mentioned in the message, and the
+    sender of the message it replies to (Bot API ForceReply.selective; apps decide it by the
+    message's "mentions me" flag, which text mentions set too)."""
+    if not msg["_keyboard"].get("selective"):
+        return True
+    if (msg.get("reply_to_message") or {}).get("from", {}).get("id") == user.id:
+        return True
+    entities = msg.get("entities", msg.get("caption_entities", []))
+    if any(e.get("type") == "text_mention" and e.get("user", {}).get("id") == user.id
+           for e in entities):
+        return True
+    # Telegram finds @username mentions in any text, a bot's plain text included.
+    text = msg.get("text", msg.get("caption", "")) or ""
+    return bool(user.username) and re.search(
+        rf"(?<!\w)@{re.escape(user.username)}(?!\w)", text, re.IGNORECASE) is not None
+
+
+def forced_reply(
+    state: SandboxState, bot: BotRecord, chat: SimChat, user: SimUser
+) -> dict[str, Any] | None:
+    """The bot message whose force_reply holds the user's reply interface open, if any.
+
+    Open from when it arrives until the user sends something in the chat.
+    """
+    for msg in reversed(state.history(bot.id, chat)):
+        sender = msg.get("from", {}).get("id")
+        if sender == user.id:
+            return None
+        markup = msg.get("_keyboard") or {}
+        if sender == bot.id and markup.get("force_reply") and _targets(msg, user):
+            return msg
+    return None
 
 
 def bot_messages(state: SandboxState, bot: BotRecord, chat: SimChat) -> list[dict[str, Any]]:
@@ -222,6 +264,7 @@ def send_file(
     width: int = 0,
     height: int = 0,
     thread_id: int | None = None,
+    typed: bool = False,
 ) -> dict[str, Any]:
     """A user uploads a photo or document; the bot can getFile and download it."""
     rec = state.store_file(
@@ -250,7 +293,7 @@ def send_file(
     content: dict[str, Any] = {kind: media}
     if caption:
         content["caption"] = caption
-    return user_send(state, bot, user, chat, content, thread_id=thread_id)
+    return user_send(state, bot, user, chat, content, thread_id=thread_id, typed=typed)
 
 
 def set_blocked(state: SandboxState, bot: BotRecord, user: SimUser, blocked: bool) -> None:

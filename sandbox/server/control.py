@@ -88,6 +88,7 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
                 {
                     "id": b.id,
                     "username": b.user.username,
+                    "privacy": b.privacy,
                     "webhook": b.webhook.url if b.webhook else None,
                     "pending_updates": len(b.updates),
                 }
@@ -105,6 +106,14 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
         if data.get("default", True):
             state.default_bot_id = bot.id
         return {"token": token, "id": bot.id, "user": bot.user.to_api()}
+
+    async def privacy(request: web.Request) -> Any:
+        """BotFather's /setprivacy for one bot: {"enabled": false} lets it read whole groups
+        it joins from now on."""
+        data = await _body(request)
+        bot = actions.default_bot(state, int(request.match_info["bot_id"]))
+        state.set_privacy(bot, bool(data.get("enabled", True)))
+        return {"id": bot.id, "privacy": bot.privacy}
 
     async def create_user(request: web.Request) -> Any:
         data = await _body(request)
@@ -173,6 +182,7 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
             actions.text_content(str(data["text"])),
             thread_id=data.get("thread_id"),
             reply_to=reply,
+            typed=not data.get("plain"),  # "plain": the person closed the reply interface
         )
 
     async def click(request: web.Request) -> Any:
@@ -225,6 +235,7 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
             width=int(data.get("width", 0)),
             height=int(data.get("height", 0)),
             thread_id=data.get("thread_id"),
+            typed=data.get("plain") not in (True, "true", "1"),
         )
 
     async def create_topic(request: web.Request) -> Any:
@@ -333,6 +344,7 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
     routes: list[tuple[str, str, Route]] = [
         ("GET", "/sandbox/info", info),
         ("POST", "/sandbox/bots", register_bot),
+        ("POST", "/sandbox/bots/{bot_id}/privacy", privacy),
         ("POST", "/sandbox/users", create_user),
         ("GET", "/sandbox/users", list_users),
         ("POST", "/sandbox/chats", create_chat),

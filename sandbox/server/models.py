@@ -100,6 +100,8 @@ class SimChat:
     members: dict[int, str] = field(default_factory=dict)  # user id -> status
     admin_rights: dict[int, dict[str, bool]] = field(default_factory=dict)  # member -> rights
     topics: dict[int, Topic] = field(default_factory=dict)
+    # Bots that joined while their privacy mode was off: they read every message here.
+    joined_reading_all: set[int] = field(default_factory=set)
 
     def to_api(self) -> dict[str, Any]:
         """The Bot API Chat object."""
@@ -179,6 +181,8 @@ class BotRecord:
     webhook_task: asyncio.Task[None] | None = None
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     extra_settings: dict[str, Any] = field(default_factory=dict)
+    # Group privacy mode, on for every new bot as in Telegram (BotFather's /setprivacy).
+    privacy: bool = True
 
 
 @dataclass

@@ -22,6 +22,7 @@ from sandbox.server.models import (
     Topic,
 )
 from sandbox.server.persist import SandboxMemory
+from sandbox.server.privacy import recipients
 
 # Updates Telegram leaves out unless allowed_updates names them explicitly.
 _OPT_IN_UPDATES = {"chat_member", "message_reaction", "message_reaction_count"}
@@ -143,6 +144,8 @@ class SandboxState:
         if members:
             chat.members[members[0]] = "creator"
         for bid in bot_ids or []:
+            if bid in self.bots and not self.bots[bid].privacy:
+                chat.joined_reading_all.add(bid)
             if bot_admin or bot_rights:
                 chat.members[bid] = "administrator"
                 chat.admin_rights[bid] = dict(
@@ -279,7 +282,7 @@ class SandboxState:
         return update["update_id"]
 
     def bots_in_chat(self, chat: SimChat, bot_id: int | None = None) -> list[BotRecord]:
-        """Bots that receive updates from a chat."""
+        """Bots that are in a chat (a private chat: the one the user talks to)."""
         if chat.type == "private":
             return [self.bots[bot_id]] if bot_id in self.bots else []
         return [
@@ -287,6 +290,25 @@ class SandboxState:
             for b in self.bots.values()
             if chat.members.get(b.id) in ("member", "administrator", "creator")
         ]
+
+    def receivers(self, chat: SimChat, msg: dict[str, Any], bot_id: int | None) -> list[BotRecord]:
+        """The bots a user's message reaches as an update (privacy mode applies in groups)."""
+        bots = self.bots_in_chat(chat, bot_id)
+        if chat.type == "private":
+            return bots
+        return recipients(bots, chat, msg, self.last_bot_speaker(chat))
+
+    def last_bot_speaker(self, chat: SimChat) -> int | None:
+        """The bot that sent the latest bot message in a group, if any did."""
+        for msg in reversed(self.messages.get(self.history_key(0, chat), {}).values()):
+            sender = msg.get("from") or {}
+            if sender.get("is_bot"):
+                return int(sender["id"])
+        return None
+
+    def set_privacy(self, bot: BotRecord, enabled: bool) -> None:
+        """BotFather's /setprivacy: for groups the bot is added to from now on."""
+        bot.privacy = enabled
 
     # ---- queries ------------------------------------------------------------------------------
     def new_query(
