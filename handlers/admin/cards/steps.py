@@ -10,6 +10,7 @@ import re
 
 from handlers.admin.cards.common import actor, edit_card, told_raced
 from handlers.admin.cards.view import esc
+from handlers.admin.prompts import ask_again
 from handlers.turn import Turn
 from services.errors import InvalidInput, InvalidTransition
 
@@ -20,7 +21,7 @@ def typed(turn: Turn) -> str | None:
     """The text the admin sent, or None (and a hint) for a photo, sticker or the like."""
     text = turn.event.text.strip() if turn.event.kind == "message" else ""
     if not text:
-        turn.send(turn.t("admin_cards.send_text"))
+        ask_again(turn, turn.t("admin_cards.send_text"))
         return None
     return text
 
@@ -87,7 +88,7 @@ async def refund_step(turn: Turn) -> None:
     card = await turn.services.merchant.card(order_id)
     money = lambda value: turn.t.money(value, card.order.currency)
     if amount > card.refundable:
-        return turn.send(turn.t("admin_cards.over_refundable", max=money(card.refundable)))
+        return ask_again(turn, turn.t("admin_cards.over_refundable", max=money(card.refundable)))
     try:
         done = await turn.services.merchant.refund_part(order_id, amount, actor(turn))
     except InvalidTransition:
