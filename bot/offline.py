@@ -85,8 +85,10 @@ async def start_offline(config: AppConfig, stack: contextlib.AsyncExitStack) -> 
     except OSError as error:
         raise listen_error(config.web.host, config.web.port, error) from None
     merchant = sandbox.user("Demo merchant", username="demo_merchant")
+    # Set up as README says: the bot a plain member of the admin group (answers come as
+    # replies), an admin who manages topics in the support forum.
     admin_chat = sandbox.group(f"{config.shop.name} admins", members=[merchant],
-                               bot_admin=True, supergroup=True)
+                               supergroup=True)
     support = sandbox.forum(f"{config.shop.name} support", members=[merchant])
     sandbox.user("Alice", language_code="en", phone_number="+8613800138000")
     page = sandbox.server.app[PAGE_KEY]

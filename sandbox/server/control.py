@@ -168,6 +168,11 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
         shown = actions.active_reply_keyboard(state, bot_of(data), chat_of(request, data))
         return shown[1] if shown else None
 
+    async def forced_reply(request: web.Request) -> Any:
+        """The message a person's app is replying to because of its force_reply, if any."""
+        data = dict(request.query)
+        return actions.forced_reply(state, bot_of(data), chat_of(request, data), user_of(data))
+
     async def send(request: web.Request) -> Any:
         data = await _body(request)
         bot, user, chat = bot_of(data), user_of(data), chat_of(request, data)
@@ -353,6 +358,7 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
         ("POST", "/sandbox/chats/{chat_id}/messages", send),
         ("GET", "/sandbox/chats/{chat_id}/keyboard", keyboard),
         ("POST", "/sandbox/chats/{chat_id}/click", click),
+        ("GET", "/sandbox/chats/{chat_id}/forced_reply", forced_reply),
         ("POST", "/sandbox/chats/{chat_id}/contact", contact),
         ("POST", "/sandbox/chats/{chat_id}/location", location),
         ("POST", "/sandbox/chats/{chat_id}/photo", upload),
