@@ -171,7 +171,8 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
     async def forced_reply(request: web.Request) -> Any:
         """The message a person's app is replying to because of its force_reply, if any."""
         data = dict(request.query)
-        return actions.forced_reply(state, bot_of(data), chat_of(request, data), user_of(data))
+        msg = actions.forced_reply(state, bot_of(data), chat_of(request, data), user_of(data))
+        return {"message": msg, "force_reply": msg["_keyboard"]} if msg else None
 
     async def send(request: web.Request) -> Any:
         data = await _body(request)

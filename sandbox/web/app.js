@@ -512,8 +512,8 @@ async function refreshReplyBar(chat) {
     : await api(`/sandbox/chats/${chat.id}/forced_reply?${query}`).catch(() => null);
   $("reply-bar").hidden = !forced;
   if (!forced) return;
-  $("reply-to").textContent = `↩ ${t("replyingTo")}: ${preview(forced).slice(0, 80)}`;
-  const hint = forced._keyboard && forced._keyboard.input_field_placeholder;
+  $("reply-to").textContent = `↩ ${t("replyingTo")}: ${preview(forced.message).slice(0, 80)}`;
+  const hint = forced.force_reply.input_field_placeholder;
   if (hint) $("text").placeholder = hint;
 }
 
