@@ -11,6 +11,7 @@ import re
 import time
 from typing import Any
 
+from sandbox.server.force_reply import forced_reply
 from sandbox.server.formatting import command_entities
 from sandbox.server.models import BotRecord, SimChat, SimUser
 from sandbox.server.state import SandboxState
@@ -83,41 +84,6 @@ def user_send(
     for target in state.receivers(chat, msg, bot.id):
         state.enqueue_update(target, "message", msg)
     return msg
-
-
-def _targets(msg: dict[str, Any], user: SimUser) -> bool:
-    """A selective markup's people: those @mentioned or text-mentioned in the message, and the
-    sender of the message it replies to (Bot API ForceReply.selective; apps decide it by the
-    message's "mentions me" flag, which text mentions set too)."""
-    if not msg["_keyboard"].get("selective"):
-        return True
-    if (msg.get("reply_to_message") or {}).get("from", {}).get("id") == user.id:
-        return True
-    entities = msg.get("entities", msg.get("caption_entities", []))
-    if any(e.get("type") == "text_mention" and e.get("user", {}).get("id") == user.id
-           for e in entities):
-        return True
-    # Telegram finds @username mentions in any text, a bot's plain text included.
-    text = msg.get("text", msg.get("caption", "")) or ""
-    return bool(user.username) and re.search(
-        rf"(?<!\w)@{re.escape(user.username)}(?!\w)", text, re.IGNORECASE) is not None
-
-
-def forced_reply(
-    state: SandboxState, bot: BotRecord, chat: SimChat, user: SimUser
-) -> dict[str, Any] | None:
-    """The bot message whose force_reply holds the user's reply interface open, if any.
-
-    Open from when it arrives until the user sends something in the chat.
-    """
-    for msg in reversed(state.history(bot.id, chat)):
-        sender = msg.get("from", {}).get("id")
-        if sender == user.id:
-            return None
-        markup = msg.get("_keyboard") or {}
-        if sender == bot.id and markup.get("force_reply") and _targets(msg, user):
-            return msg
-    return None
 
 
 def bot_messages(state: SandboxState, bot: BotRecord, chat: SimChat) -> list[dict[str, Any]]:
