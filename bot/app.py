@@ -121,8 +121,12 @@ class ShopBot:
         return cls(services, settings, bot, runtime, sender, limiter)
 
     async def start(self, polling: bool = True) -> None:
-        """Register commands, then poll (or wait for webhooks) and send the outbox."""
+        """Register commands, say what will not work in the configured chats, then poll (or
+        wait for webhooks) and send the outbox."""
+        from bot.runtimes.chat_check import check_chats
+
         await self.runtime.register_commands()
+        await check_chats(self.bot, self.settings)
         if polling:
             self.tasks.append(asyncio.create_task(self.runtime.poll(), name="polling"))
         self.tasks.append(asyncio.create_task(self.sender.run(), name="outbox"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import AppConfig, ConfigError
@@ -54,6 +55,18 @@ def page_address(config: AppConfig) -> str:
     return f"http://{host}:{config.web.port}"
 
 
+def memory_file(config: AppConfig) -> Path:
+    """Where the demo's sandbox keeps its bot and update numbering: beside the database file
+    (a restart on the same data goes on counting, as Telegram does), else beside the media."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(config.database.url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        database = Path(url.database)
+        return database.with_name(database.stem + ".sandbox.json")
+    return Path(config.shop.media_dir).parent / "sandbox.json"
+
+
 def listen_error(host: str, port: int, error: OSError) -> ConfigError:
     """One line for a port that is taken or a host that is not ours."""
     if error.errno == errno.EADDRINUSE:
@@ -71,12 +84,15 @@ async def start_offline(config: AppConfig, stack: contextlib.AsyncExitStack) -> 
 
     try:
         sandbox = await stack.enter_async_context(
-            running_sandbox(host=config.web.host, port=config.web.port))
+            running_sandbox(host=config.web.host, port=config.web.port,
+                            memory=memory_file(config)))
     except OSError as error:
         raise listen_error(config.web.host, config.web.port, error) from None
     merchant = sandbox.user("Demo merchant", username="demo_merchant")
+    # Set up as README says: the bot a plain member of the admin group (answers come as
+    # replies), an admin who manages topics in the support forum.
     admin_chat = sandbox.group(f"{config.shop.name} admins", members=[merchant],
-                               bot_admin=True, supergroup=True)
+                               supergroup=True)
     support = sandbox.forum(f"{config.shop.name} support", members=[merchant])
     sandbox.user("Alice", language_code="en", phone_number="+8613800138000")
     page = sandbox.server.app[PAGE_KEY]

@@ -77,6 +77,8 @@ class Event:
     callback_message_id: int | None = None
     # What the pressed message shows now (None when Telegram no longer sends it: too old).
     pressed: Pressed | None = field(default=None, repr=False)
+    # The message this one replies to (a prompt's force_reply makes an admin's answer one).
+    reply_to_message_id: int | None = None
     contact_phone: str | None = None
     contact_user_id: int | None = None
     location: tuple[float, float] | None = None
@@ -127,7 +129,22 @@ class RemoveKeyboard:
     """Take a reply keyboard away."""
 
 
-Keyboard = Inline | ReplyKeyboard | RemoveKeyboard | None
+@dataclass(frozen=True)
+class ForceReply:
+    """Ask for a typed answer: the person's app opens a reply to this message.
+
+    In a group a bot in privacy mode receives replies to its messages, not plain text, so every
+    typed answer in the admin chat is asked for this way. `selective`: only for the people the
+    message mentions (a text mention counts) or replies to. `step` names the conversation step
+    that asked (the core's own mark, not sent to Telegram), so the answer finds its question.
+    """
+
+    placeholder: str  # 1-64 characters, in the reader's language
+    selective: bool = True
+    step: str = ""
+
+
+Keyboard = Inline | ReplyKeyboard | RemoveKeyboard | ForceReply | None
 
 
 @dataclass(frozen=True)

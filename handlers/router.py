@@ -8,7 +8,7 @@ from types import ModuleType
 
 from handlers import callbacks
 from handlers.admin import AdminConversation
-from handlers.events import AnswerCallback, Event, Reply
+from handlers.events import AnswerCallback, Event, ForceReply, Reply, SendText
 from handlers.i18n import LANGUAGES, Translator, catalogue
 from handlers.registry import registry_of
 from handlers.turn import Settings, Turn
@@ -65,6 +65,8 @@ class Conversation:
                 return []
             if self.admin.accepts(event):
                 return await self.admin.handle(event)
+            if event.kind == "command" and event.command == "chatid":
+                return [self._chat_id(event)]  # how a merchant finds a new group's id
             return []  # other groups (the support chat's business)
         user = event.user
         # The claim, the customer and their state in one transaction (paid on every update).
@@ -86,6 +88,15 @@ class Conversation:
         if event.callback_id and not any(isinstance(r, AnswerCallback) for r in turn.replies):
             turn.replies.append(AnswerCallback(event.callback_id))
         return turn.replies
+
+    def _chat_id(self, event: Event) -> SendText:
+        t = Translator(self.services.ctx.rules.admin_language, self.settings.timezone)
+        return SendText(event.chat_id, t("admin.chat_id", id=event.chat_id), None, event.thread_id)
+
+    async def prompted(self, event: Event, asked: ForceReply, message_id: int) -> None:
+        """A question a turn asked went out as `message_id` (its answer will reply to it)."""
+        if self.admin.accepts(event):
+            await self.admin.prompted(event, asked, message_id)
 
     async def _route(self, turn: Turn) -> None:
         event, registry = turn.event, self.registry

@@ -215,9 +215,19 @@ class SandboxChat:
         return SandboxMessage(msg)
 
     async def send(
-        self, text: str, *, reply_to: int | None = None, thread_id: int | None = None
+        self,
+        text: str,
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+        plain: bool = False,
     ) -> SandboxMessage:
-        """Type and send a text message."""
+        """Type and send a text message.
+
+        After a force_reply message meant for this person, it is a reply to that message, as
+        Telegram's apps make it; `plain=True` sends it as a plain message anyway (the person
+        closed the reply bar), `reply_to` replies to another message.
+        """
         quoted = self.state.get_message(self.bot.id, self.chat, reply_to) if reply_to else None
         msg = actions.user_send(
             self.state,
@@ -227,6 +237,7 @@ class SandboxChat:
             actions.text_content(text),
             thread_id=thread_id,
             reply_to=quoted,
+            typed=not plain,
         )
         return self._acted(msg)  # type: ignore[return-value]
 
@@ -280,8 +291,9 @@ class SandboxChat:
         width: int = 1,
         height: int = 1,
         thread_id: int | None = None,
+        plain: bool = False,
     ) -> SandboxMessage:
-        """Send a photo (a 1x1 PNG unless `data` is given)."""
+        """Send a photo (a 1x1 PNG unless `data` is given); a force_reply makes it a reply."""
         return self._acted(
             actions.send_file(
                 self.state,
@@ -295,6 +307,7 @@ class SandboxChat:
                 height=height,
                 mime_type="image/png",
                 thread_id=thread_id,
+                typed=not plain,
             )
         )  # type: ignore[return-value]
 
@@ -306,8 +319,9 @@ class SandboxChat:
         mime_type: str | None = "text/plain",
         caption: str | None = None,
         thread_id: int | None = None,
+        plain: bool = False,
     ) -> SandboxMessage:
-        """Send a document."""
+        """Send a document; a force_reply makes it a reply."""
         return self._acted(
             actions.send_file(
                 self.state,
@@ -320,6 +334,7 @@ class SandboxChat:
                 mime_type=mime_type,
                 caption=caption,
                 thread_id=thread_id,
+                typed=not plain,
             )
         )  # type: ignore[return-value]
 

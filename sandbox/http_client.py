@@ -127,9 +127,11 @@ class HttpSandboxUser:
         bot_msgs = [m for m in await self.messages() if m.get("from", {}).get("is_bot")]
         return bot_msgs[-1] if bot_msgs else None
 
-    async def send(self, text: str, *, thread_id: int | None = None) -> dict[str, Any]:
-        """Send text."""
-        data: dict[str, Any] = {"text": text}
+    async def send(
+        self, text: str, *, thread_id: int | None = None, plain: bool = False
+    ) -> dict[str, Any]:
+        """Send text (a reply to a force_reply message meant for the user, unless `plain`)."""
+        data: dict[str, Any] = {"text": text, "plain": plain}
         if thread_id:
             data["thread_id"] = thread_id
         return dict(await self._post("messages", data))

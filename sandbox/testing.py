@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 from sandbox.client import SandboxChat, SandboxUser
 from sandbox.server import FloodLimits, SandboxConfig, SandboxServer, SandboxState
 from sandbox.server.limits import FaultRule
 from sandbox.server.models import BotRecord, LogEntry, SimChat
+from sandbox.server.persist import SandboxMemory
 
 __all__ = ["Sandbox", "SandboxGroup", "running_sandbox"]
 
@@ -63,14 +65,20 @@ class Sandbox:
         username: str | None = None,
         language_code: str | None = "en",
         phone_number: str | None = None,
+        client_adds_plus: bool = False,
     ) -> SandboxUser:
-        """A new simulated user with a private chat with the bot."""
+        """A new simulated user with a private chat with the bot.
+
+        Their app shares their contact as Telegram delivers it (digits, no "+"), or with a
+        leading "+" when `client_adds_plus` (as some apps do).
+        """
         sim = self.state.create_user(
             first_name,
             last_name=last_name,
             username=username,
             language_code=language_code,
             phone_number=phone_number,
+            client_adds_plus=client_adds_plus,
         )
         return SandboxUser(self.state, self.bot, sim)
 
@@ -131,6 +139,11 @@ class Sandbox:
         )
         return SandboxGroup(self.state, self.bot, sim, owner)
 
+    def set_privacy(self, enabled: bool) -> None:
+        """BotFather's /setprivacy: off, the bot reads every message of groups made from now on
+        (as in Telegram, where the bot must be added again for the change to apply)."""
+        self.state.set_privacy(self.bot, enabled)
+
     def requests(self, method: str | None = None) -> list[LogEntry]:
         """Every Bot API request the bot made (method, params, result/error, time)."""
         return [e for e in self.state.log if method is None or e.method.lower() == method.lower()]
@@ -167,9 +180,14 @@ async def running_sandbox(
     host: str = "127.0.0.1",
     port: int = 0,
     flood_limits: bool | FloodLimits = True,
+    memory: Path | None = None,
     **options: Any,
 ) -> AsyncIterator[Sandbox]:
-    """Run a sandbox on a free 127.0.0.1 port; options are SandboxConfig fields."""
+    """Run a sandbox on a free 127.0.0.1 port; options are SandboxConfig fields.
+
+    With `memory` (a file), the bot's token and its update numbering carry over to the next
+    sandbox started on the same file, as Telegram never numbers a bot's updates from 1 again.
+    """
     unknown = set(options) - _CONFIG_KEYS
     if unknown:
         raise TypeError(f"unknown sandbox options: {sorted(unknown)}")
@@ -180,7 +198,11 @@ async def running_sandbox(
     )
     server = SandboxServer(host, port, config=SandboxConfig(**options), limits=limits)
     await server.start()
+    kept = SandboxMemory(memory) if memory is not None else None
     try:
-        yield Sandbox(server, token or server.state.new_token())
+        sandbox = Sandbox(server, token or (kept and kept.token) or server.state.new_token())
+        if kept is not None:
+            server.state.remember(kept, sandbox.bot)
+        yield sandbox
     finally:
         await server.stop()

@@ -48,3 +48,14 @@ def phone(value: object, default_region: str) -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidInput(field="phone", reason="invalid")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def shared_phone(value: object) -> str:
+    """A number shared from a Telegram account, in E.164 form.
+
+    Telegram delivers an account's own number in international form without the "+"
+    ("14155550123"); some apps add it. Either way it carries its country code, so it is never
+    read with the shop's default region.
+    """
+    text = clean_text(value, "phone", max_len=32)
+    return phone(text if text.startswith("+") else f"+{text}", "ZZ")

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from sandbox.testing import running_sandbox
-from tests.offline import LINE, first_ok, free_port, running_offline, start
+from tests.offline import LINE, OfflineShop, first_ok, free_port, running_offline, start
 
 
 def call(base: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -188,3 +188,35 @@ def test_ctrl_c_while_starting_stops_cleanly(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "Traceback" not in err and " ERROR " not in err, err
+
+
+def _alice(shop: OfflineShop) -> int:
+    page = call(shop.address, "/sandbox/page")
+    chats = call(shop.address, "/sandbox/chats")
+    return next(c["id"] for c in chats
+                if c["type"] == "private" and c["id"] not in page["hidden_chats"])
+
+
+def _start_answered(shop: OfflineShop) -> int:
+    """Alice sends /start on this run's page and is welcomed; the bot's id."""
+    alice = _alice(shop)
+    call(shop.address, f"/sandbox/chats/{alice}/messages", {"user_id": alice, "text": "/start"})
+    wait_for_text(shop.address, alice, "Welcome to Demo Shop")
+    return int(call(shop.address, "/sandbox/info")["bots"][0]["id"])
+
+
+def test_a_restarted_demo_answers_the_customer(tmp_path: Path) -> None:
+    """Stopped, started again on the same data, killed, started again: /start is always answered
+    (the sandbox goes on numbering updates, as Telegram does; the same bot answers)."""
+    with running_offline(tmp_path) as shop:
+        first = _start_answered(shop)
+        assert shop.stop() == 0
+    with running_offline(tmp_path) as shop:
+        assert _start_answered(shop) == first
+        shop.proc.kill()  # kill -9: nothing is saved on the way out
+        shop.proc.wait()
+    with running_offline(tmp_path) as shop:
+        assert _start_answered(shop) == first
+        handled = shop.sqlite("SELECT count(*) FROM processed_updates")[0][0]
+        assert handled >= 3
+        assert shop.stop() == 0

@@ -16,7 +16,7 @@ from bot.ratelimit import RateLimiter
 from bot.runtimes.aiogram_events import to_event
 from bot.runtimes.aiogram_render import Renderer
 from bot.runtimes.telegram_calls import LimitedCalls
-from handlers.events import Event
+from handlers.events import Event, ForceReply, SendText
 from handlers.i18n import Translator
 from handlers.router import Conversation
 
@@ -59,8 +59,11 @@ class AiogramRuntime:
             return
         if event.kind == "document":
             event = await self._with_file(event, update)
-        replies = await self.conversation.handle(event)
-        await self.renderer.render(replies)
+        for reply in await self.conversation.handle(event):
+            message_id = await self.renderer.one(reply)
+            if (message_id is not None and isinstance(reply, SendText)
+                    and isinstance(reply.keyboard, ForceReply)):
+                await self.conversation.prompted(event, reply.keyboard, message_id)
 
     async def _with_file(self, event: Event, update: Update) -> Event:
         """An admin's document in the admin chat, with its bytes (the core cannot download)."""

@@ -16,7 +16,8 @@ def _from_message(update_id: int, m: Message) -> Event | None:
         return None
     base = {"update_id": update_id, "user": _user(m.from_user), "chat_id": m.chat.id,
             "chat_type": m.chat.type, "message_id": m.message_id,
-            "thread_id": m.message_thread_id if m.is_topic_message else None}
+            "thread_id": m.message_thread_id if m.is_topic_message else None,
+            "reply_to_message_id": _replied(m)}
     if m.successful_payment is not None:
         p = m.successful_payment
         return Event("successful_payment", **base, payment=Payment(  # type: ignore[arg-type]
@@ -64,6 +65,15 @@ def pressed(message: object) -> Pressed | None:
         return Pressed(message.text, tuple(map(_entity, message.entities or ())), _keyboard(markup))
     return Pressed(message.caption or "", tuple(map(_entity, message.caption_entities or ())),
                    _keyboard(markup), caption=True)
+
+
+def _replied(m: Message) -> int | None:
+    """The message this one answers; a topic's opening message is not an answer to anything
+    (Telegram sets it as reply_to_message of every message in the topic)."""
+    quoted = m.reply_to_message
+    if quoted is None or quoted.forum_topic_created is not None:
+        return None
+    return quoted.message_id
 
 
 def to_event(update: Update) -> Event | None:

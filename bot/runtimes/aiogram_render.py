@@ -20,12 +20,14 @@ from aiogram.types import (
     ReplyKeyboardRemove,
     ReplyParameters,
 )
+from aiogram.types import ForceReply as TgForceReply
 
 from handlers.events import (
     AnswerCallback,
     AnswerPreCheckout,
     DeleteMessage,
     EditText,
+    ForceReply,
     Inline,
     Keyboard,
     RemoveKeyboard,
@@ -39,7 +41,7 @@ from handlers.events import (
 )
 
 log = logging.getLogger(__name__)
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | TgForceReply | None
 
 
 def markup(keyboard: Keyboard) -> Markup:
@@ -74,6 +76,9 @@ def _markup(keyboard: Keyboard) -> Markup:
             input_field_placeholder=keyboard.placeholder)
     if isinstance(keyboard, RemoveKeyboard):
         return ReplyKeyboardRemove()
+    if isinstance(keyboard, ForceReply):
+        return TgForceReply(force_reply=True, selective=keyboard.selective or None,
+                            input_field_placeholder=keyboard.placeholder[:64] or None)
     return None
 
 

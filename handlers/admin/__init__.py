@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from types import ModuleType
 
 from handlers import callbacks
-from handlers.events import Event, Reply
+from handlers.admin import prompts
+from handlers.events import Event, ForceReply, Reply
 from handlers.i18n import Translator
 from handlers.registry import registry_of
 from handlers.turn import Settings, Turn
@@ -60,10 +61,22 @@ class AdminConversation:
             await self._route(turn)
         except ServiceError as error:
             text = error_text(turn.t, error)
-            turn.answer(text[:200], alert=True) if event.callback_id else turn.send(text)
+            if event.callback_id:
+                turn.answer(text[:200], alert=True)
+            elif prompts.asking(turn):
+                prompts.ask_again(turn, text)  # a wrong answer: the same question, reply bar open
+            else:
+                turn.send(text)
         if turn.state_changed:
             await self.services.conversation.save(state_key(event.user.id), turn.state)
         return turn.replies
+
+    async def prompted(self, event: Event, asked: ForceReply, message_id: int) -> None:
+        """A question of this admin's step was sent as `message_id`: answers may reply to it."""
+        key = state_key(event.user.id)
+        state = await self.services.conversation.load(key)
+        if prompts.prompted(state, asked.step, message_id):
+            await self.services.conversation.save(key, state)
 
     def _refuse(self, turn: Turn) -> list[Reply]:
         event = turn.event
@@ -88,7 +101,7 @@ class AdminConversation:
                 return turn.answer(turn.t("error.stale_button"), alert=True)
             return await registry.actions[pressed.action](turn, pressed)
         step = registry.steps.get(turn.state.name)
-        if step is not None:
+        if step is not None and (not prompts.asking(turn) or prompts.answers(turn)):
             await step(turn)
 
 

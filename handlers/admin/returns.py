@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable
 from handlers import callbacks
 from handlers.admin.cards.common import CARD_STEPS, actor, leave_card_step
 from handlers.admin.cards.steps import refund_amount, typed
-from handlers.admin.cards.view import abandon_keyboard, esc
+from handlers.admin.cards.view import esc
+from handlers.admin.prompts import ask
 from handlers.callbacks import Callback
 from handlers.events import Button, EditText, Inline
 from handlers.i18n import Translator
@@ -142,22 +143,25 @@ def _money(turn: Turn, amount: int) -> str:
     return turn.t.money(amount, turn.services.ctx.rules.currency)
 
 
-async def _ask(turn: Turn, view: ReturnView, step: str, key: str, **params: object) -> None:
+async def _ask(turn: Turn, view: ReturnView, step: str, key: str, hint: str,
+               **params: object) -> None:
     turn.go(step, return_id=view.id, card=turn.event.callback_message_id, **params)
-    turn.send(turn.t(key, id=view.id, **params), abandon_keyboard(turn.t))
+    ask(turn, turn.t(key, id=view.id, **params), turn.t(hint))
     turn.answer()
 
 
 async def _ask_amount(turn: Turn, view: ReturnView) -> None:
+    """The card offers the items' value as a button; any other amount is a reply."""
     default = max(min(view.value - view.refunded_amount, view.refundable), 0)
     turn.go(AMOUNT_STEP, return_id=view.id, card=turn.event.callback_message_id)
     rows: list[tuple[Button, ...]] = []
     if default:
         rows.append((Button(turn.t("admin_returns.btn.rfd", amount=_money(turn, default)),
                             callbacks.encode("ar", view.id, "rfd")),))
-    rows += abandon_keyboard(turn.t).rows
-    turn.send(turn.t("admin_returns.ask_amount", id=view.id, max=_money(turn, view.refundable)),
-              Inline(tuple(rows)))
+    rows.append((Button(turn.t("admin_cards.btn.back"), callbacks.encode("ar", view.id, "card")),))
+    turn.show(_text(turn, view), Inline(tuple(rows)))
+    ask(turn, turn.t("admin_returns.ask_amount", id=view.id,
+                          max=_money(turn, view.refundable)), turn.t("admin.hint.amount"))
     turn.answer()
 
 
@@ -182,7 +186,8 @@ async def on_carrier(turn: Turn, pressed: Callback) -> None:
         turn.answer(_moved_on(turn, view), alert=True)
         return _show(turn, view)
     carrier = turn.services.ctx.carriers.get(code)
-    await _ask(turn, view, TRACKING_STEP, "admin_returns.ask_tracking", carrier=carrier.code)
+    await _ask(turn, view, TRACKING_STEP, "admin_returns.ask_tracking", "admin.hint.tracking",
+               carrier=carrier.code)
 
 
 async def reason_step(turn: Turn) -> None:
@@ -226,7 +231,7 @@ async def _finish(turn: Turn, act: Callable[[int], Awaitable[ReturnView]], key: 
 
 
 async def _reject(turn: Turn, view: ReturnView) -> None:
-    await _ask(turn, view, REASON_STEP, "admin_returns.ask_reason")
+    await _ask(turn, view, REASON_STEP, "admin_returns.ask_reason", "admin.hint.reason")
 
 
 PRESSES: dict[str, Callable[[Turn, ReturnView], Awaitable[None]]] = {

@@ -26,7 +26,7 @@ from services.checkout import AddressInput, validate_address
 from services.customers import AddressView
 from services.errors import InvalidInput, NotFound
 from services.postal import format_phone
-from services.validation import clean_text, phone
+from services.validation import clean_text, phone, shared_phone
 
 MAX_SAVED = 5  # newest saved addresses offered; older ones stay in the database
 LABEL_CHARS = 48
@@ -85,6 +85,8 @@ def _reask(turn: Turn, name: str, text: str) -> None:
 
 
 def _clean(turn: Turn, name: str, raw: str) -> str:
+    if name == "phone" and turn.event.kind == "contact":
+        return shared_phone(raw)  # the account's own number, always international
     if name == "phone":
         return phone(raw, turn.services.ctx.rules.default_phone_region)
     most, least, field = LIMITS[name]

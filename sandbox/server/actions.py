@@ -11,6 +11,7 @@ import re
 import time
 from typing import Any
 
+from sandbox.server.force_reply import forced_reply
 from sandbox.server.formatting import command_entities
 from sandbox.server.models import BotRecord, SimChat, SimUser
 from sandbox.server.state import SandboxState
@@ -54,8 +55,15 @@ def user_send(
     *,
     thread_id: int | None = None,
     reply_to: dict[str, Any] | None = None,
+    typed: bool = False,
 ) -> dict[str, Any]:
-    """Post a user's message in a chat and deliver it to the bot(s) there as an update."""
+    """Post a user's message in a chat and deliver it to the bot(s) there as an update.
+
+    `typed`: composed in the app's input field, which a force_reply message has turned into a
+    reply to it (as Telegram's apps do) unless the message replies to something else.
+    """
+    if typed and reply_to is None:
+        reply_to = forced_reply(state, bot, chat, user)
     if chat.type == "private":
         bot.blocked_by.discard(user.id)  # writing to a blocked bot means pressing "Restart"
         bot.started_by.add(user.id)
@@ -73,7 +81,7 @@ def user_send(
         content = {**content, "reply_to_message": quoted}
         thread_id = thread_id or reply_to.get("message_thread_id")
     msg = state.store_message(bot.id, chat, user, content, thread_id)
-    for target in state.bots_in_chat(chat, bot.id):
+    for target in state.receivers(chat, msg, bot.id):
         state.enqueue_update(target, "message", msg)
     return msg
 
@@ -174,12 +182,18 @@ async def click(
         return None
 
 
+def shared_number(user: SimUser) -> str:
+    """The user's number as their app shares it: digits only, "+" first if the app adds it."""
+    digits = (user.phone_number or "").lstrip("+")
+    return f"+{digits}" if user.client_adds_plus and digits else digits
+
+
 def share_contact(
     state: SandboxState, bot: BotRecord, user: SimUser, chat: SimChat
 ) -> dict[str, Any]:
     """Send the user's own contact (what a request_contact button does)."""
     contact = {
-        "phone_number": user.phone_number or "",
+        "phone_number": shared_number(user),
         "first_name": user.first_name,
         "user_id": user.id,
     }
@@ -216,6 +230,7 @@ def send_file(
     width: int = 0,
     height: int = 0,
     thread_id: int | None = None,
+    typed: bool = False,
 ) -> dict[str, Any]:
     """A user uploads a photo or document; the bot can getFile and download it."""
     rec = state.store_file(
@@ -244,7 +259,7 @@ def send_file(
     content: dict[str, Any] = {kind: media}
     if caption:
         content["caption"] = caption
-    return user_send(state, bot, user, chat, content, thread_id=thread_id)
+    return user_send(state, bot, user, chat, content, thread_id=thread_id, typed=typed)
 
 
 def set_blocked(state: SandboxState, bot: BotRecord, user: SimUser, blocked: bool) -> None:

@@ -88,6 +88,7 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
                 {
                     "id": b.id,
                     "username": b.user.username,
+                    "privacy": b.privacy,
                     "webhook": b.webhook.url if b.webhook else None,
                     "pending_updates": len(b.updates),
                     "connected": b.connected,
@@ -107,6 +108,14 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
             state.default_bot_id = bot.id
         return {"token": token, "id": bot.id, "user": bot.user.to_api()}
 
+    async def privacy(request: web.Request) -> Any:
+        """BotFather's /setprivacy for one bot: {"enabled": false} lets it read whole groups
+        it joins from now on."""
+        data = await _body(request)
+        bot = actions.default_bot(state, int(request.match_info["bot_id"]))
+        state.set_privacy(bot, bool(data.get("enabled", True)))
+        return {"id": bot.id, "privacy": bot.privacy}
+
     async def create_user(request: web.Request) -> Any:
         data = await _body(request)
         user = state.create_user(
@@ -115,6 +124,7 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
             username=data.get("username"),
             language_code=data.get("language_code", "en"),
             phone_number=data.get("phone_number"),
+            client_adds_plus=bool(data.get("client_adds_plus", False)),
         )
         return {**user.to_api(), "phone_number": user.phone_number}
 
@@ -159,6 +169,12 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
         shown = actions.active_reply_keyboard(state, bot_of(data), chat_of(request, data))
         return shown[1] if shown else None
 
+    async def forced_reply(request: web.Request) -> Any:
+        """The message a person's app is replying to because of its force_reply, if any."""
+        data = dict(request.query)
+        msg = actions.forced_reply(state, bot_of(data), chat_of(request, data), user_of(data))
+        return {"message": msg, "force_reply": msg["_keyboard"]} if msg else None
+
     async def send(request: web.Request) -> Any:
         data = await _body(request)
         bot, user, chat = bot_of(data), user_of(data), chat_of(request, data)
@@ -173,6 +189,7 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
             actions.text_content(str(data["text"])),
             thread_id=data.get("thread_id"),
             reply_to=reply,
+            typed=not data.get("plain"),  # "plain": the person closed the reply interface
         )
 
     async def click(request: web.Request) -> Any:
@@ -225,6 +242,7 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
             width=int(data.get("width", 0)),
             height=int(data.get("height", 0)),
             thread_id=data.get("thread_id"),
+            typed=data.get("plain") not in (True, "true", "1"),
         )
 
     async def create_topic(request: web.Request) -> Any:
@@ -333,6 +351,7 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
     routes: list[tuple[str, str, Route]] = [
         ("GET", "/sandbox/info", info),
         ("POST", "/sandbox/bots", register_bot),
+        ("POST", "/sandbox/bots/{bot_id}/privacy", privacy),
         ("POST", "/sandbox/users", create_user),
         ("GET", "/sandbox/users", list_users),
         ("POST", "/sandbox/chats", create_chat),
@@ -341,6 +360,7 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
         ("POST", "/sandbox/chats/{chat_id}/messages", send),
         ("GET", "/sandbox/chats/{chat_id}/keyboard", keyboard),
         ("POST", "/sandbox/chats/{chat_id}/click", click),
+        ("GET", "/sandbox/chats/{chat_id}/forced_reply", forced_reply),
         ("POST", "/sandbox/chats/{chat_id}/contact", contact),
         ("POST", "/sandbox/chats/{chat_id}/location", location),
         ("POST", "/sandbox/chats/{chat_id}/photo", upload),

@@ -34,6 +34,8 @@ class SimUser:
     language_code: str | None = None
     is_bot: bool = False
     phone_number: str | None = None
+    # Telegram delivers a shared contact's number as digits without "+"; some apps add it.
+    client_adds_plus: bool = False
 
     def to_api(self) -> dict[str, Any]:
         """The Bot API User object."""
@@ -98,6 +100,8 @@ class SimChat:
     members: dict[int, str] = field(default_factory=dict)  # user id -> status
     admin_rights: dict[int, dict[str, bool]] = field(default_factory=dict)  # member -> rights
     topics: dict[int, Topic] = field(default_factory=dict)
+    # Bots that joined while their privacy mode was off: they read every message here.
+    joined_reading_all: set[int] = field(default_factory=set)
 
     def to_api(self) -> dict[str, Any]:
         """The Bot API Chat object."""
@@ -180,6 +184,8 @@ class BotRecord:
     # True once the bot polled or set a webhook: it is running (the chat page stops saying
     # "starting…").
     connected: bool = False
+    # Group privacy mode, on for every new bot as in Telegram (BotFather's /setprivacy).
+    privacy: bool = True
 
 
 @dataclass

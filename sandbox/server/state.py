@@ -21,6 +21,8 @@ from sandbox.server.models import (
     SimUser,
     Topic,
 )
+from sandbox.server.persist import SandboxMemory
+from sandbox.server.privacy import recipients
 
 # Updates Telegram leaves out unless allowed_updates names them explicitly.
 _OPT_IN_UPDATES = {"chat_member", "message_reaction", "message_reaction_count"}
@@ -55,6 +57,14 @@ class SandboxState:
         self._subscribers: list[asyncio.Queue[dict[str, Any]]] = []
         self._changed = asyncio.Event()
         self._charge_ids = itertools.count(1)
+        self.memory: SandboxMemory | None = None  # a demo's bot and update numbering, kept
+
+    def remember(self, memory: SandboxMemory, bot: BotRecord) -> None:
+        """Keep `bot` and its update numbering in `memory` across restarts of this demo."""
+        self.memory = memory
+        bot.next_update_id = max(bot.next_update_id, memory.first_update_id)
+        if memory.token != bot.token:
+            memory.keep_token(bot.token)
 
     # ---- bots -----------------------------------------------------------------------------
     def bot_for_token(self, token: str) -> BotRecord:
@@ -90,6 +100,7 @@ class SandboxState:
         language_code: str | None = "en",
         phone_number: str | None = None,
         user_id: int | None = None,
+        client_adds_plus: bool = False,
     ) -> SimUser:
         """Create a simulated user together with their private chat."""
         uid = user_id or next(self._user_ids)
@@ -99,7 +110,9 @@ class SandboxState:
             last_name,
             username,
             language_code,
-            phone_number=phone_number or f"+1555{uid % 10_000_000:07d}",
+            # A real (fictional-range) US number, so a shared contact is a valid phone.
+            phone_number=phone_number or f"1415555{uid % 10_000:04d}",
+            client_adds_plus=client_adds_plus,
         )
         self.users[uid] = user
         self.chats[uid] = SimChat(uid, "private", user=user)
@@ -131,6 +144,8 @@ class SandboxState:
         if members:
             chat.members[members[0]] = "creator"
         for bid in bot_ids or []:
+            if bid in self.bots and not self.bots[bid].privacy:
+                chat.joined_reading_all.add(bid)
             if bot_admin or bot_rights:
                 chat.members[bid] = "administrator"
                 chat.admin_rights[bid] = dict(
@@ -257,6 +272,8 @@ class SandboxState:
                 return None
         elif kind in _OPT_IN_UPDATES:
             return None
+        if self.memory is not None and self.memory.token == bot.token:
+            self.memory.reserve(bot.next_update_id)  # saved before it is handed out
         update = {"update_id": bot.next_update_id, kind: payload}
         bot.next_update_id += 1
         bot.updates.append(update)
@@ -265,7 +282,7 @@ class SandboxState:
         return update["update_id"]
 
     def bots_in_chat(self, chat: SimChat, bot_id: int | None = None) -> list[BotRecord]:
-        """Bots that receive updates from a chat."""
+        """Bots that are in a chat (a private chat: the one the user talks to)."""
         if chat.type == "private":
             return [self.bots[bot_id]] if bot_id in self.bots else []
         return [
@@ -273,6 +290,25 @@ class SandboxState:
             for b in self.bots.values()
             if chat.members.get(b.id) in ("member", "administrator", "creator")
         ]
+
+    def receivers(self, chat: SimChat, msg: dict[str, Any], bot_id: int | None) -> list[BotRecord]:
+        """The bots a user's message reaches as an update (privacy mode applies in groups)."""
+        bots = self.bots_in_chat(chat, bot_id)
+        if chat.type == "private":
+            return bots
+        return recipients(bots, chat, msg, self.last_bot_speaker(chat))
+
+    def last_bot_speaker(self, chat: SimChat) -> int | None:
+        """The bot that sent the latest bot message in a group, if any did."""
+        for msg in reversed(self.messages.get(self.history_key(0, chat), {}).values()):
+            sender = msg.get("from") or {}
+            if sender.get("is_bot"):
+                return int(sender["id"])
+        return None
+
+    def set_privacy(self, bot: BotRecord, enabled: bool) -> None:
+        """BotFather's /setprivacy: for groups the bot is added to from now on."""
+        bot.privacy = enabled
 
     # ---- queries ------------------------------------------------------------------------------
     def new_query(

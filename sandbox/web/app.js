@@ -17,6 +17,7 @@ const LABELS = {
     noMessages: "No messages yet", cannot: "The sandbox refused", added: "Customer added",
     notSupported: "This button does nothing in the sandbox", lang: "中文",
     starting: "The bot is starting… messages wait for it",
+    replyingTo: "Reply to", noReply: "Send as a plain message",
   },
   zh: {
     addCustomer: "添加顾客", name: "名字", add: "添加", botLanguage: "机器人语言",
@@ -30,6 +31,7 @@ const LABELS = {
     noMessages: "还没有消息", cannot: "沙盒拒绝了操作", added: "已添加顾客",
     notSupported: "这个按钮在沙盒里不可用", lang: "English",
     starting: "机器人正在启动…消息会等它处理",
+    replyingTo: "回复", noReply: "不回复，作为普通消息发送",
   },
 };
 
@@ -47,6 +49,7 @@ const S = {
   keyboard: null,
   botConnected: false, // the bot has polled (or set a webhook): until then the page says so
   atBottom: true, // the open chat shows its newest message: new content keeps it in view
+  plain: false, // the reply bar was closed: the next message is not a reply
 };
 const $ = (id) => document.getElementById(id);
 const t = (key) => (LABELS[S.lang] || LABELS.en)[key] || key;
@@ -454,7 +457,9 @@ function actor(chat) {
 
 async function sendText(chat, text) {
   if (!chat || !text.trim()) return;
-  await api(`/sandbox/chats/${chat.id}/messages`, { ...actor(chat), text });
+  // plain: the person closed the reply bar a force_reply opened (✕), as in Telegram's apps.
+  await api(`/sandbox/chats/${chat.id}/messages`, { ...actor(chat), text, plain: S.plain });
+  S.plain = false;
 }
 
 function inlineKeyboard(chat, message, rows) {
@@ -511,6 +516,7 @@ async function refreshKeyboard() {
   area.replaceChildren();
   area.hidden = true;
   $("text").placeholder = t("message");
+  if (chat) await refreshReplyBar(chat);
   if (!markup || !markup.keyboard) return;
   for (const row of markup.keyboard) {
     const line = el("div", { class: "kb-row" });
@@ -522,6 +528,19 @@ async function refreshKeyboard() {
   }
   if (markup.input_field_placeholder) $("text").placeholder = markup.input_field_placeholder;
   area.hidden = false;
+}
+
+async function refreshReplyBar(chat) {
+  // A force_reply message meant for this person opens the reply bar with its placeholder; the
+  // server makes the next message a reply to it unless the bar was closed.
+  const query = `user_id=${actingUser(chat)}`;
+  const forced = S.plain ? null
+    : await api(`/sandbox/chats/${chat.id}/forced_reply?${query}`).catch(() => null);
+  $("reply-bar").hidden = !forced;
+  if (!forced) return;
+  $("reply-to").textContent = `↩ ${t("replyingTo")}: ${preview(forced.message).slice(0, 80)}`;
+  const hint = forced.force_reply.input_field_placeholder;
+  if (hint) $("text").placeholder = hint;
 }
 
 async function pressReply(chat, button) {
@@ -603,6 +622,10 @@ function wire() {
     if (!text.trim()) return;
     $("text").value = "";
     await sendText(chatById(S.current), text);
+  });
+  $("reply-close").addEventListener("click", () => {
+    S.plain = true;
+    $("reply-bar").hidden = true;
   });
   $("start").addEventListener("click", async () => {
     await sendText(chatById(S.current), "/start");

@@ -85,14 +85,16 @@ async def running_shop(
 ) -> AsyncIterator[ShopUnderTest]:
     """Sandbox + database + seeded shop + the real bot (aiogram, polling), torn down after.
 
-    The sandbox has a merchant and the admin group they share with the bot; the shop's rules
-    and settings point at that group.
+    The sandbox has a merchant and the admin group they share with the bot (a plain member in
+    privacy mode, so every typed answer must be a reply); the shop's rules and settings point
+    at that group.
     """
     async with (running_sandbox(flood_limits=flood_limits, **sandbox_options) as sandbox,
                 open_test_database(backend, tmp_path) as db):
         merchant = sandbox.user("Merchant")
-        admin_chat = sandbox.group("Shop admins", members=[merchant], bot_admin=True,
-                                   supergroup=True)
+        # The bot a plain member with privacy mode on, as a merchant adds it: it gets commands,
+        # button presses and replies to its questions, never plain talk.
+        admin_chat = sandbox.group("Shop admins", members=[merchant], supergroup=True)
         rules = replace(rules, admin_chat_id=admin_chat.id)
         settings = settings or Settings(
             shop_name="Test Shop", admin_user_ids=frozenset({merchant.user.id}),

@@ -131,8 +131,8 @@ async def test_a_return_from_request_to_refund(shop: ShopUnderTest) -> None:
     await press(boss, "♻️ Yes, restock", card.message_id)
     await edited(boss, card.message_id, "Goods received and put back on sale.")
     await press(boss, "💸 Refund", card.message_id)
-    prompt = await new_message(boss, "How much should be refunded")
-    await press(boss, "💸 Refund CN¥50.00", prompt.message_id)
+    await new_message(boss, "How much should be refunded")  # any amount: reply to it
+    await press(boss, "💸 Refund CN¥50.00", card.message_id)  # the items' value: on the card
     await edited(boss, card.message_id, "Refunded: CN¥50.00")
     await new_message(li, "CN¥50.00 was refunded")
 

@@ -17,9 +17,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.paypage import PREFIX, pay_page_app
-from models import Order
+from models import Address, Order
 from models import Payment as PaymentRow
 from sandbox.client import PaymentError, SandboxMessage, SandboxUser
+from sandbox.server import actions
 from services.payments.sandbox import SandboxProvider
 from tests.e2e.harness import ShopUnderTest, running_shop
 from tests.e2e.steps import WAIT, edited, new_message, press
@@ -149,3 +150,57 @@ async def test_pre_checkout_refused_when_the_time_is_up(telegram_shop: ShopUnder
         await li.pay(invoice.message_id)
     async with shop.services.ctx.db.read() as session:
         assert (await session.scalars(select(PaymentRow))).all() == []
+
+
+async def address_with_shared_phone(person: SandboxUser) -> SandboxMessage:
+    """From /checkout to the review: a typed address, the phone shared with the button."""
+    await person.command("/checkout")
+    await new_message(person, "Who will receive")
+    await person.send("Sam Lee")
+    await new_message(person, "phone number")
+    await person.click("📱 Share my phone number", timeout=WAIT)
+    for ask, value in (("province", "Shanghai"), ("city", "Shanghai"), ("street", "88 Nanjing Road")):
+        await new_message(person, ask)
+        await person.send(value)
+    prompt = await new_message(person, "postcode")
+    await press(person, "Skip")
+    await edited(person, prompt.message_id, "How should we deliver")
+    await press(person, "Standard delivery")
+    await edited(person, prompt.message_id, "How would you like to pay")
+    await press(person, "Pay online")
+    return await edited(person, prompt.message_id, "Please check your order")
+
+
+@pytest.mark.parametrize("plus", [False, True], ids=["as-telegram-sends-it", "app-adds-plus"])
+@pytest.mark.parametrize(("number", "e164"), [
+    ("14155550123", "+14155550123"), ("447911123456", "+447911123456"),
+    ("8613800138000", "+8613800138000")], ids=["US", "UK", "CN"])
+async def test_a_shared_phone_is_taken_in_international_form(
+        shop: ShopUnderTest, number: str, e164: str, plus: bool) -> None:
+    li = shop.customer("Li", phone_number=number, client_adds_plus=plus)
+    await with_cart(shop, li, shop.data)
+    review = await address_with_shared_phone(li)
+    sent = [m for m in li.messages if "contact" in m]
+    assert sent[-1]["contact"]["phone_number"] == ("+" if plus else "") + number
+    assert f"Phone number: {e164}" in " ".join(m.text or "" for m in li.bot_messages)
+    await press(li, "Confirm order")
+    await edited(li, review.message_id, "Order No.")
+    (order,) = await orders_of(shop)
+    assert order.phone == e164
+    async with shop.services.ctx.db.read() as session:
+        (saved,) = (await session.scalars(select(Address))).all()
+    assert saved.phone == e164
+
+
+async def test_someone_elses_contact_is_refused(shop: ShopUnderTest) -> None:
+    li = shop.customer("Li", phone_number="14155550123")
+    await with_cart(shop, li, shop.data)
+    await li.command("/checkout")
+    await new_message(li, "Who will receive")
+    await li.send("Sam Lee")
+    await new_message(li, "phone number")
+    friend = {"phone_number": "447911123456", "first_name": "Sam", "user_id": li.id + 1}
+    actions.user_send(li.state, li.bot, li.actor, li.chat, {"contact": friend})  # a forwarded card
+    await new_message(li, "your own phone number")
+    async with shop.services.ctx.db.read() as session:
+        assert (await session.scalars(select(Address))).all() == []

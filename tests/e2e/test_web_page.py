@@ -134,7 +134,7 @@ def test_a_customer_orders_and_pays_by_clicking_and_the_merchant_confirms_it(
     say(page, "Li Lei")
     bot_says(page, T("checkout.ask.phone")[:10])
     reply(page, T("checkout.share_phone"))
-    page.locator("#messages .row.out", has_text="+86138").wait_for()  # the shared contact
+    page.locator("#messages .row.out", has_text="· 86138").wait_for()  # shared as Telegram does: no "+"
     for step, value in (("region", "Shanghai"), ("city", "Shanghai"), ("line", "88 Nanjing Road")):
         bot_says(page, T(f"checkout.ask.{step}")[:8])
         say(page, value)
@@ -187,6 +187,20 @@ def test_a_customer_orders_and_pays_by_clicking_and_the_merchant_confirms_it(
     assert href is not None and href.startswith("/sandbox/files/")
     pdf = page.request.get(shop.address + href)
     assert pdf.headers["content-type"] == "application/pdf" and pdf.body().startswith(b"%PDF")
+
+    # Ship it: the bot is a plain member of the admin group (privacy mode), so it asks for the
+    # tracking number with force_reply; the page opens the reply bar and the answer arrives.
+    press(page, A("admin_cards.btn.ship"))
+    press(page, "Manual delivery")
+    bot_says(page, "tracking number")
+    expect(page.locator("#reply-bar")).to_be_visible()
+    expect(page.locator("#text")).to_have_attribute("placeholder", A("admin.hint.tracking"))
+    shot(page, "10-reply-bar")
+    say(page, "MD 2026 0001")
+    bot_says(page, "Status: Shipped")
+    assert shop.sqlite("SELECT o.status, s.tracking_number FROM orders o JOIN shipments s ON "
+                       "s.order_id = o.id WHERE o.number = ?", order_number) == [
+        ("shipped", "MD20260001")]
     page.locator("#chats li.chat", has_text="Li Lei").click()
     bot_says(page, f"No. {order_number}")  # the customer hears of it in their chat
 

@@ -56,6 +56,7 @@ async def test_message_ids_are_per_chat_and_increase(sb: Sandbox, api) -> None:
 
 async def test_group_conversation_with_ptb(sb: Sandbox, run_bot) -> None:
     alice, bob = sb.user("Alice"), sb.user("Bob")
+    sb.set_privacy(False)  # an echo bot must read plain messages: privacy mode off, then added
     group = sb.group("Friends", members=[alice, bob])
     async with run_bot("ptb", "polling"):
         await bob.in_chat(group).send("hello group")

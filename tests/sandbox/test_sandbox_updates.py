@@ -169,7 +169,8 @@ async def test_reply_keyboard_contact_and_location(sb: Sandbox, api) -> None:
         },
     )
     sent = await alice.click("Send phone")
-    assert sent["contact"]["phone_number"] == "+15551234567"
+    assert sent["contact"]["phone_number"] == "15551234567"  # as Telegram delivers it: no "+"
+    assert sent["contact"]["user_id"] == alice.id
     assert (await alice.click(re.compile("^Canc")))["text"] == "Cancel"
     await api("sendMessage", chat_id=alice.id, text="Done", reply_markup={"remove_keyboard": True})
     with pytest.raises(Exception, match="no button"):
@@ -181,6 +182,11 @@ async def test_reply_keyboard_contact_and_location(sb: Sandbox, api) -> None:
         for u in updates["result"]
     ]
     assert kinds == ["contact", "text", "location"] and loc["location"]["latitude"] == 1.5
+    # Some apps put a "+" in front.
+    bob = sb.user("Bob", phone_number="447911123456", client_adds_plus=True)
+    await api("sendMessage", chat_id=bob.id, text="Share?",
+              reply_markup={"keyboard": [[{"text": "Send phone", "request_contact": True}]]})
+    assert (await bob.click("Send phone"))["contact"]["phone_number"] == "+447911123456"
 
 
 async def test_every_spec_method_answers_well_formed(sb: Sandbox, api) -> None:

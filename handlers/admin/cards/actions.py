@@ -18,7 +18,8 @@ from handlers.admin.cards.common import (
     refuse_stale,
     told_raced,
 )
-from handlers.admin.cards.view import abandon_keyboard, carrier_screen, esc, warehouse_screen
+from handlers.admin.cards.view import carrier_screen, esc, warehouse_screen
+from handlers.admin.prompts import ask
 from handlers.callbacks import Callback
 from handlers.events import SendDocument
 from handlers.turn import Turn
@@ -76,8 +77,8 @@ async def ask_reason(turn: Turn, card: OrderCard, action: str) -> None:
     """Reject or cancel: the reason (sent to the customer) comes in the next message."""
     turn.go(REASON_STEP, order_id=card.order.id, action=action,
             card=turn.event.callback_message_id)
-    turn.send(turn.t(f"admin_cards.ask_reason.{action}", number=esc(card.order.number)),
-              abandon_keyboard(turn.t))
+    ask(turn, turn.t(f"admin_cards.ask_reason.{action}", number=esc(card.order.number)),
+        turn.t("admin.hint.reason"))
     turn.answer()
 
 
@@ -129,9 +130,9 @@ async def deliver(turn: Turn, card: OrderCard) -> None:
 async def refund(turn: Turn, card: OrderCard) -> None:
     """Refund part of the order: the amount comes in the next message."""
     turn.go(REFUND_STEP, order_id=card.order.id, card=turn.event.callback_message_id)
-    turn.send(turn.t("admin_cards.ask_amount", number=esc(card.order.number),
+    ask(turn, turn.t("admin_cards.ask_amount", number=esc(card.order.number),
                      max=turn.t.money(card.refundable, card.order.currency)),
-              abandon_keyboard(turn.t))
+        turn.t("admin.hint.amount"))
     turn.answer()
 
 
@@ -160,8 +161,8 @@ async def on_carrier(turn: Turn, pressed: Callback) -> None:
     carrier = turn.services.ctx.carriers.get(code)
     turn.go(TRACKING_STEP, order_id=order_id, carrier=carrier.code,
             card=turn.event.callback_message_id)
-    turn.send(turn.t("admin_cards.ask_tracking", number=esc(card.order.number),
-                     carrier=esc(carrier.profile.name(turn.t.language))), abandon_keyboard(turn.t))
+    ask(turn, turn.t("admin_cards.ask_tracking", number=esc(card.order.number),
+                     carrier=esc(carrier.profile.name(turn.t.language))), turn.t("admin.hint.tracking"))
     turn.answer()
 
 

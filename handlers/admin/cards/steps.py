@@ -10,6 +10,7 @@ import re
 
 from handlers.admin.cards.common import actor, edit_card, told_raced
 from handlers.admin.cards.view import esc
+from handlers.admin.prompts import ask_again
 from handlers.turn import Turn
 from services.errors import InvalidInput, InvalidTransition
 
@@ -20,7 +21,7 @@ def typed(turn: Turn) -> str | None:
     """The text the admin sent, or None (and a hint) for a photo, sticker or the like."""
     text = turn.event.text.strip() if turn.event.kind == "message" else ""
     if not text:
-        turn.send(turn.t("admin_cards.send_text"))
+        ask_again(turn, turn.t("admin_cards.send_text"))
         return None
     return text
 
@@ -51,11 +52,11 @@ def refund_amount(turn: Turn, text: str, refundable: int) -> int | None:
     try:
         amount = parse_amount(text)
     except InvalidInput as error:
-        turn.send(turn.t(f"admin_cards.amount_{error.params['reason']}", text=esc(text, 40),
-                         max=most))
+        ask_again(turn, turn.t(f"admin_cards.amount_{error.params['reason']}", text=esc(text, 40),
+                               max=most))
         return None
     if amount > refundable:
-        turn.send(turn.t("admin_cards.over_refundable", max=most))
+        ask_again(turn, turn.t("admin_cards.over_refundable", max=most))
         return None
     return amount
 

@@ -152,7 +152,3 @@ def _encoded(action: str, *args: int | str) -> str | None:
     except ValueError:
         return None
 
-
-def abandon_keyboard(t: Translator) -> Inline:
-    """A prompt's way out of the step."""
-    return Inline(((Button(t("admin_cards.btn.abandon"), callbacks.encode("ax")),),))

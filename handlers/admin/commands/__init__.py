@@ -11,13 +11,29 @@ from handlers.registry import Registry
 from handlers.turn import Turn
 
 COMMANDS = ("orders", "order", "find", "stock", "restock", "neworder", "catalog", "stats",
-            "settlement", "slip", "help")
+            "settlement", "slip", "cancel", "chatid", "help")
 
 
 async def help_text(turn: Turn) -> None:
     """/help (and any unknown command): what the admin chat can do."""
     turn.send("\n".join([turn.t("admin_commands.help_head"),
                          *(turn.t(f"admin_commands.help.{c}") for c in COMMANDS)]))
+
+
+async def cancel(turn: Turn) -> None:
+    """/cancel: leave the question the admin is being asked; nothing changes."""
+    step = turn.state.name
+    if not step:
+        return turn.send(turn.t("admin.nothing_to_cancel"))
+    turn.reset()
+    key = ("admin_commands.new_cancelled" if step.startswith(PREFIX) else
+           "admin_commands.catalog_cancelled" if step == catalog.STEP else "admin.cancelled")
+    turn.send(turn.t(key))
+
+
+async def chat_id(turn: Turn) -> None:
+    """/chatid: this chat's id, for config.yaml."""
+    turn.send(turn.t("admin.chat_id", id=turn.chat_id))
 
 
 async def nothing(turn: Turn, pressed: Callback) -> None:
@@ -29,6 +45,9 @@ def register(r: Registry) -> None:
     """Routes of the admin commands."""
     r.command("help", help_text)
     r.command("start", help_text)
+    r.command("cancel", cancel)
+    r.command("chatid", chat_id)
+    r.command("skip", neworder.skip)
     r.command("orders", orders.list_orders)
     r.command("order", orders.open_order)
     r.command("find", orders.find)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from handlers import callbacks
 from handlers.admin.commands.common import esc
+from handlers.admin.prompts import ask, ask_again
 from handlers.callbacks import Callback
-from handlers.events import Button, Inline
 from handlers.turn import Turn
 from services.catalog_import import ImportReport, RowProblem
 
@@ -14,33 +14,28 @@ MAX_MB = 1
 callbacks.register("acat", "w")  # cancel
 
 
-def _cancel_keyboard(turn: Turn) -> Inline:
-    return Inline(((Button(turn.t("admin_commands.cancel"), callbacks.encode("acat", "cancel")),),))
-
-
 async def start(turn: Turn) -> None:
-    """/catalog: ask for the file."""
+    """/catalog: ask for the file (sent as a reply, so a bot in privacy mode gets it)."""
     turn.go(STEP)
-    turn.send(turn.t("admin_commands.catalog_ask", mb=MAX_MB), _cancel_keyboard(turn))
+    ask(turn, turn.t("admin_commands.catalog_ask", mb=MAX_MB), turn.t("admin.hint.csv"))
 
 
 async def received(turn: Turn) -> None:
     """Anything sent while a CSV is awaited; only a readable document is imported."""
     event = turn.event
     if event.kind != "document":
-        return turn.send(turn.t("admin_commands.catalog_need_file"), _cancel_keyboard(turn))
+        return ask_again(turn, turn.t("admin_commands.catalog_need_file"))
     if event.file_bytes is None:  # too big, or the download failed
-        return turn.send(turn.t("admin_commands.catalog_unreadable", mb=MAX_MB),
-                         _cancel_keyboard(turn))
+        return ask_again(turn, turn.t("admin_commands.catalog_unreadable", mb=MAX_MB))
     report = await turn.services.catalog_import.import_csv(event.file_bytes)
     if report.applied:
         turn.reset()
         return turn.send(applied_text(turn, report))
-    turn.send(refused_text(turn, report), _cancel_keyboard(turn))  # still waiting for a fixed file
+    ask_again(turn, refused_text(turn, report))  # still waiting for a fixed file
 
 
 async def cancel(turn: Turn, pressed: Callback) -> None:
-    """acat:cancel: stop waiting for a file."""
+    """acat:cancel (on questions sent before /cancel replaced it): stop waiting for a file."""
     if turn.state.name != STEP:
         return turn.answer(turn.t("error.stale_button"), alert=True)
     turn.answer()

@@ -31,12 +31,13 @@ from handlers.admin.commands.neworder_view import (
     ask_items,
     ask_payment,
     items_keyboard,
-    items_text,
     parse_items,
     review_keyboard,
     review_text,
+    show_items,
 )
 from handlers.admin.commands.order_view import show_order
+from handlers.admin.prompts import ask_again
 from handlers.callbacks import Callback
 from handlers.router import error_text
 from handlers.turn import Turn
@@ -72,7 +73,7 @@ async def typed(turn: Turn) -> None:
     """Anything sent while the form is open."""
     step = turn.state.name.removeprefix(PREFIX)
     if turn.event.kind != "message":
-        return turn.send(turn.t("admin_commands.new_need_text"))
+        return ask_again(turn, turn.t("admin_commands.new_need_text"))
     if step in FIELDS:
         return _field(turn, step, turn.event.text)
     if turn.state.name == ITEMS:
@@ -89,7 +90,7 @@ def _field(turn: Turn, name: str, text: str) -> None:
             most, least, field = LIMITS[name]
             value = clean_text(text, field, max_len=most, min_len=least)
     except InvalidInput as error:
-        return turn.send(error_text(turn.t, error))
+        return ask_again(turn, error_text(turn.t, error))
     _next_field(turn, name, value)
 
 
@@ -105,16 +106,17 @@ def _next_field(turn: Turn, name: str, value: str) -> None:
 async def _items(turn: Turn, text: str) -> None:
     added, bad = parse_items(text)
     if bad is not None:
-        return turn.send(turn.t("admin_commands.new_bad_item", line=_short(bad)))
+        return ask_again(turn, turn.t("admin_commands.new_bad_item", line=_short(bad)))
     items = _merge(_data(turn).get("items", []), added)
     try:
         views = await turn.services.phone_orders.items(tuple(items))
     except NotFound as error:
-        return turn.send(turn.t("admin_commands.no_such_sku", sku=_short(error.params.get("sku", ""))))
+        return ask_again(turn, turn.t("admin_commands.no_such_sku",
+                                      sku=_short(error.params.get("sku", ""))))
     except ServiceError as error:
-        return turn.send(error_text(turn.t, error))
+        return ask_again(turn, error_text(turn.t, error))
     _move(turn, ITEMS, items=[[v.sku, v.quantity] for v in views])
-    turn.send(items_text(turn, views, turn.services.ctx.rules.currency), items_keyboard(turn, True))
+    show_items(turn, views)
 
 
 def _merge(old: list[list[Any]], added: list[tuple[str, int]]) -> list[tuple[str, int]]:
@@ -123,6 +125,13 @@ def _merge(old: list[list[Any]], added: list[tuple[str, int]]) -> list[tuple[str
 
 def _short(text: str) -> str:
     return esc(text, 64)
+
+
+async def skip(turn: Turn) -> None:
+    """/skip at the postcode: there is none."""
+    if turn.state.name != PREFIX + "postcode":
+        return _stale(turn)
+    _next_field(turn, "postcode", "")
 
 
 async def choice(turn: Turn, pressed: Callback) -> None:

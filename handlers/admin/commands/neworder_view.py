@@ -5,6 +5,7 @@ import re
 
 from handlers import callbacks
 from handlers.admin.commands.common import esc
+from handlers.admin.prompts import ask
 from handlers.events import Button, Inline
 from handlers.orders.view import product_name
 from handlers.turn import Turn
@@ -33,10 +34,9 @@ def with_cancel(turn: Turn, *rows: tuple[Button, ...]) -> Inline:
 
 
 def ask_field(turn: Turn, name: str) -> None:
-    """Ask for one of the customer's details."""
-    rows = ((button(turn, "skip", "anf", "skip"),),) if name == "postcode" else ()
-    turn.send(turn.t(f"admin_commands.new_ask_{name}", step=FIELDS.index(name) + 1,
-                     steps=len(FIELDS) + 3), with_cancel(turn, *rows))
+    """Ask for one of the customer's details (/skip passes the postcode, /cancel the form)."""
+    ask(turn, turn.t(f"admin_commands.new_ask_{name}", step=FIELDS.index(name) + 1,
+                     steps=len(FIELDS) + 3), turn.t(f"admin.hint.{name}"))
 
 
 def parse_items(text: str) -> tuple[list[tuple[str, int]], str | None]:
@@ -72,8 +72,14 @@ def items_keyboard(turn: Turn, has_items: bool) -> Inline:
 
 def ask_items(turn: Turn) -> None:
     """Ask for the products."""
-    turn.send(turn.t("admin_commands.new_ask_items", step=len(FIELDS) + 1, steps=len(FIELDS) + 3),
-              with_cancel(turn))
+    ask(turn, turn.t("admin_commands.new_ask_items", step=len(FIELDS) + 1, steps=len(FIELDS) + 3),
+        turn.t("admin.hint.items"))
+
+
+def show_items(turn: Turn, items: list[ItemView]) -> None:
+    """The products so far with Done / Clear / Cancel, then the question for more lines."""
+    turn.send(items_text(turn, items, turn.services.ctx.rules.currency), items_keyboard(turn, True))
+    ask(turn, turn.t("admin_commands.new_more_items"), turn.t("admin.hint.items"))
 
 
 def ask_delivery(turn: Turn) -> None:

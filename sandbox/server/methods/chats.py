@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from sandbox.server.errors import bad_request
+from sandbox.server.errors import bad_request, forbidden
 from sandbox.server.formatting import utf16_len
 from sandbox.server.methods.common import Call, method
 from sandbox.server.models import ADMIN_RIGHTS, SimChat
@@ -14,10 +14,25 @@ from sandbox.server.models import ADMIN_RIGHTS, SimChat
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 
 
+def _seen_chat(call: Call) -> SimChat:
+    """A chat the bot may look at: a group it is not in is unknown to it (a public one, with a
+    username, excepted); one it was removed from says so, as Telegram answers."""
+    chat = call.state.resolve_chat(call.get("chat_id"))
+    if chat.type == "private" or chat.username:
+        return chat
+    status = chat.members.get(call.bot.id, "left")
+    kind = "group" if chat.type == "group" else "supergroup"
+    if status == "kicked":
+        raise forbidden(f"bot was kicked from the {kind} chat")
+    if status == "left":
+        raise bad_request("chat not found")
+    return chat
+
+
 @method("getChat")
 async def get_chat(call: Call) -> dict[str, Any]:
     """getChat: ChatFullInfo with the spec's required fields."""
-    chat = call.state.resolve_chat(call.get("chat_id"))
+    chat = _seen_chat(call)
     info = call.spec.minimal("ChatFullInfo")
     info.update(chat.to_api())
     info["max_reaction_count"] = 11
@@ -46,13 +61,16 @@ def _member(call: Call, chat: SimChat, user_id: int) -> dict[str, Any]:
         rights = chat.rights_of(user_id)
         out.update({"can_be_edited": False, "is_anonymous": False})
         out.update({r: rights.get(r, False) for r in ADMIN_RIGHTS})
+        # Required since Bot API 10.3 (after this sandbox's 10.1 spec); Telegram sends it and
+        # aiogram 3.31 refuses a ChatMemberAdministrator without it.
+        out["can_send_welcome_messages"] = bool(rights.get("can_send_welcome_messages"))
     return out
 
 
 @method("getChatMember")
 async def get_chat_member(call: Call) -> dict[str, Any]:
     """getChatMember."""
-    chat = call.state.resolve_chat(call.get("chat_id"))
+    chat = _seen_chat(call)
     return _member(call, chat, int(call.get("user_id")))
 
 

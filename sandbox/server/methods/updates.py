@@ -20,7 +20,7 @@ async def get_me(call: Call) -> dict[str, Any]:
     return {
         **call.bot.user.to_api(),
         "can_join_groups": True,
-        "can_read_all_group_messages": False,
+        "can_read_all_group_messages": not call.bot.privacy,
         "supports_inline_queries": False,
         "can_connect_to_business": False,
         "has_main_web_app": False,
