@@ -22,6 +22,7 @@ from models import Payment as PaymentRow
 from sandbox.client import PaymentError, SandboxMessage, SandboxUser
 from sandbox.server import actions
 from services.payments.sandbox import SandboxProvider
+from services.postal import format_phone
 from tests.e2e.harness import ShopUnderTest, running_shop
 from tests.e2e.steps import WAIT, edited, new_message, press
 from tests.shop import ShopData
@@ -182,7 +183,8 @@ async def test_a_shared_phone_is_taken_in_international_form(
     review = await address_with_shared_phone(li)
     sent = [m for m in li.messages if "contact" in m]
     assert sent[-1]["contact"]["phone_number"] == ("+" if plus else "") + number
-    assert f"Phone number: {e164}" in " ".join(m.text or "" for m in li.bot_messages)
+    shown = format_phone(e164, shop.services.ctx.rules.default_phone_region)  # as people write it
+    assert f"Phone number: {shown}" in " ".join(m.text or "" for m in li.bot_messages)
     await press(li, "Confirm order")
     await edited(li, review.message_id, "Order No.")
     (order,) = await orders_of(shop)

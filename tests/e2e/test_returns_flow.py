@@ -38,8 +38,10 @@ async def test_a_return_refunded_in_full_leaves_no_refund_button(shop: ShopUnder
     await press(boss, "♻️ Yes, restock", ret.message_id)
     await edited(boss, ret.message_id, "put back on sale")
     await press(boss, "💸 Refund", ret.message_id)
-    prompt = await new_message(boss, "(at most CN¥110.00)")
-    assert "💸 Refund CN¥100.00" in prompt.buttons
+    await new_message(boss, "(at most CN¥110.00)")  # the question, to reply to
+    # The items' value is a button on the card (a question with force_reply has no buttons).
+    shown = await edited(boss, ret.message_id, "")
+    assert "💸 Refund CN¥100.00" in shown.buttons
 
     for typed, why in (("0", "A refund must be more than zero."),
                        ("-5", "A refund cannot be negative."),
