@@ -34,7 +34,6 @@ from services.payments.telegram import TelegramPayments
 from services.rules import Region, ShopRules
 from services.shipping.carriers import CarrierRegistry, ManualCarrier
 from services.shipping.sandbox_carrier import SandboxCarrier
-from services.turn_journal import TurnJournal
 
 POSTGRES_ENVS = ("SHOPBOT_BENCH_POSTGRES_URL", "SHOPBOT_TEST_POSTGRES_URL")
 ADMIN_CHAT = -100777
@@ -126,10 +125,9 @@ async def open_database(backend: str, **engine_options: Any) -> AsyncIterator[Be
 class StatementCounter:
     """Counts SQL statements sent to the database (BEGIN included) with SQLAlchemy events.
 
-    Every statement SQLAlchemy sends ("before_cursor_execute"; an executemany counts once);
-    on SQLite the BEGIN that bot/db.py sends straight to sqlite3 at each transaction's start
-    ("begin"), and the turn journal's plain sqlite3 statements (services/turn_journal.py).
-    COMMIT is not counted (a driver call, not a statement, on both backends).
+    Every statement SQLAlchemy sends ("before_cursor_execute"; an executemany counts once),
+    SQLite's BEGIN IMMEDIATE included (bot/db.py sends it as a statement). COMMIT and
+    ROLLBACK are not counted (driver calls, not statements, on both backends).
     """
 
     engines: Sequence[AsyncEngine]
@@ -139,15 +137,6 @@ class StatementCounter:
     def __post_init__(self) -> None:
         for engine in self.engines:
             event.listen(engine.sync_engine, "before_cursor_execute", self._seen)
-            if engine.dialect.name == "sqlite":
-                event.listen(engine.sync_engine, "begin", self._begin)
-        TurnJournal.listeners.append(self._journal)
-
-    def _begin(self, _conn: Any) -> None:
-        self._seen(None, None, "BEGIN")
-
-    def _journal(self, statement: str) -> None:
-        self._seen(None, None, statement)
 
     def _seen(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         self.count += 1
@@ -163,9 +152,6 @@ class StatementCounter:
         """Stop listening."""
         for engine in self.engines:
             event.remove(engine.sync_engine, "before_cursor_execute", self._seen)
-            if engine.dialect.name == "sqlite":
-                event.remove(engine.sync_engine, "begin", self._begin)
-        TurnJournal.listeners.remove(self._journal)
 
 
 def bench_context(db: Database, clock: Clock | None = None, rules: ShopRules = RULES) -> ServiceContext:

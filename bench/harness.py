@@ -202,9 +202,7 @@ def full_bot_in_process(conversation: Any) -> InProcess:
     bot = Bot(TOKEN, session=session)
     runtime = AiogramRuntime(bot, conversation)
 
-    async def feed(update: Update) -> Any:
-        return await runtime.dispatcher.feed_update(bot, update)
-    return InProcess(feed, session)
+    return InProcess(runtime.feed, session)
 
 
 ECHO_KEYBOARD = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="echo",

@@ -132,12 +132,16 @@ class ShopBot:
         self.tasks.append(asyncio.create_task(self.sender.run(), name="outbox"))
 
     async def stop(self) -> None:
-        """Stop polling and sending; close the HTTP session."""
+        """Stop taking updates, finish those in flight (their replies sent), stop sending the
+        outbox; close the HTTP session."""
         from bot.outbox_sender import STOP_GRACE
+        from bot.polling import DRAIN_TIMEOUT
 
         await self.runtime.stop()
-        # The sender ends by itself after its claim under way (nothing left leased to nobody);
-        # polling has no such moment.
+        polling = [task for task in self.tasks if task.get_name() == "polling"]
+        if polling:  # it ends once the updates in flight are handled and confirmed
+            await asyncio.wait(polling, timeout=DRAIN_TIMEOUT + 5)
+        # The sender ends by itself after its claim under way (nothing left leased to nobody).
         self.sender.request_stop()
         sending = [task for task in self.tasks if task.get_name() == "outbox"]
         if sending:

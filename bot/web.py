@@ -36,6 +36,8 @@ def web_app(config: AppConfig, shop: ShopBot) -> web.Application:
             given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
             if not hmac.compare_digest(given, secret):
                 return web.Response(status=401)
+            if shop.runtime.stopping:  # Telegram resends it, to the next process
+                return web.Response(status=503)
             update = Update.model_validate(await request.json(), context={"bot": shop.bot})
             await shop.runtime.feed(update)  # 200 only once the work is committed
             return web.Response()

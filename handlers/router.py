@@ -6,14 +6,14 @@ import logging
 from collections.abc import Iterable
 from types import ModuleType
 
-from handlers import callbacks
+from handlers import callbacks, reply_codec
 from handlers.admin import AdminConversation
 from handlers.events import AnswerCallback, Event, ForceReply, Reply, SendText
 from handlers.i18n import LANGUAGES, Translator, catalogue
 from handlers.registry import registry_of
 from handlers.turn import Settings, Turn
 from services.container import Services
-from services.conversation import State
+from services.conversation import AlreadyHandled, Handled, State
 from services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -57,24 +57,35 @@ class Conversation:
         }
 
     async def handle(self, event: Event) -> list[Reply]:
-        """The replies to one event; a repeated update gets none."""
+        """The replies to one event, its effects committed with the record that it was
+        handled; a repeat of an update whose turn committed gets that turn's replies again
+        (the process may have stopped before it sent them)."""
+        try:
+            async with self.services.ctx.db.turn():
+                return await self._turn(event)
+        except AlreadyHandled:
+            log.info("update %s was handled meanwhile by another delivery", event.update_id)
+            return []
+
+    async def _turn(self, event: Event) -> list[Reply]:
         conversation = self.services.conversation
         if self.admin.accepts(event) or not (event.is_private or event.kind == "pre_checkout"):
-            if not await conversation.claim_update(event.update_id):
-                log.info("update %s already handled", event.update_id)
-                return []
+            handled = await conversation.handled(event.update_id)
+            if handled is not None:
+                return self._again(event, handled)
             if self.admin.accepts(event):
-                return await self.admin.handle(event)
-            if event.kind == "command" and event.command == "chatid":
-                return [self._chat_id(event)]  # how a merchant finds a new group's id
-            return []  # other groups (the support chat's business)
+                replies = await self.admin.handle(event)
+            elif event.kind == "command" and event.command == "chatid":
+                replies = [self._chat_id(event)]  # how a merchant finds a new group's id
+            else:
+                replies = []  # other groups (the support chat's business)
+            await conversation.finish(event.update_id, reply_codec.encode(replies))
+            return replies
         user = event.user
-        # The claim, the customer and their state in one transaction (paid on every update).
-        start = await conversation.begin_turn(event.update_id, user.id, user.full_name,
-                                              user.username, user.language_code)
-        if start is None:
-            log.info("update %s already handled", event.update_id)
-            return []
+        start = await conversation.begin(event.update_id, user.id, user.full_name,
+                                         user.username, user.language_code)
+        if isinstance(start, Handled):
+            return self._again(event, start)
         stored = State(start.state.name, copy.deepcopy(start.state.data))
         turn = Turn(event, self.services, start.customer,
                     Translator(start.customer.language, self.settings.timezone), start.state,
@@ -87,7 +98,18 @@ class Conversation:
             await conversation.save(user.id, turn.state)
         if event.callback_id and not any(isinstance(r, AnswerCallback) for r in turn.replies):
             turn.replies.append(AnswerCallback(event.callback_id))
+        await conversation.finish(event.update_id, reply_codec.encode(turn.replies))
         return turn.replies
+
+    async def delivered(self, event: Event, replies: list[Reply]) -> None:
+        """The replies of the event's turn were sent (a redelivery gets none of them again)."""
+        if replies:
+            await self.services.conversation.delivered(event.update_id)
+
+    @staticmethod
+    def _again(event: Event, handled: Handled) -> list[Reply]:
+        log.info("update %s was handled before: its replies again", event.update_id)
+        return reply_codec.decode(handled.replies)
 
     def _chat_id(self, event: Event) -> SendText:
         t = Translator(self.services.ctx.rules.admin_language, self.settings.timezone)

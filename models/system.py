@@ -11,12 +11,17 @@ from models.base import Base, utcnow
 
 
 class ProcessedUpdate(Base):
-    """A Telegram update already handled; inserting it again fails, so a repeat is dropped."""
+    """A Telegram update already handled, with the replies its turn made: written in the same
+    transaction as the turn's effects, so a redelivered update is not applied again and its
+    replies can be sent again (the process may have stopped before sending them). Kept a day
+    (the scheduler's prune sweep), the window Telegram redelivers in."""
 
     __tablename__ = "processed_updates"
+    __table_args__ = (Index("ix_processed_updates_processed_at", "processed_at"),)
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    replies: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
 
 
 class OutboxStatus:

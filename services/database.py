@@ -1,30 +1,45 @@
-"""Transactions for services: `db.write()` and `db.read()` each open one unit of work."""
+"""Transactions for services: `db.write()` and `db.read()` each open one unit of work, and
+`db.turn()` makes the units of one update a single transaction."""
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-import weakref
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+log = logging.getLogger(__name__)
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class _Transaction:
+    """The transaction a turn (or a unit outside any turn) is writing in."""
+
+    session: AsyncSession | None = None
+    wrote: bool = False  # a write unit finished in it (later units get savepoints)
+    depth: int = 0  # units open in it right now (nested units share the outermost)
+    after: list[AfterCommit] = field(default_factory=list)
+
+
+# The transaction of the update being handled in this task (set by Database.turn).
+_current: ContextVar[_Transaction | None] = ContextVar("shopbot_transaction", default=None)
+
 
 @dataclass(frozen=True)
 class Database:
-    """Session factories handed to the services by the composition root (bot/)."""
+    """Session factories handed to the services by the composition root (bot/).
+
+    `read_factory` opens sessions whose statements each commit by themselves (no BEGIN and
+    ROLLBACK round trips around a read): bot/db.py makes them so.
+    """
 
     write_factory: async_sessionmaker[AsyncSession]
     read_factory: async_sessionmaker[AsyncSession]
     dialect: str
-    # A SQLite file: plain sqlite3 connections to it (services.turn_journal); None elsewhere.
-    raw_connect: Callable[[], sqlite3.Connection] | None = None
-    # Tables of a SQLite file written through the ORM/Core, by table: bumped when a statement
-    # runs and again when its transaction commits (bot/db.py); caches of this process compare.
-    epochs: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
-    _writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = field(
-        default_factory=weakref.WeakKeyDictionary, compare=False, repr=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -32,68 +47,126 @@ class Database:
         return self.dialect == "postgresql"
 
     @asynccontextmanager
-    async def writer(self) -> AsyncIterator[None]:
-        """The turn to write, on SQLite: one writer at a time, first come, first served.
+    async def turn(self) -> AsyncIterator[None]:
+        """One update's work as one transaction: every `write()` inside joins it, and it
+        commits when the block ends (or rolls back, all of it, when the block raises).
 
-        SQLite lets one writer in at a time; its calls run in the event loop
-        (bot/sqlite_inline.py), so a writer must never wait on SQLite's own lock: that wait
-        would stall every task, the lock's holder included. Writers queue here instead, the
-        ORM's units and the plain sqlite3 statements of the turn journal alike. PostgreSQL
-        has row locks and many connections: nothing to queue.
+        A write unit that raises (a refused step, a ServiceError the handler answers) is undone
+        on its own: the first by rolling back the transaction it alone wrote in, later ones
+        by their savepoints. What `after_commit` was given runs once the turn has committed.
         """
-        if self.dialect != "sqlite":
+        if _current.get() is not None:
+            raise RuntimeError("a turn is already open in this task")
+        transaction = _Transaction()
+        token = _current.set(transaction)
+        try:
             yield
-            return
-        loop = asyncio.get_running_loop()
-        lock = self._writers.get(loop)
-        if lock is None:
-            lock = self._writers[loop] = asyncio.Lock()
-        async with lock:
-            yield
+            if transaction.session is not None:
+                await transaction.session.commit()
+        except BaseException:
+            if transaction.session is not None:
+                await transaction.session.rollback()
+            raise
+        finally:
+            _current.reset(token)
+            if transaction.session is not None:
+                await transaction.session.close()
+        await _run_after(transaction.after)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """One read-write transaction, committed on success and rolled back on any error."""
-        if self.dialect == "sqlite":
-            async with self.writer(), self._inline(self.write_factory) as session:
-                yield session
+        """One read-write unit: committed on success and rolled back on any error; inside a
+        turn, part of the turn's transaction."""
+        transaction = _current.get()
+        if transaction is None:
+            transaction = _Transaction(session=self.write_factory())
+            token = _current.set(transaction)
+            try:
+                async with transaction.session:  # type: ignore[union-attr]
+                    async with transaction.session.begin():  # type: ignore[union-attr]
+                        transaction.depth = 1
+                        yield transaction.session  # type: ignore[misc]
+            finally:
+                _current.reset(token)
+            await _run_after(transaction.after)
             return
-        async with self.write_factory() as session, session.begin():
-            yield session
+        if transaction.session is None:
+            transaction.session = self.write_factory()
+        session = transaction.session
+        transaction.depth += 1
+        try:
+            if transaction.depth > 1:  # inside another unit of this turn
+                async with session.begin_nested():
+                    yield session
+            elif not transaction.wrote:
+                try:
+                    yield session
+                    await session.flush()
+                except BaseException:
+                    await session.rollback()  # only this unit wrote in it
+                    raise
+                transaction.wrote = True
+            else:
+                async with session.begin_nested():
+                    yield session
+        finally:
+            transaction.depth -= 1
+            if transaction.depth == 0:
+                # As if each unit had its own session: the next one reads rows afresh.
+                session.expunge_all()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """One read-only transaction (on SQLite it does not take the write lock)."""
-        if self.dialect == "sqlite":
-            async with self._inline(self.read_factory) as session:
-                yield session
+        """A read-only unit. Inside a turn that has written, the turn's own transaction (it
+        sees what the turn wrote); else a session whose statements each commit by themselves."""
+        transaction = _current.get()
+        if transaction is not None and transaction.session is not None and (
+                transaction.wrote or transaction.depth > 0):
+            transaction.depth += 1
+            try:
+                yield transaction.session
+            finally:
+                transaction.depth -= 1
+                if transaction.depth == 0:
+                    transaction.session.expunge_all()
             return
-        async with self.read_factory() as session, session.begin():
+        async with self.read_factory() as session:
             yield session
 
-    @staticmethod
-    @asynccontextmanager
-    async def _inline(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-        """A transaction on SQLite, closed without a trip round the event loop.
+    def in_turn(self) -> bool:
+        """True while an update's turn is open in this task."""
+        return _current.get() is not None
 
-        An AsyncSession's `async with` closes it in a task of its own (so a cancellation
-        cannot abandon the close halfway), and waiting for that task lets every ready task
-        run first: ~10 of them while a writer still held its turn, so each write unit
-        lasted as long as the work of ten other updates and writers queued behind it (p99
-        of a paced 200 customers). SQLite's calls run in the loop (bot/sqlite_inline.py):
-        the close never suspends, so nothing can cancel it halfway, and it runs in place.
-        """
-        session = factory()
-        try:
-            async with session.begin():
-                yield session
-        finally:
-            await session.close()
+    def turn_wrote(self) -> bool:
+        """True when the open turn has written something (its commit will write)."""
+        transaction = _current.get()
+        return transaction is not None and transaction.wrote
+
+    async def after_commit(self, work: AfterCommit) -> None:
+        """Run `work` once the current write (the turn's transaction, or the write unit
+        outside a turn) has committed; with no write open, now. Never run after a rollback.
+        For calls to the world outside that must not hold a transaction open (a provider's
+        refund), and that a crash before them leaves as a retriable record."""
+        transaction = _current.get()
+        if transaction is None:
+            await work()
+        else:
+            transaction.after.append(work)
 
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[AsyncConnection]:
         """A connection on which each statement commits by itself: for one-statement writes
         that need no transaction around them (no BEGIN and COMMIT round trips)."""
-        async with self.writer(), self.write_factory.kw["bind"].connect() as conn:
+        async with self.write_factory.kw["bind"].connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
+
+
+async def _run_after(work: list[AfterCommit]) -> None:
+    """What waited for a commit: each on its own, a failure logged (its record stays, and a
+    sweep retries it)."""
+    for item in work:
+        try:
+            await item()
+        except Exception:
+            log.exception("work after a commit failed (a sweep retries it)")

@@ -1,23 +1,27 @@
 """The aiogram runtime: one catch-all update handler feeds the core; Replies go out rate-limited."""
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 
 import aiohttp
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeDefault, Update
 
+from bot.polling import DRAIN_TIMEOUT, Poller
 from bot.ratelimit import RateLimiter
 from bot.runtimes.aiogram_events import to_event
 from bot.runtimes.aiogram_render import Renderer
 from bot.runtimes.telegram_calls import LimitedCalls
-from handlers.events import Event, ForceReply, SendText
+from handlers.events import Event, ForceReply, Reply, SendText
 from handlers.i18n import Translator
+from handlers.once import ChatLocks
 from handlers.router import Conversation
 
 log = logging.getLogger(__name__)
@@ -36,31 +40,47 @@ def make_bot(token: str, api_url: str | None, limiter: RateLimiter) -> Bot:
 
 
 class AiogramRuntime:
-    """Feeds every update to the conversation core and renders what it answers."""
+    """Feeds every update to the conversation core and sends what it answers."""
 
     def __init__(self, bot: Bot, conversation: Conversation) -> None:
         self.bot = bot
         self.conversation = conversation
         self.renderer = Renderer(bot)
-        self.dispatcher = Dispatcher()
-        # One catch-all handler per update kind, no filters: the core routes (aiogram's magic
-        # filters would cost a thread hop each).
-        for observer in (self.dispatcher.message, self.dispatcher.callback_query,
-                         self.dispatcher.pre_checkout_query):
-            observer.register(self._on_event)
-
-    async def _on_event(self, _: object, event_update: Update) -> None:
-        await self.feed(event_update)
+        self.chats = ChatLocks()
+        self.poller: Poller[Update] | None = None
+        self.feeding: set[asyncio.Task[None]] = set()
+        self.stopping = False  # no new updates (a webhook's are answered 503: resent later)
 
     async def feed(self, update: Update) -> None:
-        """Handle one update to the end: the core's work committed, the replies sent."""
-        event = to_event(update)
-        if event is None:
-            return
-        if event.kind == "document":
-            event = await self._with_file(event, update)
-        for reply in await self.conversation.handle(event):
-            message_id = await self.renderer.one(reply)
+        """Handle one update to the end: the core's work committed, then its replies sent.
+        Raises when the work failed (nothing of it committed): the update must come again."""
+        task = asyncio.current_task()
+        if task is not None:
+            self.feeding.add(task)
+        try:
+            event = to_event(update)
+            if event is None:
+                return
+            async with self.chats.hold(event.chat_id):
+                if event.kind == "document":
+                    event = await self._with_file(event, update)
+                replies = await self.conversation.handle(event)
+                await self._deliver(event, replies)
+                await self.conversation.delivered(event, replies)
+        finally:
+            if task is not None:
+                self.feeding.discard(task)
+
+    async def _deliver(self, event: Event, replies: list[Reply]) -> None:
+        """Send a committed turn's replies; one Telegram refuses is logged and skipped (the
+        turn stands, and sending the rest again would repeat them)."""
+        for reply in replies:
+            try:
+                message_id = await self.renderer.one(reply)
+            except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as error:
+                log.warning("update %s: %s not sent: %s", event.update_id,
+                            type(reply).__name__, error)
+                continue
             if (message_id is not None and isinstance(reply, SendText)
                     and isinstance(reply.keyboard, ForceReply)):
                 await self.conversation.prompted(event, reply.keyboard, message_id)
@@ -89,15 +109,22 @@ class AiogramRuntime:
             await self.bot.set_my_commands(commands, BotCommandScopeDefault(),
                                            language_code=language if language == "zh" else None)
 
+    async def _fetch(self, offset: int | None, timeout: int) -> Sequence[Update]:
+        return await self.bot.get_updates(offset=offset, timeout=timeout,
+                                          allowed_updates=list(ALLOWED_UPDATES),
+                                          request_timeout=timeout + 10)
+
     async def poll(self) -> None:
-        """Long polling until cancelled."""
+        """Long polling until `stop`, which lets the updates in flight finish first."""
         await self.bot.delete_webhook(drop_pending_updates=False)
-        await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=False,
-                                            allowed_updates=list(ALLOWED_UPDATES))
+        self.poller = Poller(self._fetch, self.feed, lambda update: update.update_id)
+        await self.poller.run()
 
     async def stop(self) -> None:
-        """Stop polling (if running)."""
-        try:
-            await self.dispatcher.stop_polling()
-        except RuntimeError:
-            pass  # not polling
+        """Stop polling: no new updates; those in flight finish (a bounded time) and are
+        confirmed. Webhook updates in flight finish too."""
+        self.stopping = True
+        if self.poller is not None:
+            self.poller.stop()
+        if self.feeding:
+            await asyncio.wait(list(self.feeding), timeout=DRAIN_TIMEOUT)

@@ -10,6 +10,7 @@ the rate limiter, the outbox sender) around test services (a FakeClock, the test
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -65,6 +66,21 @@ class ShopUnderTest:
     async def send_outbox(self) -> int:
         """Send every due outbox row now (instead of waiting for the sender's next tick)."""
         return await self.bot.sender.send_due()
+
+    async def outbox_settled(self) -> None:
+        """Wait until the sender has sent (or given up on) every queued message: before the
+        fake clock jumps, else a row still being sent outlives its lease and goes again."""
+        from sqlalchemy import func, select
+
+        from models import OutboxMessage, OutboxStatus
+
+        for _ in range(400):
+            async with self.services.ctx.db.read() as session:
+                if not await session.scalar(select(func.count(OutboxMessage.id)).where(
+                        OutboxMessage.status == OutboxStatus.PENDING)):
+                    return
+            await asyncio.sleep(0.025)
+        raise AssertionError("the outbox did not settle")
 
     def refused_requests(self) -> list[LogEntry]:
         """Bot API calls the sandbox refused (invalid against the spec or its limits)."""

@@ -43,6 +43,7 @@ async def shipped(shop: ShopUnderTest, person: SandboxUser, carrier: str = "sand
 async def delivered(shop: ShopUnderTest, person: SandboxUser) -> tuple[PlacedOrder, SandboxChat]:
     """An order the sandbox carrier delivered, its card in the admin group following it."""
     order = await shipped(shop, person)
+    await shop.outbox_settled()
     shop.clock.advance(days=3)
     await shop.services.tracking.poll()
     boss = shop.admin_chat.as_user(shop.merchant)
@@ -231,6 +232,7 @@ async def test_a_receipt_confirmed_automatically_edits_the_card(shop: ShopUnderT
     li = await customer(shop)
     order, boss = await delivered(shop, li)
     card = await card_shown(boss, order.number, "(reported by the carrier)")
+    await shop.outbox_settled()
     shop.clock.advance(days=8)
     assert await shop.services.sweeps.auto_complete() == 1
     card = await edited(boss, card.message_id, "Status: Completed")

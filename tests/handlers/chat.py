@@ -45,6 +45,7 @@ class CoreChat:
     async def deliver(self, event: Event) -> list[Reply]:
         """Hand an event to the core and keep what it answered."""
         self.last = await self.conversation.handle(event)
+        await self.conversation.delivered(event, self.last)  # as the runtime does once sent
         for reply in self.last:
             if isinstance(reply, (SendText, SendPhoto, SendDocument, SendInvoice)):
                 self.messages[next(_message_ids)] = reply

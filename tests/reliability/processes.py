@@ -70,3 +70,9 @@ class BotProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+
+    async def terminate(self, timeout: float = 30) -> int:
+        """SIGTERM, as a service manager stops it; its exit code once it has stopped (waited
+        for in a thread: the sandbox in this process must keep answering it meanwhile)."""
+        self.proc.send_signal(signal.SIGTERM)
+        return await asyncio.to_thread(self.proc.wait, timeout)
