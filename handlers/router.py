@@ -11,6 +11,7 @@ from handlers.admin import AdminConversation
 from handlers.events import AnswerCallback, Event, ForceReply, Reply, SendText
 from handlers.i18n import LANGUAGES, Translator, catalogue
 from handlers.registry import registry_of
+from handlers.support import SupportConversation
 from handlers.turn import Settings, Turn
 from services.container import Services
 from services.conversation import State
@@ -22,8 +23,9 @@ log = logging.getLogger(__name__)
 def _feature_modules() -> list[ModuleType]:
     """The customer features, in routing order (imported here so the core stays importable)."""
     from handlers import cart, catalog, checkout, orders, payment, returns, start
+    from handlers.support import customer as support
 
-    return [start, catalog, cart, checkout, payment, orders, returns]
+    return [start, catalog, cart, checkout, payment, orders, returns, support]
 
 
 def error_text(t: Translator, error: ServiceError) -> str:
@@ -51,6 +53,7 @@ class Conversation:
         self.registry = registry_of(features if features is not None else _feature_modules())
         self.admin = AdminConversation(services, settings,
                                        [] if features is not None else None)
+        self.support = SupportConversation(services, settings)
         self.menu_words = {
             catalogue(lang).get(key, key): handler
             for key, handler in self.registry.menu.items() for lang in LANGUAGES
@@ -63,6 +66,10 @@ class Conversation:
             if not await conversation.claim_update(event.update_id):
                 log.info("update %s already handled", event.update_id)
                 return []
+            if self.support.accepts(event):  # the support forum: handlers/support
+                return await self.support.handle(event)
+            if event.kind == "edited":
+                return []  # only support follows edits
             if self.admin.accepts(event):
                 return await self.admin.handle(event)
             if event.kind == "command" and event.command == "chatid":
@@ -117,7 +124,7 @@ class Conversation:
         step = registry.steps.get(turn.state.name)
         if step is not None:
             return await step(turn)
-        return await registry.commands["help"](turn)
+        return await (registry.fallback or registry.commands["help"])(turn)
 
     def _refuse(self, turn: Turn, error: ServiceError) -> None:
         text = error_text(turn.t, error)

@@ -21,11 +21,11 @@ from handlers.i18n import Translator
 from handlers.router import Conversation
 
 log = logging.getLogger(__name__)
-COMMANDS = ("start", "catalog", "search", "cart", "orders", "help", "language")
+COMMANDS = ("start", "catalog", "search", "cart", "orders", "support", "help", "language")
 MAX_DOCUMENT_BYTES = 1_000_000  # a catalog CSV; bigger files are refused before downloading
 # The update kinds the shop handles, asked for by polling and by setWebhook alike: Telegram keeps
 # the last list it was given, and a webhook set without one gets every kind but a few.
-ALLOWED_UPDATES = ("message", "callback_query", "pre_checkout_query")
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "pre_checkout_query")
 
 
 def make_bot(token: str, api_url: str | None, limiter: RateLimiter) -> Bot:
@@ -45,8 +45,8 @@ class AiogramRuntime:
         self.dispatcher = Dispatcher()
         # One catch-all handler per update kind, no filters: the core routes (aiogram's magic
         # filters would cost a thread hop each).
-        for observer in (self.dispatcher.message, self.dispatcher.callback_query,
-                         self.dispatcher.pre_checkout_query):
+        for observer in (self.dispatcher.message, self.dispatcher.edited_message,
+                         self.dispatcher.callback_query, self.dispatcher.pre_checkout_query):
             observer.register(self._on_event)
 
     async def _on_event(self, _: object, event_update: Update) -> None:
