@@ -8,7 +8,6 @@ from aiogram.types import User as TgUser
 
 from handlers.events import Button, Entity, Event, Inline, Payment, Pressed, User
 
-
 # Service messages of a forum or group (topics opened or closed, members joining): no one's words.
 SERVICE = ("forum_topic_created", "forum_topic_edited", "forum_topic_closed",
            "forum_topic_reopened", "general_forum_topic_hidden", "general_forum_topic_unhidden",
