@@ -31,6 +31,7 @@ def jobs(services: Services, config: SchedulerConfig) -> dict[str, tuple[Sweep, 
         "archive_completed": (_archive_and_settle(services), config.archive),
         "poll_tracking": (services.tracking.poll, config.poll_tracking),
         "stock_back": (services.inventory.sweep_back_in_stock, config.stock_back),
+        "support_unanswered": (services.support.sweep_unanswered, config.reminders),
     }
 
 

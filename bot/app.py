@@ -22,6 +22,7 @@ from bot.ratelimit import RateLimiter
 from handlers.admin.alerts import AdminAlerts
 from handlers.notifications import Notifications
 from handlers.router import Conversation
+from handlers.support.relay import SupportRelay
 from handlers.turn import Settings
 from services.clock import Clock, SystemClock
 from services.container import Services, build_services
@@ -116,7 +117,8 @@ class ShopBot:
         limiter = limiter or RateLimiter()
         bot = make_bot(token, api_url, limiter)
         runtime = AiogramRuntime(bot, Conversation(services, settings))
-        alerts = Notifications(services.ctx, {"admin": AdminAlerts(services, settings)})
+        alerts = Notifications(services.ctx, {"admin": AdminAlerts(services, settings),
+                                              "support": SupportRelay(services, settings)})
         sender = OutboxSender(services.outbox, runtime.renderer, alerts, outbox_interval)
         return cls(services, settings, bot, runtime, sender, limiter)
 

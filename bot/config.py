@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,14 @@ from bot.config_sections import (
     WarehouseConfig,
     WebConfig,
 )
-from services.rules import DeliveryOption, Region, ReturnAddress, ShopRules
+from services.rules import (
+    CannedReply,
+    DeliveryOption,
+    Region,
+    ReturnAddress,
+    ShopRules,
+    SupportRules,
+)
 from services.shipping.carriers import CarrierProfile
 
 __all__ = ["AppConfig", "ConfigError", "load_config"]
@@ -120,7 +127,21 @@ class AppConfig(Section):
             return_addresses=tuple(
                 ReturnAddress(w.code, w.return_address_en, w.return_address_zh)
                 for w in self.warehouses if w.return_address_en and w.return_address_zh),
+            support=self.support_rules(),
         )
+
+    def support_rules(self) -> SupportRules:
+        """The support desk's settings as the services take them."""
+        support = self.support
+        opens = closes = None
+        if support.hours:
+            start, end = support.hours.split("-")
+            opens, closes = time.fromisoformat(start), time.fromisoformat(end)
+        return SupportRules(
+            chat_id=support.chat_id, agents=frozenset(support.agents),
+            first_response=timedelta(minutes=support.first_response_minutes),
+            opens=opens, closes=closes, language=support.language,
+            canned=tuple(CannedReply(key, c.en, c.zh_CN) for key, c in support.canned.items()))
 
 
     def carrier_profiles(self) -> tuple[CarrierProfile, ...]:

@@ -29,6 +29,7 @@ ENV_OVERRIDES: dict[str, tuple[Key, Callable[[str], Any]]] = {
     "SHOPBOT_ADMIN_CHAT_ID": (("admin", "chat_id"), str),
     "SHOPBOT_ADMIN_USER_IDS": (("admin", "user_ids"), _ids),
     "SHOPBOT_SUPPORT_CHAT_ID": (("support", "chat_id"), str),
+    "SHOPBOT_SUPPORT_AGENTS": (("support", "agents"), _ids),
     "SHOPBOT_SANDBOX_PAYMENT_SECRET": (("payments", "sandbox_secret"), str),
     "SHOPBOT_TELEGRAM_PROVIDER_TOKEN": (("payments", "telegram_provider_token"), str),
     "SHOPBOT_REDIS_URL": (("redis", "url"), str),

@@ -123,10 +123,27 @@ class AdminConfig(Section):
     language: Language = "en"
 
 
+HoursText = Annotated[str, _shaped(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$",
+                                   "hours like 09:00-21:00")]
+
+
+class CannedConfig(Section):
+    """A prepared answer: `/reply <key>` sends it in the customer's language."""
+
+    en: str = Field(min_length=1, max_length=4096)
+    zh_CN: str = Field(min_length=1, max_length=4096)
+
+
 class SupportConfig(Section):
-    """The support agents' chat."""
+    """The support agents' forum, who the agents are, and what the desk promises."""
 
     chat_id: int | None = None
+    agents: tuple[int, ...] = ()
+    language: Language = "en"
+    first_response_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    hours: HoursText | None = None
+    canned: dict[Annotated[str, _shaped(r"^[a-z0-9_]{1,32}$", "a key of a-z 0-9 _")],
+                 CannedConfig] = Field(default_factory=dict)
 
 
 class ShopConfig(Section):

@@ -102,7 +102,8 @@ async def start_offline(config: AppConfig, stack: contextlib.AsyncExitStack) -> 
     config = config.model_copy(update={
         "admin": config.admin.model_copy(update={"chat_id": admin_chat.id,
                                                  "user_ids": (merchant.user.id,)}),
-        "support": config.support.model_copy(update={"chat_id": support.id}),
+        "support": config.support.model_copy(update={"chat_id": support.id,
+                                                     "agents": (merchant.user.id,)}),
         "telegram": config.telegram.model_copy(update={"mode": "polling"}),
         "scheduler": config.scheduler.model_copy(update={
             "poll_tracking": min(config.scheduler.poll_tracking, DEMO_POLL_SECONDS)}),

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 
 from bot.runtimes.aiogram_render import Renderer
+from handlers.events import Refused, Reply
 from handlers.notifications import Notifications
 from services.outbox import OutboxService, OutgoingMessage
 
@@ -127,22 +128,38 @@ class OutboxSender:
 
     async def _send(self, message: OutgoingMessage) -> None:
         try:
-            for reply in await self.notifications.compose(message):
-                message_id = await self.renderer.one(reply)
-                await self._after_send(message, self.notifications.sent(message, reply, message_id))
-        except TelegramForbiddenError as exc:
-            await self._failed(message, exc.message)
-        except TelegramBadRequest as exc:
-            if any(p in exc.message.lower() for p in PERMANENT) or message.attempts >= BAD_REQUEST_TRIES:
-                await self._failed(message, exc.message)
+            deliverer = self.notifications.deliverer(message)
+            if deliverer is not None:
+                await deliverer.deliver(message, self._send_one)
             else:
-                await self._retry(message, exc.message)
+                for reply in await self.notifications.compose(message):
+                    message_id = await self.renderer.one(reply)
+                    await self._after_send(message,
+                                           self.notifications.sent(message, reply, message_id))
+        except (TelegramForbiddenError, TelegramBadRequest, Refused) as exc:
+            forbidden = isinstance(exc, TelegramForbiddenError) or (
+                isinstance(exc, Refused) and exc.forbidden)
+            text = exc.description if isinstance(exc, Refused) else exc.message
+            if forbidden or any(p in text.lower() for p in PERMANENT) or (
+                    message.attempts >= BAD_REQUEST_TRIES):
+                await self._failed(message, text)
+            else:
+                await self._retry(message, text)
         except TelegramRetryAfter as exc:  # still 429 after the middleware's tries
             await self._retry(message, exc.message, timedelta(seconds=exc.retry_after))
         except Exception as exc:  # noqa: BLE001 - any other failure is retried, never lost
             await self._retry(message, repr(exc))
         else:
             await self._after_send(message, self.outbox.mark_sent(message.id))
+
+    async def _send_one(self, reply: Reply) -> int | None:
+        """One step of a deliverer: Telegram's refusals in the core's terms."""
+        try:
+            return await self.renderer.one(reply)
+        except TelegramForbiddenError as exc:
+            raise Refused(exc.message, forbidden=True) from exc
+        except TelegramBadRequest as exc:
+            raise Refused(exc.message) from exc
 
     async def _after_send(self, message: OutgoingMessage, bookkeeping: Awaitable[None]) -> None:
         """Record a delivered message; a failure here must not send it again."""

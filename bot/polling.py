@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 log = logging.getLogger(__name__)
 
 U = TypeVar("U")
-LONG_POLL = 25  # seconds Telegram may hold a getUpdates open when nothing is in flight
+LONG_POLL = 10  # seconds Telegram may hold a getUpdates open when nothing is in flight (as aiogram)
 RECHECK = 0.05  # with updates in flight: seconds between looks for new ones
 RETRIES = (0.5, 1.0, 2.0)  # a failed update is tried again after these pauses, then dropped
 DRAIN_TIMEOUT = 10.0  # seconds a stop waits for the updates in flight

@@ -48,6 +48,14 @@ SCHEMA: dict[str, str] = {
     "search": "",
     "sp": "i",          # search page
     "noop": "",
+    "sup": "i",         # talk to a person (the message id the bot did not understand, or 0)
+    "supo": "i",        # ask about this order
+    "supe": "",         # end the support chat
+    "supr": "ii",       # support conversation id, stars
+    "spt": "i",         # agents: take over (the customer's Telegram id)
+    "spr": "i",         # release
+    "spc": "i",         # close
+    "spo": "i",         # the order in question
 }
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 EventKind = Literal[
     "command", "message", "callback", "contact", "location", "photo", "document",
-    "pre_checkout", "successful_payment", "other",
+    "pre_checkout", "successful_payment", "edited", "service", "other",
 ]
 
 
@@ -87,6 +87,8 @@ class Event:
     # A document's content, downloaded by the runtime for the admin chat (the core cannot).
     file_bytes: bytes | None = field(default=None, repr=False)
     payment: Payment | None = None
+    # An edited message ("edited"): its new text is a media message's caption.
+    is_caption: bool = False
 
     @property
     def is_private(self) -> bool:
@@ -240,10 +242,54 @@ class DeleteMessage:
     message_id: int
 
 
+@dataclass(frozen=True)
+class CopyMessage:
+    """A copy of a message (any kind: text, photo, voice, sticker ...) in another chat."""
+
+    chat_id: int
+    from_chat_id: int
+    message_id: int
+    thread_id: int | None = None
+    reply_to: int | None = None  # sent anyway if that message is gone
+
+
+@dataclass(frozen=True)
+class EditCaption:
+    """Replace the caption of a media message the bot sent."""
+
+    chat_id: int
+    message_id: int
+    caption: str
+
+
+@dataclass(frozen=True)
+class CreateTopic:
+    """A new topic in a forum; its message_thread_id is what the renderer returns."""
+
+    chat_id: int
+    name: str  # 1-128 characters
+
+
 Reply = (
     SendText | EditText | SendPhoto | SendAlbum | SendDocument | AnswerCallback | SendInvoice
-    | AnswerPreCheckout | DeleteMessage
+    | AnswerPreCheckout | DeleteMessage | CopyMessage | EditCaption | CreateTopic
 )
+
+
+class Refused(Exception):
+    """Telegram refused a reply: its description, and `forbidden` for a 403 (the person
+    blocked the bot, or the bot is not in the chat)."""
+
+    def __init__(self, description: str, forbidden: bool = False) -> None:
+        super().__init__(description)
+        self.description = description
+        self.forbidden = forbidden
+
+    @property
+    def topic_gone(self) -> bool:
+        """The forum topic was deleted or closed (Telegram's two answers)."""
+        text = self.description.lower()
+        return "message thread not found" in text or "topic_closed" in text
 
 
 @dataclass

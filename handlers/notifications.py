@@ -7,8 +7,9 @@ row is sent: so a reminder says the time really left then.
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from handlers import callbacks
 from handlers.events import Button, Inline, Reply, SendText
@@ -83,10 +84,24 @@ class AlertComposer(Protocol):
         ...
 
 
+Send = Callable[[Reply], Awaitable[int | None]]
+
+
+@runtime_checkable
+class Deliverer(Protocol):
+    """Delivers one audience's outbox rows itself, step by step (a step may depend on what the
+    one before got back, e.g. a new forum topic's id), through `send`, which raises Refused."""
+
+    async def deliver(self, message: OutgoingMessage, send: Send) -> None:
+        """Send what this outbox row asks for."""
+        ...
+
+
 class Notifications:
     """Outbox rows -> Replies: plain messages, or a composer's for its audience."""
 
-    def __init__(self, ctx: ServiceContext, composers: dict[str, AlertComposer] | None = None) -> None:
+    def __init__(self, ctx: ServiceContext,
+                 composers: dict[str, AlertComposer | Deliverer] | None = None) -> None:
         self.ctx = ctx
         self.composers = composers or {}
 
@@ -96,6 +111,11 @@ class Notifications:
         if composer is not None:
             return await composer.compose(message)
         return [render(self.ctx, message)]
+
+    def deliverer(self, message: OutgoingMessage) -> Deliverer | None:
+        """The audience's own delivery, when it has one."""
+        composer = self.composers.get(message.audience)
+        return composer if isinstance(composer, Deliverer) else None
 
     async def sent(self, message: OutgoingMessage, reply: Reply, message_id: int | None) -> None:
         """Pass the sent message's id to the composer that asked for it."""

@@ -20,6 +20,8 @@ class Registry:
     steps: dict[str, Handler] = field(default_factory=dict)
     menu: dict[str, Handler] = field(default_factory=dict)  # text key of a menu button -> handler
     events: dict[str, Handler] = field(default_factory=dict)  # pre_checkout, successful_payment ...
+    # Input nothing else takes (no command, button, menu word or step): help by default.
+    fallback: Handler | None = None
 
     def command(self, name: str, handler: Handler) -> None:
         """/name runs handler."""

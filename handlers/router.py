@@ -11,6 +11,7 @@ from handlers.admin import AdminConversation
 from handlers.events import AnswerCallback, Event, ForceReply, Reply, SendText
 from handlers.i18n import LANGUAGES, Translator, catalogue
 from handlers.registry import registry_of
+from handlers.support import SupportConversation
 from handlers.turn import Settings, Turn
 from services.container import Services
 from services.conversation import AlreadyHandled, Handled, State
@@ -22,8 +23,9 @@ log = logging.getLogger(__name__)
 def _feature_modules() -> list[ModuleType]:
     """The customer features, in routing order (imported here so the core stays importable)."""
     from handlers import cart, catalog, checkout, orders, payment, returns, start
+    from handlers.support import customer as support
 
-    return [start, catalog, cart, checkout, payment, orders, returns]
+    return [start, catalog, cart, checkout, payment, orders, returns, support]
 
 
 def error_text(t: Translator, error: ServiceError) -> str:
@@ -51,6 +53,7 @@ class Conversation:
         self.registry = registry_of(features if features is not None else _feature_modules())
         self.admin = AdminConversation(services, settings,
                                        [] if features is not None else None)
+        self.support = SupportConversation(services, settings)
         self.menu_words = {
             catalogue(lang).get(key, key): handler
             for key, handler in self.registry.menu.items() for lang in LANGUAGES
@@ -73,7 +76,11 @@ class Conversation:
             handled = await conversation.handled(event.update_id)
             if handled is not None:
                 return self._again(event, handled)
-            if self.admin.accepts(event):
+            if self.support.accepts(event):  # the support forum: handlers/support
+                replies = await self.support.handle(event)
+            elif event.kind == "edited":
+                replies = []  # only support follows edits
+            elif self.admin.accepts(event):
                 replies = await self.admin.handle(event)
             elif event.kind == "command" and event.command == "chatid":
                 replies = [self._chat_id(event)]  # how a merchant finds a new group's id
@@ -139,7 +146,7 @@ class Conversation:
         step = registry.steps.get(turn.state.name)
         if step is not None:
             return await step(turn)
-        return await registry.commands["help"](turn)
+        return await (registry.fallback or registry.commands["help"])(turn)
 
     def _refuse(self, turn: Turn, error: ServiceError) -> None:
         text = error_text(turn.t, error)

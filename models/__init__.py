@@ -14,6 +14,7 @@ from models.inventory import (
 from models.order import Order, OrderEvent, OrderLine, OrderStatus
 from models.payment import Payment, Refund
 from models.shipment import CarrierEvent, Shipment, ShipmentLine
+from models.support import SupportLink, SupportSession, SupportTopic
 from models.system import (
     AdminCard,
     ConversationState,
@@ -51,6 +52,9 @@ __all__ = [
     "Stock",
     "StockReservation",
     "StockSubscription",
+    "SupportLink",
+    "SupportSession",
+    "SupportTopic",
     "Warehouse",
     "utcnow",
 ]

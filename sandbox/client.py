@@ -338,6 +338,38 @@ class SandboxChat:
             )
         )  # type: ignore[return-value]
 
+    async def send_media(
+        self,
+        kind: str,
+        data: bytes = b"media",
+        *,
+        caption: str | None = None,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> SandboxMessage:
+        """Send a voice note, video, audio or sticker (`kind`), optionally replying."""
+        quoted = self.state.get_message(self.bot.id, self.chat, reply_to) if reply_to else None
+        return self._acted(actions.send_file(  # type: ignore[return-value]
+            self.state, self.bot, self.actor, self.chat, kind, data, caption=caption,
+            thread_id=thread_id, reply_to=quoted))
+
+    async def edit(self, message_id: int, text: str) -> SandboxMessage:
+        """Edit one of this person's messages (its text, or a media message's caption)."""
+        msg = actions.user_edit(self.state, self.bot, self.actor, self.chat, message_id, text)
+        return SandboxMessage(msg)
+
+    async def close_topic(self, thread_id: int) -> None:
+        """Close a forum topic as this person (an admin of the forum)."""
+        actions.manage_topic(self.state, self.bot, self.actor, self.chat, thread_id, "close")
+
+    async def reopen_topic(self, thread_id: int) -> None:
+        """Reopen a closed forum topic as this person (an admin)."""
+        actions.manage_topic(self.state, self.bot, self.actor, self.chat, thread_id, "reopen")
+
+    async def delete_topic(self, thread_id: int) -> None:
+        """Delete a forum topic and its messages as this person (an admin)."""
+        actions.manage_topic(self.state, self.bot, self.actor, self.chat, thread_id, "delete")
+
     async def reply_in_topic(self, thread_id: int, text: str) -> SandboxMessage:
         """Post in a forum topic of this chat."""
         return await self.send(text, thread_id=thread_id)

@@ -21,6 +21,7 @@ from services.returns import ReturnService
 from services.reviews import ReviewService
 from services.settlements import SettlementService
 from services.shipping.tracking import TrackingService
+from services.support import SupportService
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Services:
     catalog_import: CatalogImportService
     phone_orders: PhoneOrderService
     merchant: MerchantService
+    support: SupportService
 
 
 def build_services(ctx: ServiceContext) -> Services:
@@ -68,4 +70,5 @@ def build_services(ctx: ServiceContext) -> Services:
         catalog_import=CatalogImportService(ctx),
         phone_orders=PhoneOrderService(ctx),
         merchant=MerchantService(ctx),
+        support=SupportService(ctx),
     )

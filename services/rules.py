@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,33 @@ class ReturnAddress:
     warehouse_code: str
     en: str
     zh: str
+
+
+@dataclass(frozen=True)
+class CannedReply:
+    """A prepared answer agents send with `/reply <key>`, in the customer's language."""
+
+    key: str
+    en: str
+    zh: str
+
+
+@dataclass(frozen=True)
+class SupportRules:
+    """The support desk: its forum, its agents, its promise and its hours."""
+
+    chat_id: int | None = None
+    agents: frozenset[int] = frozenset()
+    first_response: timedelta = timedelta(minutes=15)
+    # Working hours in the shop's time zone; None: people answer at any hour.
+    opens: time | None = None
+    closes: time | None = None
+    language: str = "en"  # of what the bot writes in the forum
+    canned: tuple[CannedReply, ...] = ()
+
+    def canned_reply(self, key: str) -> CannedReply | None:
+        """The canned reply with this key, if configured."""
+        return next((c for c in self.canned if c.key == key.lower()), None)
 
 
 @dataclass(frozen=True)
@@ -69,6 +96,7 @@ class ShopRules:
     )
     regions: tuple[Region, ...] = ()
     return_addresses: tuple[ReturnAddress, ...] = ()
+    support: SupportRules = field(default_factory=SupportRules)
 
     def return_address(self, warehouse_code: str) -> ReturnAddress | None:
         """The return address of a warehouse, if the shop set one."""

@@ -25,11 +25,11 @@ from handlers.once import ChatLocks
 from handlers.router import Conversation
 
 log = logging.getLogger(__name__)
-COMMANDS = ("start", "catalog", "search", "cart", "orders", "help", "language")
+COMMANDS = ("start", "catalog", "search", "cart", "orders", "support", "help", "language")
 MAX_DOCUMENT_BYTES = 1_000_000  # a catalog CSV; bigger files are refused before downloading
 # The update kinds the shop handles, asked for by polling and by setWebhook alike: Telegram keeps
 # the last list it was given, and a webhook set without one gets every kind but a few.
-ALLOWED_UPDATES = ("message", "callback_query", "pre_checkout_query")
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "pre_checkout_query")
 
 
 def make_bot(token: str, api_url: str | None, limiter: RateLimiter) -> Bot:
@@ -37,6 +37,10 @@ def make_bot(token: str, api_url: str | None, limiter: RateLimiter) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else AiohttpSession()
     session.middleware(LimitedCalls(limiter))
     return Bot(token, session=session, default=DefaultBotProperties())
+
+
+def _update_id(update: Update) -> int:
+    return update.update_id
 
 
 class AiogramRuntime:
@@ -47,7 +51,7 @@ class AiogramRuntime:
         self.conversation = conversation
         self.renderer = Renderer(bot)
         self.chats = ChatLocks()
-        self.poller: Poller[Update] | None = None
+        self.poller: Poller[Update] = Poller(self._fetch, self.feed, _update_id)
         self.feeding: set[asyncio.Task[None]] = set()
         self.stopping = False  # no new updates (a webhook's are answered 503: resent later)
 
@@ -117,14 +121,12 @@ class AiogramRuntime:
     async def poll(self) -> None:
         """Long polling until `stop`, which lets the updates in flight finish first."""
         await self.bot.delete_webhook(drop_pending_updates=False)
-        self.poller = Poller(self._fetch, self.feed, lambda update: update.update_id)
         await self.poller.run()
 
     async def stop(self) -> None:
         """Stop polling: no new updates; those in flight finish (a bounded time) and are
         confirmed. Webhook updates in flight finish too."""
         self.stopping = True
-        if self.poller is not None:
-            self.poller.stop()
+        self.poller.stop()
         if self.feeding:
             await asyncio.wait(list(self.feeding), timeout=DRAIN_TIMEOUT)

@@ -1,10 +1,17 @@
 """aiogram Update -> the core's Event."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiogram.types import InlineKeyboardMarkup, Message, MessageEntity, Update
 from aiogram.types import User as TgUser
 
 from handlers.events import Button, Entity, Event, Inline, Payment, Pressed, User
+
+# Service messages of a forum or group (topics opened or closed, members joining): no one's words.
+SERVICE = ("forum_topic_created", "forum_topic_edited", "forum_topic_closed",
+           "forum_topic_reopened", "general_forum_topic_hidden", "general_forum_topic_unhidden",
+           "new_chat_members", "left_chat_member", "pinned_message", "new_chat_title")
 
 
 def _user(u: TgUser) -> User:
@@ -18,6 +25,8 @@ def _from_message(update_id: int, m: Message) -> Event | None:
             "chat_type": m.chat.type, "message_id": m.message_id,
             "thread_id": m.message_thread_id if m.is_topic_message else None,
             "reply_to_message_id": _replied(m)}
+    if any(getattr(m, name, None) is not None for name in SERVICE):
+        return Event("service", **base)  # type: ignore[arg-type]
     if m.successful_payment is not None:
         p = m.successful_payment
         return Event("successful_payment", **base, payment=Payment(  # type: ignore[arg-type]
@@ -76,10 +85,22 @@ def _replied(m: Message) -> int | None:
     return quoted.message_id
 
 
+def _edited(update_id: int, m: Message) -> Event | None:
+    """An edited text or caption (support relays the edit to the message's copy)."""
+    event = _from_message(update_id, m)
+    if event is None:
+        return None
+    caption = m.text is None
+    return replace(event, kind="edited", text=(m.caption or "") if caption else (m.text or ""),
+                   is_caption=caption, command=None, args="")
+
+
 def to_event(update: Update) -> Event | None:
     """The Event for an update, or None for kinds the shop does not handle."""
     if update.message is not None:
         return _from_message(update.update_id, update.message)
+    if update.edited_message is not None:
+        return _edited(update.update_id, update.edited_message)
     if update.callback_query is not None:
         q = update.callback_query
         chat = q.message.chat if q.message is not None else None

@@ -25,7 +25,10 @@ from aiogram.types import ForceReply as TgForceReply
 from handlers.events import (
     AnswerCallback,
     AnswerPreCheckout,
+    CopyMessage,
+    CreateTopic,
     DeleteMessage,
+    EditCaption,
     EditText,
     ForceReply,
     Inline,
@@ -129,6 +132,22 @@ class Renderer:
             case DeleteMessage():
                 with contextlib.suppress(TelegramBadRequest):  # already gone: that was the aim
                     await bot.delete_message(reply.chat_id, reply.message_id)
+            case CopyMessage():
+                replying = (ReplyParameters(message_id=reply.reply_to,
+                                            allow_sending_without_reply=True)
+                            if reply.reply_to is not None else None)
+                copied = await bot.copy_message(reply.chat_id, reply.from_chat_id,
+                                                reply.message_id,
+                                                message_thread_id=reply.thread_id,
+                                                reply_parameters=replying)
+                return copied.message_id
+            case EditCaption():
+                await bot.edit_message_caption(chat_id=reply.chat_id, message_id=reply.message_id,
+                                               caption=reply.caption, parse_mode="HTML")
+                return reply.message_id
+            case CreateTopic():
+                topic = await bot.create_forum_topic(reply.chat_id, reply.name[:128])
+                return topic.message_thread_id
         return None
 
     async def _edit(self, reply: EditText) -> int:

@@ -179,6 +179,8 @@ async def detail_keyboard(turn: Turn, order: OrderDetail) -> Inline:
     if returnable(order, ctx.clock.now(), ctx.rules.return_window) and any(
             (await left_to_return(turn, order)).values()):
         rows.append((Button(t("orders.btn_return"), callbacks.encode("ret", order.id)),))
+    if turn.services.support.rules.chat_id is not None:
+        rows.append((Button(t("support.ask_order"), callbacks.encode("supo", order.id)),))
     rows.append((Button(t("orders.btn_back"), callbacks.encode("orders", 0)),))
     return Inline(tuple(rows))
 

@@ -231,8 +231,9 @@ def send_file(
     height: int = 0,
     thread_id: int | None = None,
     typed: bool = False,
+    reply_to: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A user uploads a photo or document; the bot can getFile and download it."""
+    """A user uploads a photo, document or other media; the bot can getFile and download it."""
     rec = state.store_file(
         kind, data, file_name=file_name, mime_type=mime_type, width=width, height=height
     )
@@ -252,14 +253,28 @@ def send_file(
             "file_unique_id": rec.file_unique_id,
             "file_size": len(data),
         }
-        if file_name:
+        if file_name and kind in ("document", "video", "audio"):
             media["file_name"] = file_name
-        if mime_type:
+        if mime_type and kind != "sticker":
             media["mime_type"] = mime_type
+        media.update(_MEDIA_FIELDS.get(kind, {}))
+        if kind in ("video", "sticker"):
+            media.update({"width": width or 512, "height": height or 512})
     content: dict[str, Any] = {kind: media}
     if caption:
         content["caption"] = caption
-    return user_send(state, bot, user, chat, content, thread_id=thread_id, typed=typed)
+    return user_send(
+        state, bot, user, chat, content, thread_id=thread_id, typed=typed, reply_to=reply_to
+    )
+
+
+# Required fields of each media kind beyond the file's ids (Bot API Voice, Video, Sticker).
+_MEDIA_FIELDS: dict[str, dict[str, Any]] = {
+    "voice": {"duration": 1},
+    "video": {"duration": 1},
+    "audio": {"duration": 1},
+    "sticker": {"type": "regular", "is_animated": False, "is_video": False},
+}
 
 
 def set_blocked(state: SandboxState, bot: BotRecord, user: SimUser, blocked: bool) -> None:
@@ -288,3 +303,48 @@ def set_blocked(state: SandboxState, bot: BotRecord, user: SimUser, blocked: boo
     state.publish(
         {"type": "blocked" if blocked else "unblocked", "bot_id": bot.id, "user_id": user.id}
     )
+
+
+def user_edit(
+    state: SandboxState, bot: BotRecord, user: SimUser, chat: SimChat, message_id: int, text: str
+) -> dict[str, Any]:
+    """A user edits their own text (or a media caption); bots that saw it get edited_message."""
+    msg = state.get_message(bot.id, chat, message_id)
+    if msg is None or msg.get("from", {}).get("id") != user.id:
+        raise ActionError(f"no message {message_id} of {user.id} to edit in chat {chat.id}")
+    field = "text" if "text" in msg else "caption"
+    msg[field] = text
+    msg.pop("entities" if field == "text" else "caption_entities", None)
+    if field == "text" and command_entities(text):
+        msg["entities"] = command_entities(text)
+    msg["edit_date"] = int(time.time())
+    state.publish({"type": "edit", "bot_id": bot.id, "chat_id": chat.id, "message": msg})
+    for target in state.receivers(chat, msg, bot.id):
+        state.enqueue_update(target, "edited_message", msg)
+    return msg
+
+
+def manage_topic(
+    state: SandboxState, bot: BotRecord, user: SimUser, chat: SimChat, thread_id: int, what: str
+) -> None:
+    """A person closes, reopens or deletes a topic (admins only, as in Telegram's apps).
+
+    Closing and reopening post a service message every bot in the group gets; deleting posts
+    none: a bot learns of it when its next message there is refused.
+    """
+    topic = chat.topics.get(int(thread_id))
+    if topic is None:
+        raise ActionError(f"no topic {thread_id} in chat {chat.id}")
+    if chat.members.get(user.id) not in ("creator", "administrator"):
+        raise ActionError("only admins manage topics")
+    if what == "delete":
+        state.delete_topic(bot.id, chat, topic.message_thread_id)
+        return
+    closing = what == "close"
+    if topic.closed == closing:
+        raise ActionError("TOPIC_NOT_MODIFIED")
+    topic.closed = closing
+    field = "forum_topic_closed" if closing else "forum_topic_reopened"
+    msg = state.topic_service(bot.id, chat, user, topic, {field: {}})
+    for target in state.receivers(chat, msg, bot.id):
+        state.enqueue_update(target, "message", msg)

@@ -58,6 +58,7 @@ class Topic:
     icon_color: int = 7322096
     icon_custom_emoji_id: str | None = None
     closed: bool = False
+    creator_id: int | None = None  # who opened it (a bot may manage its own topics)
 
     def to_api(self) -> dict[str, Any]:
         """The Bot API ForumTopic object."""

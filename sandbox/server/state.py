@@ -216,6 +216,14 @@ class SandboxState:
         msg["from"] = sender.to_api()
         msg["chat"] = chat.to_api()
         msg.update(content)
+        if thread_id and chat.is_forum and "reply_to_message" not in msg:
+            # Telegram sets a topic's opening message as reply_to_message of every message in
+            # the topic that replies to nothing else.
+            opening = self.messages.get(key, {}).get(thread_id)
+            if opening is not None and "forum_topic_created" in opening:
+                msg["reply_to_message"] = {
+                    k: v for k, v in opening.items() if k != "reply_to_message"
+                }
         self.messages.setdefault(key, {})[mid] = msg
         self.publish(
             {
@@ -259,9 +267,27 @@ class SandboxState:
         msg = self.store_message(bot_id, chat, creator, {"forum_topic_created": created})
         msg["message_thread_id"] = msg["message_id"]
         msg["is_topic_message"] = True
-        topic = Topic(msg["message_id"], name, icon_color or 7322096, emoji)
+        topic = Topic(msg["message_id"], name, icon_color or 7322096, emoji, creator_id=creator.id)
         chat.topics[topic.message_thread_id] = topic
+        self.publish({"type": "topic_edited", "chat_id": chat.id})
         return topic
+
+    def topic_service(
+        self, bot_id: int, chat: SimChat, actor: SimUser, topic: Topic, content: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A topic's service message (closed, reopened, edited), posted in the topic."""
+        msg = self.store_message(bot_id, chat, actor, content, topic.message_thread_id)
+        self.publish({"type": "topic_edited", "chat_id": chat.id})
+        return msg
+
+    def delete_topic(self, bot_id: int, chat: SimChat, thread_id: int) -> None:
+        """Delete a topic with all its messages (Telegram posts no service message for it)."""
+        chat.topics.pop(thread_id, None)
+        history = self.messages.get(self.history_key(bot_id, chat), {})
+        gone = [mid for mid, m in history.items() if m.get("message_thread_id") == thread_id]
+        for mid in gone:
+            self.delete_message(bot_id, chat, mid)
+        self.publish({"type": "topic_edited", "chat_id": chat.id})
 
     # ---- updates ----------------------------------------------------------------------------
     def enqueue_update(self, bot: BotRecord, kind: str, payload: dict[str, Any]) -> int | None:

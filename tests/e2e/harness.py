@@ -28,7 +28,7 @@ from services.container import Services, build_services
 from services.context import ServiceContext
 from services.payments.providers import ProviderRegistry
 from services.payments.telegram import TelegramPayments
-from services.rules import ShopRules
+from services.rules import CannedReply, ShopRules
 from tests.conftest import TEST_RULES, make_context
 from tests.databases import open_test_database
 from tests.shop import ShopData, seed_shop
@@ -49,6 +49,9 @@ class ShopUnderTest:
     bot: ShopBot
     merchant: SandboxUser
     admin_chat: SandboxGroup
+    # With `support=True`: the support forum and its two agents (Mei, Kai).
+    support_chat: SandboxGroup | None = None
+    agents: tuple[SandboxUser, ...] = ()
     _restarts: int = field(default=0)
 
     def customer(self, first_name: str = "Li", language_code: str = "en", **kw: Any) -> SandboxUser:
@@ -97,6 +100,7 @@ async def running_shop(
     context: ServiceContext | None = None,
     payment_methods: tuple[str, ...] | None = None,
     flood_limits: bool = False,
+    support: bool = False,
     **sandbox_options: Any,
 ) -> AsyncIterator[ShopUnderTest]:
     """Sandbox + database + seeded shop + the real bot (aiogram, polling), torn down after.
@@ -112,6 +116,15 @@ async def running_shop(
         # button presses and replies to its questions, never plain talk.
         admin_chat = sandbox.group("Shop admins", members=[merchant], supergroup=True)
         rules = replace(rules, admin_chat_id=admin_chat.id)
+        support_chat, agents = None, ()
+        if support:  # a forum where the bot is an admin that manages topics, two agents
+            agents = (sandbox.user("Mei", username="mei_support"), sandbox.user("Kai"))
+            support_chat = sandbox.forum("Shop support", members=[*agents])
+            rules = replace(rules, support=replace(
+                rules.support, chat_id=support_chat.id,
+                agents=frozenset(a.user.id for a in agents),
+                canned=(CannedReply("delivery_time", "Delivery takes 1-3 days.",
+                                    "发货后 1-3 天送达。"),)))
         settings = settings or Settings(
             shop_name="Test Shop", admin_user_ids=frozenset({merchant.user.id}),
             admin_chat_id=admin_chat.id, telegram_provider_token="TEST:provider",
@@ -129,7 +142,8 @@ async def running_shop(
         bot = ShopBot.build(services, settings, sandbox.token, sandbox.api_url, limiter,
                             outbox_interval=0.05)
         await bot.start()
-        shop = ShopUnderTest(sandbox, services, data, clock, settings, bot, merchant, admin_chat)
+        shop = ShopUnderTest(sandbox, services, data, clock, settings, bot, merchant, admin_chat,
+                             support_chat, agents)
         try:
             yield shop
         finally:

@@ -46,8 +46,8 @@ async def test_updates_arrive_by_webhook_with_the_secret(tmp_path: Path) -> None
             assert info["url"].endswith(config.telegram.webhook.path)
             assert info["secret_token"] == "s3cret-token"
             # The same update kinds as polling asked for (Telegram keeps the last list given).
-            assert info["allowed_updates"] == polled == ["message", "callback_query",
-                                                         "pre_checkout_query"]
+            assert info["allowed_updates"] == polled == [
+                "message", "edited_message", "callback_query", "pre_checkout_query"]
             li = shop.customer("Li")
             await li.command("/start")
             assert "Welcome" in (await new_message(li, "Welcome")).text

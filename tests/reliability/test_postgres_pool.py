@@ -22,7 +22,7 @@ from bot.db import create_database
 from models import Customer
 from services.clock import FakeClock
 from services.container import build_services
-from services.conversation import State
+from services.conversation import Handled, State, TurnStart
 from services.database import Database
 from tests.conftest import TEST_RULES, make_context
 from tests.databases import postgres_schema
@@ -136,15 +136,27 @@ async def test_a_cut_within_the_rest_interval_fails_one_statement_then_the_pool_
 
 async def test_a_customer_tap_right_after_a_restart_is_not_lost(
         pg: tuple[Database, str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first statement of a turn meets the dead connection; the turn goes on regardless."""
+    """The first statement of a turn meets the dead connection: that try fails whole (nothing
+    of it committed) and the poller's second try (bot/polling.py) goes through."""
     svc = build_services(make_context(pg[0], TEST_RULES, FakeClock()))
-    assert await svc.conversation.begin_turn(1, 42, "Ann", None, "en") is not None
+    async with pg[0].turn():
+        assert isinstance(await svc.conversation.begin(1, 42, "Ann", None, "en"), TurnStart)
+        await svc.conversation.finish(1, [])
     db = await _restart(pg, monkeypatch, 60.0)
 
-    start = await svc.conversation.begin_turn(2, 42, "Ann", None, "en")
-    assert start is not None and start.customer.telegram_id == 42
-    await svc.conversation.save(42, State("checkout.phone", {"address": "1 Main St"}))
-    assert await svc.conversation.begin_turn(2, 42, "Ann", None, "en") is None  # claimed once
+    async def tap() -> None:
+        async with db.turn():
+            start = await svc.conversation.begin(2, 42, "Ann", None, "en")
+            assert isinstance(start, TurnStart) and start.customer.telegram_id == 42
+            await svc.conversation.save(42, State("checkout.phone", {"address": "1 Main St"}))
+            await svc.conversation.finish(2, [])
+
+    with pytest.raises(DBAPIError) as failed:
+        await tap()
+    assert failed.value.connection_invalidated
+    await tap()  # the retry
+    async with db.turn():  # handled once
+        assert await svc.conversation.begin(2, 42, "Ann", None, "en") == Handled([])
     assert (await svc.conversation.load(42)).name == "checkout.phone"
     assert await _customers(db) == 1
 
@@ -164,10 +176,12 @@ async def test_more_turns_at_once_than_connections_wait_for_one_and_all_succeed(
 
             async def turn(user: int) -> None:
                 nonlocal peak
-                start = await svc.conversation.begin_turn(1000 + user, user, f"U{user}", None, "en")
-                assert start is not None and start.customer.telegram_id == user
-                peak = max(peak, engines[0].pool.checkedout())
-                await svc.conversation.save(user, State("catalog", {"page": user}))
+                async with db.turn():
+                    start = await svc.conversation.begin(1000 + user, user, f"U{user}", None, "en")
+                    assert isinstance(start, TurnStart) and start.customer.telegram_id == user
+                    peak = max(peak, engines[0].pool.checkedout())
+                    await svc.conversation.save(user, State("catalog", {"page": user}))
+                    await svc.conversation.finish(1000 + user, [])
 
             await asyncio.gather(*(turn(user) for user in range(1, 51)))
             assert peak == 3 and engines[0].pool.overflow() <= 0

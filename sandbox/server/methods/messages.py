@@ -168,6 +168,11 @@ async def delete_messages(call: Call) -> bool:
     return True
 
 
+def copied_content(src: dict[str, Any]) -> dict[str, Any]:
+    """What a copy of a message carries: its content, none of its ids, dates or senders."""
+    return {k: copy.deepcopy(v) for k, v in src.items() if k not in _COPY_SKIP}
+
+
 def _source(call: Call, what: str) -> dict[str, Any]:
     src_chat = call.state.resolve_chat(call.get("from_chat_id"))
     return bot_message(call, src_chat, call.get("message_id"), what=what)
@@ -176,12 +181,15 @@ def _source(call: Call, what: str) -> dict[str, Any]:
 @method("copyMessage")
 async def copy_message(call: Call) -> dict[str, Any]:
     """copyMessage: same content, no link to the original; returns MessageId."""
+    from sandbox.server.methods.topics import copyable
+
     src = _source(call, "copy")
     chat = target_chat(call)
     thread = thread_for(call, chat)
-    content = {k: copy.deepcopy(v) for k, v in src.items() if k not in _COPY_SKIP}
-    if "successful_payment" in content or "forum_topic_created" in content:
+    if not copyable(src):
         raise bad_request("message can't be copied")
+    content = copied_content(src)
+    content.pop("media_group_id", None)  # one copied message is no album
     if call.get("caption") is not None and "text" not in content:
         caption, entities = text_content(
             call.get("caption"), call.get("parse_mode"), call.get("caption_entities"), caption=True

@@ -1,0 +1,224 @@
+"""Delivering the "support" outbox rows: copies both ways, the card, the bot's notes.
+
+A row for a topic finds the customer's topic, or makes it (with the card at its top) when it
+does not exist yet or Telegram says it is gone ("message thread not found" when agents deleted
+it, TOPIC_CLOSED when they closed it): the topic is made again and the message sent there,
+once. Only one sender makes a customer's topic (a lease on the topic's row); another one
+retries its row later. Each copy's id is stored with its original, both ways.
+"""
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+from handlers import callbacks
+from handlers.events import (
+    Button,
+    CopyMessage,
+    CreateTopic,
+    EditCaption,
+    EditText,
+    Inline,
+    Refused,
+    Reply,
+    SendText,
+)
+from handlers.i18n import Translator
+from handlers.notifications import Send
+from handlers.support.card import card_keyboard, card_text, topic_name
+from handlers.turn import Settings
+from services.container import Services
+from services.outbox import OutgoingMessage
+from services.support.views import (
+    CARD,
+    CUSTOMER_NOTE,
+    EDIT,
+    RELAY_IN,
+    RELAY_OUT,
+    TEXT_OUT,
+    TOPIC_NOTE,
+)
+
+MAX_TEXT = 4096
+
+
+class TopicBusy(Exception):
+    """Another sender is making this customer's topic right now: try the row again later."""
+
+
+def split_text(text: str, size: int = MAX_TEXT) -> list[str]:
+    """Pieces of at most `size` characters, cut at a line break or space when there is one."""
+    pieces: list[str] = []
+    while len(text) > size:
+        cut = max(text.rfind("\n", 0, size), text.rfind(" ", 0, size))
+        cut = cut if cut > size // 2 else size
+        pieces.append(text[:cut])
+        text = text[cut:].lstrip("\n ")
+    return [*pieces, text] if text else pieces
+
+
+class SupportRelay:
+    """The Deliverer of the "support" audience."""
+
+    def __init__(self, services: Services, settings: Settings) -> None:
+        self.services = services
+        self.settings = settings
+        self.desk = services.support
+
+    async def compose(self, message: OutgoingMessage) -> list[Reply]:
+        """Unused: support rows are delivered step by step (`deliver`)."""
+        return []
+
+    async def sent(self, message: OutgoingMessage, reply: Reply, message_id: int | None) -> None:
+        """Unused (see `deliver`)."""
+
+    async def deliver(self, message: OutgoingMessage, send: Send) -> None:
+        """Send what the row asks for."""
+        steps = {RELAY_IN: self._relay_in, CARD: self._card, TOPIC_NOTE: self._note,
+                 RELAY_OUT: self._relay_out, TEXT_OUT: self._text_out, EDIT: self._edit,
+                 CUSTOMER_NOTE: self._customer_note}
+        step = steps.get(message.template)
+        if step is not None:
+            await step(message, send)
+
+    async def _relay_in(self, message: OutgoingMessage, send: Send) -> None:
+        """A customer's message, copied into their topic."""
+        p, chat = message.params, message.chat_id
+        customer, source = int(p["customer"]), int(p["message_id"])
+        copied = await self._in_topic(customer, send, lambda thread: CopyMessage(
+            chat, customer, source, thread, p.get("reply_to")))
+        if copied is not None:
+            await self.desk.linked(customer, source, chat, copied)
+
+    async def _relay_out(self, message: OutgoingMessage, send: Send) -> None:
+        """An agent's message, copied to the customer."""
+        p, customer = message.params, message.chat_id
+        source = int(p["message_id"])
+        copied = await self._to_customer(customer, send, CopyMessage(
+            customer, self._forum(), source, None, p.get("reply_to")))
+        if copied is not None:
+            await self.desk.linked(self._forum(), source, customer, copied)
+
+    async def _text_out(self, message: OutgoingMessage, send: Send) -> None:
+        """A canned reply to the customer, split at Telegram's 4096 characters."""
+        for piece in split_text(str(message.params["text"])):
+            await self._to_customer(message.chat_id, send,
+                                    SendText(message.chat_id, html.escape(piece)))
+
+    # ---- the topic ------------------------------------------------------------------------
+    def _forum(self) -> int:
+        return int(self.desk.rules.chat_id or 0)
+
+    def _t(self) -> Translator:
+        return Translator(self.desk.rules.language, self.settings.timezone)
+
+    async def _thread(self, customer: int, send: Send) -> int:
+        """The customer's topic, made (with its card) if it is not there."""
+        ref = await self.desk.topic(customer)
+        if ref is not None and ref.thread_id is not None:
+            return ref.thread_id
+        if not await self.desk.claim_topic_creation(customer):
+            raise TopicBusy(f"the topic of {customer} is being made")
+        view = await self.desk.card(customer)
+        thread = await send(CreateTopic(self._forum(), topic_name(view)))
+        assert thread is not None
+        await self.desk.topic_created(customer, thread)
+        await self._put_card(customer, thread, send)
+        return thread
+
+    async def _in_topic(self, customer: int, send: Send,
+                        build: Callable[[int], Reply]) -> int | None:
+        """Send into the customer's topic; made again once if Telegram says it is gone."""
+        thread = await self._thread(customer, send)
+        try:
+            return await send(build(thread))
+        except Refused as error:
+            if not error.topic_gone:
+                raise
+            await self.desk.topic_gone(customer, thread)
+            return await send(build(await self._thread(customer, send)))
+
+    async def _put_card(self, customer: int, thread: int, send: Send) -> None:
+        t = self._t()
+        view = await self.desk.card(customer)
+        sent = await send(SendText(self._forum(), card_text(t, view), card_keyboard(t, view),
+                                   thread))
+        if sent is not None:
+            await self.desk.card_sent(customer, sent)
+
+    async def _card(self, message: OutgoingMessage, send: Send) -> None:
+        """A new conversation: the card at the bottom of the topic (a new topic has it)."""
+        customer = int(message.params["customer"])
+        ref = await self.desk.topic(customer)
+        thread = await self._thread(customer, send)
+        if ref is None or ref.thread_id is None:
+            return  # made just now, with its card
+        try:
+            await self._put_card(customer, thread, send)
+        except Refused as error:
+            if not error.topic_gone:
+                raise
+            await self.desk.topic_gone(customer, thread)
+            await self._thread(customer, send)
+
+    async def _note(self, message: OutgoingMessage, send: Send) -> None:
+        p = message.params
+        t = self._t()
+        customer = int(p["customer"])
+        values = {k: v for k, v in p.items() if isinstance(v, (int, str)) and k != "key"}
+        if p.get("order_id"):
+            values["number"] = await self._order_number(int(p["order_id"]))
+        text = t(f"support.note.{p['key']}", **values)
+        if p.get("general"):
+            view = await self.desk.card(customer)
+            await send(SendText(self._forum(), t("support.note.sla_general",
+                                                  name=html.escape(topic_name(view)),
+                                                  minutes=p.get("minutes", 0))))
+            return
+        await self._in_topic(customer, send, lambda thread: SendText(self._forum(), text, None,
+                                                                     thread))
+
+    async def _order_number(self, order_id: int) -> str:
+        card = await self.services.merchant.card(order_id)
+        return html.escape(card.number)
+
+    # ---- the customer ---------------------------------------------------------------------
+    async def _to_customer(self, customer: int, send: Send, reply: Reply) -> int | None:
+        """Send to the customer; if they blocked the bot, the agents read a note about it."""
+        try:
+            return await send(reply)
+        except Refused as error:
+            if error.forbidden:
+                t = self._t()
+                await self._in_topic(customer, send, lambda thread: SendText(
+                    self._forum(), t("support.note.customer_blocked_bot"), None, thread))
+            raise
+
+    async def _edit(self, message: OutgoingMessage, send: Send) -> None:
+        p = message.params
+        text = html.escape(str(p.get("text", "")))[:MAX_TEXT]
+        edit: Reply = (EditCaption(message.chat_id, int(p["message_id"]), text[:1024])
+                       if p.get("caption") else EditText(message.chat_id, int(p["message_id"]),
+                                                         text or "…"))
+        try:
+            await send(edit)
+        except Refused as error:
+            if "not modified" not in error.description:
+                raise
+
+    async def _customer_note(self, message: OutgoingMessage, send: Send) -> None:
+        p = message.params
+        t = Translator(await self._language(message.chat_id), self.settings.timezone)
+        name = html.escape(str(p.get("name", "")))
+        if p.get("key") == "closed":
+            stars = tuple(Button("⭐" * n, callbacks.encode("supr", int(p["session_id"]), n))
+                          for n in range(1, 6))
+            keyboard = Inline(((*stars[:3],), (*stars[3:],)))
+            await send(SendText(message.chat_id, t("support.closed", name=name), keyboard))
+            return
+        await send(SendText(message.chat_id, t("support.joined", name=name)))
+
+    async def _language(self, customer: int) -> str:
+        view = await self.desk.card(customer)
+        return view.language
+
