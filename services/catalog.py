@@ -1,10 +1,11 @@
 """The catalog: categories, paged product lists, product details, search in both languages."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, func, or_, select
+from sqlalchemy import Row, Select, String, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Category, Customer, Product, Review
@@ -198,7 +199,7 @@ class CatalogService:
             found = (await session.execute(_CARD, {"product_id": product_id})).first()
             if found is None or not found.active:
                 raise NotFound(what="product")
-            latest = [] if not found.reviews else await session.execute(
+            latest: Iterable[Row[int, str, str]] = [] if not found.reviews else await session.execute(
                 _LATEST_REVIEWS, {"product_id": product_id})
             return ProductDetail(
                 found.id, found.sku, found.category_id, found.name_en, found.name_zh,

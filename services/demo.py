@@ -19,12 +19,18 @@ from services.database import Database
 class WarehouseSpec(Protocol):
     """What the demo needs to know of a warehouse (config.yaml's warehouses entries fit)."""
 
-    code: str
-    name: str
-    region: str
-    latitude: float
-    longitude: float
-    priority: int
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def latitude(self) -> float: ...
+    @property
+    def longitude(self) -> float: ...
+    @property
+    def priority(self) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,7 @@ class ReviewService:
         return await session.scalar(stmt) is not None
 
     @staticmethod
-    def _query() -> Select[tuple[Review, str]]:
+    def _query() -> Select[Review, str]:
         return select(Review, Customer.name).join(Customer, Customer.id == Review.customer_id)
 
     @staticmethod

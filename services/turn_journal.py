@@ -127,7 +127,7 @@ class TurnJournal:
 
 # PostgreSQL: asyncpg's codecs (set up by SQLAlchemy on each connection) decode JSON and
 # dates; only the values sent need SQLAlchemy's conversions.
-_PG = PGDialect_asyncpg()
+_PG = PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # SQLAlchemy's dialects are untyped
 _PG_UPDATE_AT = _to_db(ProcessedUpdate.__table__.c.processed_at, _PG)
 _PG_STATE_IN = [_to_db(ConversationState.__table__.c[n], _PG) for n in ("state", "data", "updated_at")]
 

@@ -34,7 +34,9 @@ NEEDS = {"approve": "approve", "reject": "reject", "receive": "receive", "rsy": 
 
 def return_text(t: Translator, view: ReturnView, alert: str = "", currency: str = "CNY") -> str:
     """The request as the merchant reads it."""
-    money = lambda amount: t.money(amount, currency)
+    def money(amount: int) -> str:
+        return t.money(amount, currency)
+
     parts = [alert, ""] if alert else []
     parts += [t("admin_returns.title", id=view.id, number=esc(view.order_number)),
               t("admin_returns.kind", kind=t(f"returns.kind.{view.kind}"),

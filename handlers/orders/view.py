@@ -159,7 +159,8 @@ def returnable(order: OrderDetail, now: datetime, window: object) -> bool:
 
 async def detail_keyboard(turn: Turn, order: OrderDetail) -> Inline:
     """The buttons the order's state allows."""
-    t, rows = turn.t, []
+    t = turn.t
+    rows: list[tuple[Button, ...]] = []
     if order.status == S.PENDING_PAYMENT and order.payment_method != "cod":
         link = await _payment_link(turn, order.id)
         # A link where the provider has one; otherwise (Telegram Payments) the payment step again.

@@ -81,7 +81,7 @@ async def _take(session: AsyncSession, pick: Pick) -> bool:
     result = await session.execute(_TAKE, {"pick_product": pick.product_id,
                                            "pick_warehouse": pick.warehouse_id,
                                            "pick_quantity": pick.quantity})
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
 
 
 async def reserve(

@@ -49,7 +49,7 @@ class OrderSweeps:
         self.batch = batch
 
     async def _due(self, session: AsyncSession, where: Sequence[ColumnElement[bool]],
-                   ids: list[int]) -> Sequence[Row[Any]]:
+                   ids: list[int]) -> Sequence[Row[*tuple[Any, ...]]]:
         """The batch's orders still due (id, number, customer, deadlines), claimed on PostgreSQL.
 
         The batch is fetched by id in a derived table and the conditions are re-checked outside
@@ -214,7 +214,7 @@ class OrderSweeps:
                 .values(reserved=Stock.reserved - quantity)
                 .execution_options(synchronize_session=False))
 
-    async def _tell(self, session: AsyncSession, orders: list[Row[Any]], template: str,
+    async def _tell(self, session: AsyncSession, orders: list[Row[*tuple[Any, ...]]], template: str,
                     now: datetime) -> None:
         """The customer's message for each moved order (phone-only customers have no chat)."""
         ids = sorted({row.customer_id for row in orders})
@@ -241,7 +241,7 @@ class OrderSweeps:
         if rows:  # on the table, as the events in `_move` (status, attempts: column defaults)
             await session.execute(insert(OutboxMessage.__table__), rows)
 
-    async def _alert(self, session: AsyncSession, orders: list[Row[Any]], template: str,
+    async def _alert(self, session: AsyncSession, orders: list[Row[*tuple[Any, ...]]], template: str,
                      now: datetime) -> None:
         """The merchant's alert for each moved order (its card is edited), as tell_admins."""
         rules = self.ctx.rules

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -81,7 +82,8 @@ class TrackingService:
                        Shipment.delivered_at.is_(None), Shipment.tracking_number.is_not(None),
                        Shipment.carrier.in_(codes), Order.status == S.SHIPPED)
                 .order_by(Shipment.id).limit(batch))
-            return [_Due(*row) for row in rows]
+            # The WHERE leaves no NULL carrier, tracking number or shipping time.
+            return [_Due(*cast("tuple[int, int, str, str, datetime]", row)) for row in rows]
 
     async def _track_all(self, due: list[_Due]) -> list[tuple[_Due, list[TrackingEvent]]]:
         """Ask the carriers, a few requests at a time; a parcel whose carrier fails waits."""

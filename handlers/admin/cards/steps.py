@@ -112,7 +112,10 @@ async def refund_step(turn: Turn) -> None:
         return
     order_id = int(data["order_id"])
     card = await turn.services.merchant.card(order_id)
-    money = lambda value: turn.t.money(value, card.order.currency)
+
+    def money(value: int) -> str:
+        return turn.t.money(value, card.order.currency)
+
     if (amount := refund_amount(turn, text, card.refundable)) is None:
         return None
     try:

@@ -48,7 +48,10 @@ def status_text(t: Translator, status: str) -> str:
 def card_text(t: Translator, card: OrderCard, ctx: ServiceContext, alert: str = "") -> str:
     """The card's text: what happened, then the order."""
     o, rules = card.order, ctx.rules
-    money = (lambda amount: t.money(amount, o.currency))
+
+    def money(amount: int) -> str:
+        return t.money(amount, o.currency)
+
     parts = [alert, ""] if alert else []
     parts.append(t("admin_cards.title", number=esc(o.number))
                  + (" " + t("admin_cards.important") if o.important else ""))
