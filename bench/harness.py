@@ -8,7 +8,7 @@ import asyncio
 import itertools
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +17,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.methods import TelegramMethod
+from aiogram.methods import EditMessageText, TelegramMethod
 from aiogram.types import (
     CallbackQuery,
     Chat,
@@ -80,9 +80,9 @@ class RecordingSession(BaseSession):
     async def close(self) -> None:
         """Nothing to close."""
 
-    async def stream_content(self, url: str, headers: dict[str, Any] | None = None,
-                             timeout: int = 30, chunk_size: int = 65536,
-                             raise_for_status: bool = True) -> Any:  # pragma: no cover
+    def stream_content(self, url: str, headers: dict[str, Any] | None = None,
+                       timeout: int = 30, chunk_size: int = 65536,
+                       raise_for_status: bool = True) -> AsyncGenerator[bytes, None]:
         """Downloads are not part of the benchmark."""
         raise NotImplementedError
 
@@ -94,7 +94,8 @@ class RecordingSession(BaseSession):
         if not (name.startswith("send") or name == "editMessageText") or not isinstance(chat_id, int):
             return True
         screen = self.screens.setdefault(chat_id, {})
-        message_id = method.message_id if name == "editMessageText" else next(self._ids)
+        message_id = method.message_id if isinstance(method, EditMessageText) else next(self._ids)
+        assert message_id is not None  # the bots edit chat messages, not inline ones
         screen[message_id] = _shown(message_id, method)
         photo = ([PhotoSize(file_id=f"p{message_id}", file_unique_id=f"p{message_id}", width=1,
                             height=1)] if name == "sendPhoto" else None)

@@ -22,6 +22,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from bench.common import (
@@ -162,7 +163,9 @@ async def in_process(backend: str, levels: list[int], profile: str | None) -> li
         full = full_bot_in_process(Conversation(services, settings_for(None)))
         echo = echo_bot_in_process()
         counter = StatementCounter(bench_db.engines)
-        full_steps: Callable[[random.Random], list[Step]] = lambda rng: journey(shop, rng)
+
+        def full_steps(rng: random.Random) -> list[Step]:
+            return journey(shop, rng)
 
         def echo_journey(rng: random.Random) -> list[Step]:
             return echo_steps(journey(shop, rng))
@@ -174,7 +177,7 @@ async def in_process(backend: str, levels: list[int], profile: str | None) -> li
             reference = await run_level(echo.customer, echo_journey, level, None, THINK)
             measured = await _maybe_profiled(
                 profile if level == max(levels) else None,
-                lambda lv=level: run_level(full.customer, full_steps, lv, counter, THINK))
+                partial(run_level, full.customer, full_steps, level, counter, THINK))
             rows.append(row("echo", level, reference, None))
             rows.append(row(f"shop ({backend})", level, measured, reference))
         counter.close()
@@ -225,7 +228,10 @@ async def over_http(backend: str, levels: list[int]) -> list[list[object]]:
         echo_bot, dp = echo_bot_over_http(sandbox.api_url, sandbox.token, finished)
         polling = asyncio.create_task(dp.start_polling(echo_bot, handle_signals=False,
                                                        close_bot_session=False))
-        echo_journey = lambda rng: echo_steps(journey(shop, rng))
+
+        def echo_journey(rng: random.Random) -> list[Step]:
+            return echo_steps(journey(shop, rng))
+
         await measure(2, customers(finished), echo_journey, False, 0.0)
         for level in levels:
             echo_results[level] = await measure(level, customers(finished), echo_journey, False)
@@ -248,7 +254,10 @@ async def over_http(backend: str, levels: list[int]) -> list[list[object]]:
                     finished(user)
         bot.runtime.feed = feed_and_mark  # type: ignore[method-assign]
         await bot.start()
-        full_steps = lambda rng: journey(shop, rng)
+
+        def full_steps(rng: random.Random) -> list[Step]:
+            return journey(shop, rng)
+
         try:
             await measure(2, customers(finished), full_steps, True, 0.0)
             settle_memory()  # as `shopbot run` does once it has started

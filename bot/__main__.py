@@ -40,7 +40,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineParser(add_help=False)
     common.add_argument("--config", metavar="PATH",
                         help="settings file (default: $SHOPBOT_CONFIG or ./config.yaml)")
     parser = OneLineParser(prog="shopbot", description="A Telegram shop and support bot.")

@@ -44,7 +44,7 @@ def raw_opener(url: str) -> Any:
     connect = _connector(url)
 
     def open_raw() -> sqlite3.Connection:
-        conn = connect(check_same_thread=False)
+        conn: sqlite3.Connection = connect(check_same_thread=False)
         conn.isolation_level = None
         for pragma in PRAGMAS:
             conn.execute(pragma)
@@ -153,7 +153,7 @@ def _watch_writes(engine: AsyncEngine, epochs: dict[str, int]) -> None:
                 else "delete" if context.isdelete else None)
         if kind is None or context.compiled is None:
             return
-        table = getattr(getattr(context.compiled, "statement", None), "table", None)
+        table: Any = getattr(getattr(context.compiled, "statement", None), "table", None)
         if kind in WATCHED.get(getattr(table, "name", ""), ()):
             epochs[table.name] = epochs.get(table.name, 0) + 1
             conn.info.setdefault("shopbot.written", set()).add(table.name)

@@ -63,7 +63,7 @@ class InlineConnection(aiosqlite.Connection):
     def __await__(self) -> Generator[Any, None, InlineConnection]:
         return self._connect().__await__()  # no thread to start
 
-    def stop(self) -> None:  # type: ignore[override]
+    def stop(self) -> None:
         """Close the sqlite3 connection now (there is no thread to stop)."""
         self._running = False
         if self._connection is not None:

@@ -91,7 +91,7 @@ def to_event(update: Update) -> Event | None:
             thread_id=getattr(q.message, "message_thread_id", None), pressed=pressed(q.message),
         )
     if update.pre_checkout_query is not None:
-        q = update.pre_checkout_query
-        return Event("pre_checkout", update.update_id, _user(q.from_user), chat_id=q.from_user.id,
-                     payment=Payment(q.invoice_payload, q.currency, q.total_amount, q.id))
+        pq = update.pre_checkout_query
+        return Event("pre_checkout", update.update_id, _user(pq.from_user), chat_id=pq.from_user.id,
+                     payment=Payment(pq.invoice_payload, pq.currency, pq.total_amount, pq.id))
     return None

@@ -34,7 +34,7 @@ TRANSIENT = (TelegramServerError, TelegramNetworkError, ClientDecodeError)
 def backoff(attempt: int, base: float = 0.2, cap: float = 5.0) -> float:
     """Seconds before retry `attempt` (1, 2, ...): doubling, capped, with jitter so that many
     senders hit by the same outage do not all come back in the same instant."""
-    delay = min(base * 2**attempt, cap)
+    delay: float = min(base * 2**attempt, cap)
     return delay * random.uniform(0.75, 1.25)
 
 

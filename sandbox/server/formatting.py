@@ -126,7 +126,7 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
                 a.group(1).lower(): a.group(2) or a.group(3) or a.group(4) or ""
                 for a in _ATTR_RE.finditer(raw[len(m.group(0)) if m else 0 :])
             }
-            extra: dict[str, Any] = {"type": _HTML_TAGS[name]}
+            extra = {"type": _HTML_TAGS[name]}
             if name == "span" and attrs.get("class") != "tg-spoiler":
                 raise _err(
                     f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(text, i)}'
