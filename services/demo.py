@@ -143,7 +143,7 @@ async def fill_demo_shop(
             )
             session.add(product)
             await session.flush()
-            for store, on_hand in zip(stores, units):
+            for store, on_hand in zip(stores, units, strict=False):  # stock in the first two
                 if on_hand is not None:
                     session.add(Stock(product_id=product.id, warehouse_id=store.id,
                                       on_hand=on_hand, reserved=0))

@@ -95,7 +95,7 @@ async def reserve(
     """Reserve every line or raise OutOfStock; a lost race re-plans inside a savepoint."""
     ranked = rank(await _warehouses(session), rules.region(region_name), region_name)
     product_ids = sorted({n.product_id for n in needs})
-    for attempt in range(MAX_PLAN_ATTEMPTS):
+    for _attempt in range(MAX_PLAN_ATTEMPTS):
         picks = plan(needs, ranked, await _free_units(session, product_ids))
         ordered = sorted(picks, key=lambda p: (p.product_id, p.warehouse_id))
         if len(ordered) == 1:  # one guarded UPDATE: when it loses, nothing was taken
