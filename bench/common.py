@@ -168,7 +168,8 @@ class StatementCounter:
         TurnJournal.listeners.remove(self._journal)
 
 
-def bench_context(db: Database, clock: Clock | None = None, rules: ShopRules = RULES) -> ServiceContext:
+def bench_context(db: Database, clock: Clock | None = None,
+                  rules: ShopRules = RULES) -> ServiceContext:
     """Services' dependencies: every payment provider, the sandbox and manual carriers."""
     clock = clock or SystemClock()
     return ServiceContext(
@@ -249,7 +250,8 @@ def _fmt(value: Any) -> str:
 
 
 def _numeric(cell: str) -> bool:
-    return cell.replace(",", "").replace(".", "").replace("%", "").replace("x", "").lstrip("-").isdigit()
+    return (cell.replace(",", "").replace(".", "").replace("%", "").replace("x", "")
+            .lstrip("-").isdigit())
 
 
 class Stopwatch:

@@ -56,10 +56,12 @@ class Shown:
 
 
 def _shown(message_id: int, method: Any) -> Shown:
-    shown = Shown(message_id, getattr(method, "text", None) or getattr(method, "caption", None) or "")
+    shown = Shown(message_id,
+                  getattr(method, "text", None) or getattr(method, "caption", None) or "")
     markup = getattr(method, "reply_markup", None)
     if isinstance(markup, InlineKeyboardMarkup):
-        shown.inline = [(b.text, b.callback_data or "") for row in markup.inline_keyboard for b in row]
+        shown.inline = [(b.text, b.callback_data or "")
+                        for row in markup.inline_keyboard for b in row]
     elif isinstance(markup, ReplyKeyboardMarkup):
         shown.reply = [(b.text, bool(b.request_contact)) for row in markup.keyboard for b in row]
     if method.__api_method__ == "sendInvoice":
@@ -86,12 +88,14 @@ class RecordingSession(BaseSession):
         """Downloads are not part of the benchmark."""
         raise NotImplementedError
 
-    async def make_request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
+    async def make_request(self, bot: Bot, method: TelegramMethod[Any],
+                           timeout: int | None = None) -> Any:
         """The result Telegram would give: a Message for sends and edits, True for the rest."""
         self.calls += 1
         name = method.__api_method__
         chat_id = getattr(method, "chat_id", None)
-        if not (name.startswith("send") or name == "editMessageText") or not isinstance(chat_id, int):
+        if (not (name.startswith("send") or name == "editMessageText")
+                or not isinstance(chat_id, int)):
             return True
         screen = self.screens.setdefault(chat_id, {})
         message_id = method.message_id if isinstance(method, EditMessageText) else next(self._ids)
@@ -165,7 +169,8 @@ class Customer:
         raise ValueError(step.kind)
 
 
-def find_button(screen: dict[int, Shown], label: str, data: bool) -> tuple[Shown, str, str, bool] | None:
+def find_button(screen: dict[int, Shown], label: str,
+                data: bool) -> tuple[Shown, str, str, bool] | None:
     """(message, kind "inline"/"reply", text or data, request_contact) of the newest match."""
     for message_id in sorted(screen, reverse=True):
         shown = screen[message_id]
@@ -247,7 +252,8 @@ class InProcessCustomer(Customer):
 
     def __init__(self, harness: InProcess, user_id: int) -> None:
         self.h = harness
-        self.user = TgUser(id=user_id, is_bot=False, first_name=f"Buyer{user_id}", language_code="en")
+        self.user = TgUser(id=user_id, is_bot=False, first_name=f"Buyer{user_id}",
+                           language_code="en")
         self.chat = Chat(id=user_id, type="private")
         self.message_ids = itertools.count(1_000_000)
 

@@ -94,8 +94,9 @@ class Result:
 THINK = 0.0  # mean seconds a customer pauses between steps (--think); 0: as fast as replies come
 
 
-async def run_level(new_customer: Callable[[], Customer], steps_for: Callable[[random.Random], list[Step]],
-                    concurrency: int, counter: StatementCounter | None, think: float = 0.0) -> Result:
+async def run_level(new_customer: Callable[[], Customer],
+                    steps_for: Callable[[random.Random], list[Step]], concurrency: int,
+                    counter: StatementCounter | None, think: float = 0.0) -> Result:
     """`concurrency` customers at once, each doing journeys until MIN_JOURNEYS are done.
 
     Without think time each customer sends their next update the moment the last reply came:
@@ -219,8 +220,9 @@ async def over_http(backend: str, levels: list[int]) -> list[list[object]]:
         def customers(finished: Finished) -> Callable[[], Customer]:
             return lambda: SandboxCustomer(sandbox.user("Buyer", phone_number=PHONE), finished)
 
-        async def measure(level: int, make: Callable[[], Customer], steps: Callable[[random.Random], list[Step]],
-                          count: bool, think: float = THINK) -> Result:
+        async def measure(level: int, make: Callable[[], Customer],
+                          steps: Callable[[random.Random], list[Step]], count: bool,
+                          think: float = THINK) -> Result:
             return await run_level(make, steps, level, counter if count else None, think)
 
         echo_results: dict[int, Result] = {}
@@ -273,14 +275,16 @@ async def over_http(backend: str, levels: list[int]) -> list[list[object]]:
 
 def main() -> None:
     """Run the chosen harnesses and print one table each."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--levels", default=",".join(map(str, LEVELS)),
                         help="concurrent customers, comma-separated (default 1,50,200)")
     parser.add_argument("--backend", default="all", choices=("sqlite", "postgres", "all"))
     parser.add_argument("--harness", default="all", choices=("inprocess", "http", "all"))
     parser.add_argument("--think", type=float, default=0.0,
                         help="mean seconds customers pause between steps (default 0: saturate)")
-    parser.add_argument("--profile", metavar="HTML", help="profile the full bot's biggest in-process level")
+    parser.add_argument("--profile", metavar="HTML",
+                        help="profile the full bot's biggest in-process level")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     levels = [int(x) for x in args.levels.split(",")]

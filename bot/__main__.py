@@ -151,7 +151,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = config.model_copy(update={"web": web})
     if config.telegram.framework != "aiogram":
         # The python-telegram-bot runtime is not written yet: say so rather than ignore the key.
-        return _fail("config error: telegram.framework: only 'aiogram' is available in this version")
+        return _fail("config error: telegram.framework: "
+                     "only 'aiogram' is available in this version")
     from bot.public_links import check_public_links
 
     check_public_links(config)  # before anything starts: a payment link nobody can open

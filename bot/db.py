@@ -85,7 +85,8 @@ def create_engines(url: str, pool_size: int = DEFAULT_POOL_SIZE,
     """The write engine and the read engine (the same one except on SQLite); `pool_size` is
     PostgreSQL's (SQLite's pools are its own, see below)."""
     url = normalize_url(url)
-    if make_url(url).get_backend_name() == "sqlite" and ":memory:" not in url and "mode=memory" not in url:
+    if (make_url(url).get_backend_name() == "sqlite" and ":memory:" not in url
+            and "mode=memory" not in url):
         # One connection for writers: SQLite lets one writer in at a time anyway, and writers
         # queued on the pool (first come, first served) wait far less than writers polling the
         # file lock in busy_timeout's sleeps (p99 2 s -> tens of ms at 50 customers).
@@ -148,7 +149,8 @@ def _watch_writes(engine: AsyncEngine, epochs: dict[str, int]) -> None:
     reader that cached the old row between the statement and the commit is caught too)."""
 
     @event.listens_for(engine.sync_engine, "after_cursor_execute")
-    def _written(conn: Any, _cursor: Any, _sql: str, _params: Any, context: Any, _many: bool) -> None:
+    def _written(conn: Any, _cursor: Any, _sql: str, _params: Any, context: Any,
+                 _many: bool) -> None:
         kind = ("insert" if context.isinsert else "update" if context.isupdate
                 else "delete" if context.isdelete else None)
         if kind is None or context.compiled is None:

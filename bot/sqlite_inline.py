@@ -46,7 +46,8 @@ class _RunAtOnce:
 class InlineConnection(aiosqlite.Connection):
     """aiosqlite's API, every call made directly on the sqlite3 connection."""
 
-    def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int = 64) -> None:
+    def __init__(self, connector: Callable[[], sqlite3.Connection],
+                 iter_chunk_size: int = 64) -> None:
         super().__init__(connector, iter_chunk_size)
         self._tx = _RunAtOnce()  # type: ignore[assignment]
 

@@ -60,7 +60,8 @@ def pressed(message: object) -> Pressed | None:
     """The pressed message's text, formatting and buttons (None for an inaccessible one)."""
     if not isinstance(message, Message):
         return None
-    markup = message.reply_markup if isinstance(message.reply_markup, InlineKeyboardMarkup) else None
+    markup = (message.reply_markup if isinstance(message.reply_markup, InlineKeyboardMarkup)
+              else None)
     if message.text is not None:
         return Pressed(message.text, tuple(map(_entity, message.entities or ())), _keyboard(markup))
     return Pressed(message.caption or "", tuple(map(_entity, message.caption_entities or ())),

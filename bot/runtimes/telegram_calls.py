@@ -39,7 +39,8 @@ def backoff(attempt: int, base: float = 0.2, cap: float = 5.0) -> float:
 
 
 class LimitedCalls(BaseRequestMiddleware):
-    """Every call waits its turn; 429 pauses everyone by retry_after; 5xx and network errors retry."""
+    """Every call waits its turn; 429 pauses everyone by retry_after; 5xx and network errors
+    retry."""
 
     def __init__(self, limiter: RateLimiter) -> None:
         self.limiter = limiter
