@@ -86,7 +86,8 @@ class AlertComposer(Protocol):
 class Notifications:
     """Outbox rows -> Replies: plain messages, or a composer's for its audience."""
 
-    def __init__(self, ctx: ServiceContext, composers: dict[str, AlertComposer] | None = None) -> None:
+    def __init__(self, ctx: ServiceContext,
+                 composers: dict[str, AlertComposer] | None = None) -> None:
         self.ctx = ctx
         self.composers = composers or {}
 

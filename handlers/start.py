@@ -8,7 +8,8 @@ from handlers.i18n import Translator
 from handlers.registry import Registry
 from handlers.turn import Turn
 
-MENU_ROWS = (("menu.catalog", "menu.search", "menu.cart"), ("menu.orders", "menu.help", "menu.language"))
+MENU_ROWS = (("menu.catalog", "menu.search", "menu.cart"),
+             ("menu.orders", "menu.help", "menu.language"))
 LANGUAGE_NAMES = {"en": "English", "zh_CN": "简体中文"}
 
 
