@@ -132,7 +132,8 @@ class ConversationService:
         on every update. The claim still commits before any of the turn's effects.
         """
         if self.journal is not None:
-            return await self._begin_journaled(update_id, telegram_id, name, username, language_code)
+            return await self._begin_journaled(update_id, telegram_id, name, username,
+                                               language_code)
         if self.postgres is not None:
             return await self._begin_postgres(update_id, telegram_id, name, username, language_code)
         async with self.ctx.db.write() as session:
@@ -170,7 +171,8 @@ class ConversationService:
         customers = CustomerService(self.ctx)
         try:
             async with self.ctx.db.write() as session:
-                return await customers.ensure_in(session, telegram_id, name, username, language_code)
+                return await customers.ensure_in(session, telegram_id, name, username,
+                                                 language_code)
         except IntegrityError:  # their other first update created them a moment ago
             return await customers.ensure(telegram_id, name, username, language_code)
 

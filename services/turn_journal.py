@@ -71,7 +71,8 @@ Listener = Callable[[str], None]
 class TurnJournal:
     """Claims, turn reads and state writes of one SQLite file (one connection, autocommit)."""
 
-    listeners: ClassVar[list[Listener]] = []  # every statement, as sent (bench/common.StatementCounter)
+    # every statement, as sent (bench/common.StatementCounter)
+    listeners: ClassVar[list[Listener]] = []
 
     def __init__(self, db: Database) -> None:
         assert db.raw_connect is not None
@@ -129,13 +130,15 @@ class TurnJournal:
 # dates; only the values sent need SQLAlchemy's conversions.
 _PG = PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # SQLAlchemy's dialects are untyped
 _PG_UPDATE_AT = _to_db(ProcessedUpdate.__table__.c.processed_at, _PG)
-_PG_STATE_IN = [_to_db(ConversationState.__table__.c[n], _PG) for n in ("state", "data", "updated_at")]
+_PG_STATE_IN = [_to_db(ConversationState.__table__.c[n], _PG)
+                for n in ("state", "data", "updated_at")]
 
 PG_CLAIM = ("INSERT INTO processed_updates (update_id, processed_at) VALUES ($1, $2) "
             "ON CONFLICT (update_id) DO NOTHING RETURNING update_id")
 # The claim and the read in one statement: the claim's CTE runs whatever the join finds.
 PG_BEGIN = (f"WITH claimed AS ({PG_CLAIM}) "
-            f"SELECT (SELECT update_id FROM claimed), {', '.join(f'c.{c.name}' for c in _CUSTOMER)}, "
+            "SELECT (SELECT update_id FROM claimed), "
+            f"{', '.join(f'c.{c.name}' for c in _CUSTOMER)}, "
             "s.state, s.data FROM (SELECT 1) AS one "
             "LEFT OUTER JOIN customers AS c ON c.telegram_id = $3 "
             "LEFT OUTER JOIN conversation_state AS s ON s.user_id = $3")

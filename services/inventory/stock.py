@@ -38,9 +38,11 @@ _AVAILABLE = (
     .where(Stock.product_id.in_(bindparam("ids", expanding=True)), Warehouse.active.is_(True))
     .group_by(Stock.product_id)
 )
-_ACTIVE_WAREHOUSES = select(Warehouse.id, Warehouse.region, Warehouse.latitude,
-                            Warehouse.longitude, Warehouse.priority).where(Warehouse.active.is_(True))
-_FREE_BY_WAREHOUSE = select(Stock.product_id, Stock.warehouse_id, Stock.on_hand - Stock.reserved).where(
+_ACTIVE_WAREHOUSES = (select(Warehouse.id, Warehouse.region, Warehouse.latitude,
+                             Warehouse.longitude, Warehouse.priority)
+                      .where(Warehouse.active.is_(True)))
+_FREE_BY_WAREHOUSE = select(Stock.product_id, Stock.warehouse_id,
+                            Stock.on_hand - Stock.reserved).where(
     Stock.product_id.in_(bindparam("ids", expanding=True)))
 _STOCK = Stock.__table__  # a Core UPDATE: no Stock object lives in these sessions to keep in step
 _TAKE = (

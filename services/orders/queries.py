@@ -43,8 +43,10 @@ async def waits_for_restock(session: AsyncSession, order_id: int) -> bool:
 
 # The order card's statements, built once (values are bound parameters).
 _LINES = select(OrderLine).where(OrderLine.order_id == bindparam("order_id")).order_by(OrderLine.id)
-_EVENTS = select(OrderEvent).where(OrderEvent.order_id == bindparam("order_id")).order_by(OrderEvent.id)
-_SHIPMENTS = select(Shipment).where(Shipment.order_id == bindparam("order_id")).order_by(Shipment.id)
+_EVENTS = (select(OrderEvent).where(OrderEvent.order_id == bindparam("order_id"))
+           .order_by(OrderEvent.id))
+_SHIPMENTS = (select(Shipment).where(Shipment.order_id == bindparam("order_id"))
+              .order_by(Shipment.id))
 _TRACKING = (select(CarrierEvent)
              .where(CarrierEvent.shipment_id.in_(bindparam("shipment_ids", expanding=True)))
              .order_by(CarrierEvent.occurred_at, CarrierEvent.id))
@@ -120,7 +122,8 @@ _CUSTOMER_PAGE = (select(*_SUMMARY, func.count().over())
                   .order_by(Order.id.desc()).offset(bindparam("offset")).limit(LIST_SIZE))
 
 
-async def customer_page(session: AsyncSession, customer_id: int, page: int) -> tuple[list[OrderSummary], int]:
+async def customer_page(session: AsyncSession, customer_id: int,
+                        page: int) -> tuple[list[OrderSummary], int]:
     """A page of the customer's orders, newest first, and the number of pages: one query."""
     page = max(0, min(int(page), 10_000))
     rows = list(await session.execute(
@@ -135,7 +138,8 @@ def search_filter(text: str) -> ColumnElement[bool]:
     """Orders whose number, phone or recipient/customer name matches."""
     digits = "".join(ch for ch in text if ch.isdigit())
     like = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    clauses = [Order.number == text.strip(), func.lower(Order.recipient_name).like(like, escape="\\")]
+    clauses = [Order.number == text.strip(),
+               func.lower(Order.recipient_name).like(like, escape="\\")]
     if len(digits) >= 4:
         clauses.append(Order.phone.like(f"%{digits}%"))
     return or_(*clauses)
