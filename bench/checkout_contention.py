@@ -35,7 +35,8 @@ from services.container import Services
 from services.database import Database
 from services.errors import OutOfStock, ServiceError
 
-ADDRESS = AddressInput("Li Lei", "+86 138 0013 8000", "Shanghai", "Shanghai", "88 Nanjing Road", "200001")
+ADDRESS = AddressInput("Li Lei", "+86 138 0013 8000", "Shanghai", "Shanghai", "88 Nanjing Road",
+                       "200001")
 HOT = 10
 
 
@@ -93,12 +94,15 @@ async def check(db: Database, units: int) -> None:
     """Nothing oversold: reservations, stock rows and order lines agree."""
     async with db.read() as s:
         for row in await s.scalars(select(Stock)):
-            assert 0 <= row.reserved <= row.on_hand, f"oversold: {row.product_id} {row.reserved}/{row.on_hand}"
-            held = await s.scalar(select(func.coalesce(func.sum(StockReservation.quantity), 0)).where(
+            assert 0 <= row.reserved <= row.on_hand, (
+                f"oversold: {row.product_id} {row.reserved}/{row.on_hand}")
+            held = await s.scalar(
+                select(func.coalesce(func.sum(StockReservation.quantity), 0)).where(
                 StockReservation.product_id == row.product_id,
                 StockReservation.warehouse_id == row.warehouse_id,
                 StockReservation.status == ReservationStatus.ACTIVE))
-            assert held == row.reserved, f"stock {row.product_id}: reserved {row.reserved}, held {held}"
+            assert held == row.reserved, (
+                f"stock {row.product_id}: reserved {row.reserved}, held {held}")
         lines = dict((await s.execute(select(OrderLine.id, OrderLine.quantity))).all())
         covered = dict((await s.execute(
             select(StockReservation.order_line_id, func.sum(StockReservation.quantity))
@@ -114,7 +118,8 @@ async def check(db: Database, units: int) -> None:
 
 def main() -> None:
     """Concurrent and one-by-one runs on each backend."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--buyers", type=int, default=200)
     parser.add_argument("--units", type=int, default=40, help="units of each hot product")
     parser.add_argument("--backend", default="all", choices=("sqlite", "postgres", "all"))
@@ -126,7 +131,8 @@ def main() -> None:
             mode = f"{args.buyers} at once" if concurrent else "one by one"
             rows.append([backend, mode, out.placed, out.refused,
                          ", ".join(f"{k}: {v}" for k, v in out.errors.items()) or "none",
-                         out.seconds, out.placed / out.seconds, out.statements / args.buyers, "yes"])
+                         out.seconds, out.placed / out.seconds, out.statements / args.buyers,
+                         "yes"])
     print(f"\n{args.buyers} checkouts over {HOT} hot products of {args.units} units each:")
     print(table(["backend", "checkouts", "placed", "refused (OutOfStock)", "other errors",
                  "seconds", "orders/s", "SQL/checkout", "nothing oversold"], rows))

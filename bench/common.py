@@ -154,7 +154,8 @@ class StatementCounter:
             event.remove(engine.sync_engine, "before_cursor_execute", self._seen)
 
 
-def bench_context(db: Database, clock: Clock | None = None, rules: ShopRules = RULES) -> ServiceContext:
+def bench_context(db: Database, clock: Clock | None = None,
+                  rules: ShopRules = RULES) -> ServiceContext:
     """Services' dependencies: every payment provider, the sandbox and manual carriers."""
     clock = clock or SystemClock()
     return ServiceContext(
@@ -235,7 +236,8 @@ def _fmt(value: Any) -> str:
 
 
 def _numeric(cell: str) -> bool:
-    return cell.replace(",", "").replace(".", "").replace("%", "").replace("x", "").lstrip("-").isdigit()
+    return (cell.replace(",", "").replace(".", "").replace("%", "").replace("x", "")
+            .lstrip("-").isdigit())
 
 
 class Stopwatch:

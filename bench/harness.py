@@ -8,7 +8,7 @@ import asyncio
 import itertools
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +17,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.methods import TelegramMethod
+from aiogram.methods import EditMessageText, TelegramMethod
 from aiogram.types import (
     CallbackQuery,
     Chat,
@@ -56,10 +56,12 @@ class Shown:
 
 
 def _shown(message_id: int, method: Any) -> Shown:
-    shown = Shown(message_id, getattr(method, "text", None) or getattr(method, "caption", None) or "")
+    shown = Shown(message_id,
+                  getattr(method, "text", None) or getattr(method, "caption", None) or "")
     markup = getattr(method, "reply_markup", None)
     if isinstance(markup, InlineKeyboardMarkup):
-        shown.inline = [(b.text, b.callback_data or "") for row in markup.inline_keyboard for b in row]
+        shown.inline = [(b.text, b.callback_data or "")
+                        for row in markup.inline_keyboard for b in row]
     elif isinstance(markup, ReplyKeyboardMarkup):
         shown.reply = [(b.text, bool(b.request_contact)) for row in markup.keyboard for b in row]
     if method.__api_method__ == "sendInvoice":
@@ -80,21 +82,24 @@ class RecordingSession(BaseSession):
     async def close(self) -> None:
         """Nothing to close."""
 
-    async def stream_content(self, url: str, headers: dict[str, Any] | None = None,
-                             timeout: int = 30, chunk_size: int = 65536,
-                             raise_for_status: bool = True) -> Any:  # pragma: no cover
+    def stream_content(self, url: str, headers: dict[str, Any] | None = None,
+                       timeout: int = 30, chunk_size: int = 65536,
+                       raise_for_status: bool = True) -> AsyncGenerator[bytes, None]:
         """Downloads are not part of the benchmark."""
         raise NotImplementedError
 
-    async def make_request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
+    async def make_request(self, bot: Bot, method: TelegramMethod[Any],
+                           timeout: int | None = None) -> Any:
         """The result Telegram would give: a Message for sends and edits, True for the rest."""
         self.calls += 1
         name = method.__api_method__
         chat_id = getattr(method, "chat_id", None)
-        if not (name.startswith("send") or name == "editMessageText") or not isinstance(chat_id, int):
+        if (not (name.startswith("send") or name == "editMessageText")
+                or not isinstance(chat_id, int)):
             return True
         screen = self.screens.setdefault(chat_id, {})
-        message_id = method.message_id if name == "editMessageText" else next(self._ids)
+        message_id = method.message_id if isinstance(method, EditMessageText) else next(self._ids)
+        assert message_id is not None  # the bots edit chat messages, not inline ones
         screen[message_id] = _shown(message_id, method)
         photo = ([PhotoSize(file_id=f"p{message_id}", file_unique_id=f"p{message_id}", width=1,
                             height=1)] if name == "sendPhoto" else None)
@@ -164,7 +169,8 @@ class Customer:
         raise ValueError(step.kind)
 
 
-def find_button(screen: dict[int, Shown], label: str, data: bool) -> tuple[Shown, str, str, bool] | None:
+def find_button(screen: dict[int, Shown], label: str,
+                data: bool) -> tuple[Shown, str, str, bool] | None:
     """(message, kind "inline"/"reply", text or data, request_contact) of the newest match."""
     for message_id in sorted(screen, reverse=True):
         shown = screen[message_id]
@@ -244,7 +250,8 @@ class InProcessCustomer(Customer):
 
     def __init__(self, harness: InProcess, user_id: int) -> None:
         self.h = harness
-        self.user = TgUser(id=user_id, is_bot=False, first_name=f"Buyer{user_id}", language_code="en")
+        self.user = TgUser(id=user_id, is_bot=False, first_name=f"Buyer{user_id}",
+                           language_code="en")
         self.chat = Chat(id=user_id, type="private")
         self.message_ids = itertools.count(1_000_000)
 

@@ -1,6 +1,6 @@
 """The outbox sender against the sandbox: with Telegram's flood limits on, and off (raw capacity).
 
-    .venv/bin/python -m bench.notify                    # 5,000 messages each way (~3 min with limits)
+    .venv/bin/python -m bench.notify            # 5,000 messages each way (~3 min with limits)
     .venv/bin/python -m bench.notify --messages 1000 --modes on
 
 The production pieces: OutboxSender with the real rate limiter (bot.ratelimit.RateLimiter) and
@@ -45,7 +45,8 @@ async def run(messages: int, limits_on: bool) -> list[object]:
                                     now=now, params={"order_number": f"N{n:06d}"})
         limiter = RateLimiter() if limits_on else RateLimiter(UNLIMITED)
         bot = make_bot(sandbox.token, sandbox.api_url, limiter)
-        sender = OutboxSender(services.outbox, Renderer(bot), Notifications(services.ctx), interval=0.05)
+        sender = OutboxSender(services.outbox, Renderer(bot), Notifications(services.ctx),
+                              interval=0.05)
         watch = Stopwatch()
         task = asyncio.create_task(sender.run())
         try:
@@ -66,7 +67,8 @@ async def run(messages: int, limits_on: bool) -> list[object]:
         cut = len(sent) // 10
         window = sent[cut:len(sent) - cut]
         steady = (len(window) - 1) / (window[-1] - window[0]) if len(window) > 1 else 0.0
-        in_window = sum(1 for e in log if e.error_code == 429 and window and window[0] <= e.time <= window[-1])
+        in_window = sum(1 for e in log
+                        if e.error_code == 429 and window and window[0] <= e.time <= window[-1])
         return ["on" if limits_on else "off", messages, counts.sent, counts.failed, seconds,
                 counts.sent / seconds, steady, f"{steady / CEILING:.0%}" if limits_on else "-",
                 refused, in_window]
@@ -74,13 +76,15 @@ async def run(messages: int, limits_on: bool) -> list[object]:
 
 def main() -> None:
     """One row per mode."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--modes", default="on,off", help="flood limits: on, off or on,off")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     rows = [asyncio.run(run(args.messages, mode == "on")) for mode in args.modes.split(",")]
-    print(f"\nOutbox sender, {args.messages} messages to {-(-args.messages // PER_CHAT)} private chats:")
+    chats = -(-args.messages // PER_CHAT)
+    print(f"\nOutbox sender, {args.messages} messages to {chats} private chats:")
     print(table(["limits", "queued", "sent", "failed", "seconds", "msg/s", "steady msg/s",
                  "of 30/s", "429s", "429s steady"], rows))
 

@@ -1,4 +1,5 @@
-"""The scheduler's order sweeps over 10k and 100k due orders: seconds, orders/s, statements per order.
+"""The scheduler's order sweeps over 10k and 100k due orders: seconds, orders/s, statements per
+order.
 
     .venv/bin/python -m bench.sweeps                       # SQLite (and PostgreSQL when reachable)
     .venv/bin/python -m bench.sweeps --sizes 1000,10000 --backend sqlite --sweeps expire_unpaid
@@ -55,7 +56,8 @@ class Due:
 
 
 DUE = {
-    "expire_unpaid": Due(S.PENDING_PAYMENT, lambda now, r: {"payment_deadline": now - timedelta(hours=1)},
+    "expire_unpaid": Due(S.PENDING_PAYMENT,
+                         lambda now, r: {"payment_deadline": now - timedelta(hours=1)},
                          S.EXPIRED, True, True, reserved=True),
     "remind_unpaid": Due(S.PENDING_PAYMENT, lambda now, r: {
         "payment_deadline": now + r.payment_reminder_before / 2}, None, False, True),
@@ -140,7 +142,8 @@ async def measure(backend: str, name: str, count: int) -> tuple[float, int]:
 
 def main() -> None:
     """One table per backend: each sweep at each size."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--backend", default="all", choices=("sqlite", "postgres", "all"))
     parser.add_argument("--sweeps", default=",".join(SWEEPS))

@@ -22,6 +22,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from bench.common import (
@@ -93,8 +94,9 @@ class Result:
 THINK = 0.0  # mean seconds a customer pauses between steps (--think); 0: as fast as replies come
 
 
-async def run_level(new_customer: Callable[[], Customer], steps_for: Callable[[random.Random], list[Step]],
-                    concurrency: int, counter: StatementCounter | None, think: float = 0.0) -> Result:
+async def run_level(new_customer: Callable[[], Customer],
+                    steps_for: Callable[[random.Random], list[Step]], concurrency: int,
+                    counter: StatementCounter | None, think: float = 0.0) -> Result:
     """`concurrency` customers at once, each doing journeys until MIN_JOURNEYS are done.
 
     Without think time each customer sends their next update the moment the last reply came:
@@ -162,7 +164,9 @@ async def in_process(backend: str, levels: list[int], profile: str | None) -> li
         full = full_bot_in_process(Conversation(services, settings_for(None)))
         echo = echo_bot_in_process()
         counter = StatementCounter(bench_db.engines)
-        full_steps: Callable[[random.Random], list[Step]] = lambda rng: journey(shop, rng)
+
+        def full_steps(rng: random.Random) -> list[Step]:
+            return journey(shop, rng)
 
         def echo_journey(rng: random.Random) -> list[Step]:
             return echo_steps(journey(shop, rng))
@@ -174,7 +178,7 @@ async def in_process(backend: str, levels: list[int], profile: str | None) -> li
             reference = await run_level(echo.customer, echo_journey, level, None, THINK)
             measured = await _maybe_profiled(
                 profile if level == max(levels) else None,
-                lambda lv=level: run_level(full.customer, full_steps, lv, counter, THINK))
+                partial(run_level, full.customer, full_steps, level, counter, THINK))
             rows.append(row("echo", level, reference, None))
             rows.append(row(f"shop ({backend})", level, measured, reference))
         counter.close()
@@ -216,8 +220,9 @@ async def over_http(backend: str, levels: list[int]) -> list[list[object]]:
         def customers(finished: Finished) -> Callable[[], Customer]:
             return lambda: SandboxCustomer(sandbox.user("Buyer", phone_number=PHONE), finished)
 
-        async def measure(level: int, make: Callable[[], Customer], steps: Callable[[random.Random], list[Step]],
-                          count: bool, think: float = THINK) -> Result:
+        async def measure(level: int, make: Callable[[], Customer],
+                          steps: Callable[[random.Random], list[Step]], count: bool,
+                          think: float = THINK) -> Result:
             return await run_level(make, steps, level, counter if count else None, think)
 
         echo_results: dict[int, Result] = {}
@@ -225,7 +230,10 @@ async def over_http(backend: str, levels: list[int]) -> list[list[object]]:
         echo_bot, dp = echo_bot_over_http(sandbox.api_url, sandbox.token, finished)
         polling = asyncio.create_task(dp.start_polling(echo_bot, handle_signals=False,
                                                        close_bot_session=False))
-        echo_journey = lambda rng: echo_steps(journey(shop, rng))
+
+        def echo_journey(rng: random.Random) -> list[Step]:
+            return echo_steps(journey(shop, rng))
+
         await measure(2, customers(finished), echo_journey, False, 0.0)
         for level in levels:
             echo_results[level] = await measure(level, customers(finished), echo_journey, False)
@@ -248,7 +256,10 @@ async def over_http(backend: str, levels: list[int]) -> list[list[object]]:
                     finished(user)
         bot.runtime.feed = feed_and_mark  # type: ignore[method-assign]
         await bot.start()
-        full_steps = lambda rng: journey(shop, rng)
+
+        def full_steps(rng: random.Random) -> list[Step]:
+            return journey(shop, rng)
+
         try:
             await measure(2, customers(finished), full_steps, True, 0.0)
             settle_memory()  # as `shopbot run` does once it has started
@@ -264,14 +275,16 @@ async def over_http(backend: str, levels: list[int]) -> list[list[object]]:
 
 def main() -> None:
     """Run the chosen harnesses and print one table each."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--levels", default=",".join(map(str, LEVELS)),
                         help="concurrent customers, comma-separated (default 1,50,200)")
     parser.add_argument("--backend", default="all", choices=("sqlite", "postgres", "all"))
     parser.add_argument("--harness", default="all", choices=("inprocess", "http", "all"))
     parser.add_argument("--think", type=float, default=0.0,
                         help="mean seconds customers pause between steps (default 0: saturate)")
-    parser.add_argument("--profile", metavar="HTML", help="profile the full bot's biggest in-process level")
+    parser.add_argument("--profile", metavar="HTML",
+                        help="profile the full bot's biggest in-process level")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     levels = [int(x) for x in args.levels.split(",")]

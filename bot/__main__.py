@@ -40,7 +40,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineParser(add_help=False)
     common.add_argument("--config", metavar="PATH",
                         help="settings file (default: $SHOPBOT_CONFIG or ./config.yaml)")
     parser = OneLineParser(prog="shopbot", description="A Telegram shop and support bot.")
@@ -151,7 +151,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = config.model_copy(update={"web": web})
     if config.telegram.framework != "aiogram":
         # The python-telegram-bot runtime is not written yet: say so rather than ignore the key.
-        return _fail("config error: telegram.framework: only 'aiogram' is available in this version")
+        return _fail("config error: telegram.framework: "
+                     "only 'aiogram' is available in this version")
     from bot.public_links import check_public_links
 
     check_public_links(config)  # before anything starts: a payment link nobody can open

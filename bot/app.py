@@ -176,7 +176,8 @@ async def serve(config: AppConfig) -> None:
         await _serve(config, services, token, str(api_url) if api_url else None, world, stop)
 
 
-async def _offline(config: AppConfig, db: Database, stack: contextlib.AsyncExitStack) -> OfflineWorld:
+async def _offline(config: AppConfig, db: Database,
+                   stack: contextlib.AsyncExitStack) -> OfflineWorld:
     """No BOT_TOKEN: the sandbox and its chat page on web.port, demo chats, the demo shop."""
     from services.demo import fill_demo_shop
 

@@ -47,7 +47,7 @@ SECRET_KEYS: dict[Key, str] = {
     ("payments", "telegram_provider_token"): "SHOPBOT_TELEGRAM_PROVIDER_TOKEN",
 }
 # Values never repeated in an error message: secrets, and URLs that may carry a password.
-NOT_ECHOED = {env for env in SECRET_KEYS.values()} | {"SHOPBOT_DATABASE_URL", "SHOPBOT_REDIS_URL"}
+NOT_ECHOED = set(SECRET_KEYS.values()) | {"SHOPBOT_DATABASE_URL", "SHOPBOT_REDIS_URL"}
 NOT_ECHOED_KEYS = set(SECRET_KEYS) | {("database", "url"), ("redis", "url")}
 
 

@@ -81,7 +81,8 @@ class DatabaseConfig(Section):
         try:
             backend = make_url(url).get_backend_name()
         except ArgumentError:
-            raise ValueError("not a database URL (e.g. sqlite+aiosqlite:///./data/shop.db)") from None
+            raise ValueError(
+                "not a database URL (e.g. sqlite+aiosqlite:///./data/shop.db)") from None
         if backend not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported database {backend!r} (use sqlite or postgresql)")
         return url

@@ -107,7 +107,8 @@ async def show(request: web.Request) -> web.Response:
                             ("currency", link.currency), ("sig", link.sig)))
     action = request.app.router["confirm"].url_for()
     form = (f'<form method="post" action="{action}">{hidden}'
-            f'<button class="pay" name="action" value="pay">{html.escape(t("paypage.pay"))}</button>'
+            f'<button class="pay" name="action" value="pay">'
+            f'{html.escape(t("paypage.pay"))}</button>'
             f'<button name="action" value="fail">{html.escape(t("paypage.fail"))}</button></form>'
             f'<p class="note">{html.escape(t("paypage.note"))}</p>')
     return _page(t, 200, *heading, form=form)

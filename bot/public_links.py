@@ -37,7 +37,8 @@ def link_problem(url: str | None) -> str | None:
 
 
 def check_public_links(config: AppConfig) -> None:
-    """With a real token, refuse the sandbox provider's links unless they are public: ConfigError."""
+    """With a real token, refuse the sandbox provider's links unless they are public:
+    ConfigError."""
     if config.telegram.token is None or "sandbox" not in config.payments.methods:
         return
     problem = link_problem(config.web.public_url)

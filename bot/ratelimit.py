@@ -46,7 +46,8 @@ class _Bucket:
 
 def counts_as_message(method: str) -> bool:
     """Telegram's flood control counts messages put into chats (send*, copy, forward)."""
-    return method != "sendChatAction" and method.startswith(("send", "copyMessage", "forwardMessage"))
+    return method != "sendChatAction" and method.startswith(
+        ("send", "copyMessage", "forwardMessage"))
 
 
 def chat_rate(limits: Limits, chat_id: int | str) -> tuple[float, int]:
@@ -73,7 +74,8 @@ class RateLimiter:
             # The global bucket starts empty: a process that just started (say, after a
             # crash mid-burst) cannot know how much of Telegram's bucket its predecessor
             # used, so it takes no burst; it fills at the rate from here.
-            bucket = self._buckets[key] = _Bucket(rate, burst, now, 0.0 if key == "global" else None)
+            bucket = self._buckets[key] = _Bucket(rate, burst, now,
+                                                  0.0 if key == "global" else None)
         return bucket
 
     async def acquire(self, chat_id: int | str | None) -> None:

@@ -2,9 +2,10 @@
 
 The same token buckets as bot.ratelimit, kept in Redis hashes and reserved by one Lua script
 (atomic over every bucket of the message), timed by the Redis server's clock so processes on
-different machines agree; callers of every process are served in the order they asked. A 429's pause is one key with a PX expiry that every
-process reads before sending. Keys are per bot (a hash of the token, never the token itself)
-and per chat; the `{...}` hash tag keeps one bot's keys in one Redis Cluster slot.
+different machines agree; callers of every process are served in the order they asked. A 429's
+pause is one key with a PX expiry that every process reads before sending. Keys are per bot (a
+hash of the token, never the token itself) and per chat; the `{...}` hash tag keeps one bot's
+keys in one Redis Cluster slot.
 
 If Redis cannot be reached, a process falls back to its own in-memory buckets (logged), so a
 Redis outage slows nobody down to a halt; it only loses the sharing.

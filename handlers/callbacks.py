@@ -6,6 +6,7 @@ user's rights before using it.
 """
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass
 
@@ -72,7 +73,7 @@ class Callback:
         assert isinstance(value, int)
         return value
 
-    def word(self, index: int) -> str:
+    def word(self, index: builtins.int) -> str:
         """The word argument at `index`."""
         value = self.args[index]
         assert isinstance(value, str)

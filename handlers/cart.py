@@ -37,7 +37,8 @@ def _line_row(t: Translator, line: CartLineView, named: bool) -> tuple[Button, .
                                                    LINE_BUTTON_CHARS), qty=line.quantity),
                   callbacks.encode("prod", pid))
     return ((Button("➖", callbacks.encode("dec", pid)),) + ((name,) if named else ())
-            + (Button("➕", callbacks.encode("inc", pid)), Button("🗑", callbacks.encode("del", pid))))
+            + (Button("➕", callbacks.encode("inc", pid)),
+               Button("🗑", callbacks.encode("del", pid))))
 
 
 def cart_keyboard(t: Translator, cart: CartView) -> Inline:

@@ -212,7 +212,8 @@ async def add(turn: Turn, pressed: Callback) -> None:
     turn.answer(t("catalog.added", qty=qty, name=name)[:200])
     turn.send(t.plural("catalog.added_message", sum(x.quantity for x in cart.lines), qty=qty,
                        name=fit(name, 200), total=t.money(cart.subtotal, cart.currency)),
-              Inline(((cart_button(t), Button(t("catalog.checkout"), callbacks.encode("checkout"))),)))
+              Inline(((cart_button(t),
+                       Button(t("catalog.checkout"), callbacks.encode("checkout"))),)))
 
 
 async def notify(turn: Turn, pressed: Callback) -> None:
@@ -273,7 +274,8 @@ def _results(turn: Turn, query: str, found: Page, new: bool) -> None:
         return _put(turn, text, Inline(((catalog_button(t),),)), new)
     text = t("search.results", query=escape(query), count=found.total,
              page=found.page + 1, pages=found.pages)
-    rows = _listing(t, found, turn.services.ctx.rules.currency, FROM_SEARCH, lambda n: callbacks.encode("sp", n))
+    rows = _listing(t, found, turn.services.ctx.rules.currency, FROM_SEARCH,
+                    lambda n: callbacks.encode("sp", n))
     _put(turn, text, Inline(rows + ((catalog_button(t), cart_button(t)),)), new)
 
 

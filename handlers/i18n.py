@@ -69,7 +69,8 @@ def texts(language: str, root: Path = LOCALES_DIR) -> Texts:
         for message in po:
             if isinstance(message.id, str) and message.id and message.string:
                 plain[message.id] = str(message.string)
-            elif isinstance(message.id, tuple) and all(message.string):
+            elif (isinstance(message.id, tuple) and isinstance(message.string, tuple | list)
+                  and all(message.string)):
                 plurals[message.id[0]] = tuple(str(s) for s in message.string)
     return Texts(plain, plurals, rule)
 

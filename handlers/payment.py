@@ -106,8 +106,8 @@ async def successful(turn: Turn) -> None:
     charge = paid and (paid.telegram_charge_id or paid.provider_charge_id)
     if paid is None or not charge:
         raise PaymentError("successful_payment without a charge id")
-    raw = {"telegram_charge_id": paid.telegram_charge_id, "provider_charge_id": paid.provider_charge_id,
-           "payload": paid.payload}
+    raw = {"telegram_charge_id": paid.telegram_charge_id,
+           "provider_charge_id": paid.provider_charge_id, "payload": paid.payload}
     outcome = await turn.services.payments.apply(PaymentEvent(
         "telegram", charge, paid.payload, paid.total_amount, paid.currency, raw))
     amount = turn.t.money(paid.total_amount, paid.currency)

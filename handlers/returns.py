@@ -1,4 +1,5 @@
-"""After-sales from the order card: return, exchange or refund; items, reason, photos, then the request.
+"""After-sales from the order card: return, exchange or refund; items, reason, photos, then the
+request.
 
 ```mermaid
 stateDiagram-v2
@@ -160,14 +161,16 @@ async def _show_picker(turn: Turn, order: OrderDetail) -> None:
     # An item with nothing left to return is not offered (its earlier request says why).
     for line in [ln for ln in order.lines if limits.get(ln.id, 0)][:MAX_PICKER_LINES]:
         n, most = chosen.get(str(line.id), 0), limits[line.id]
-        label = Button(t("returns.picker_label", name=product_name(t, line.name_en, line.name_zh, html=False),
+        label = Button(t("returns.picker_label",
+                         name=product_name(t, line.name_en, line.name_zh, html=False),
                          qty=n, max=most), callbacks.encode("noop"))
         minus = Button("➖", callbacks.encode("retl", order.id, line.id, max(0, n - 1)))
         plus = Button("➕", callbacks.encode("retl", order.id, line.id, min(most, n + 1)))
         rows.append((minus, label, plus))
     rows.append((Button(t("returns.btn_lines_done"), callbacks.encode("retgo", order.id)),
                  Button(t("returns.btn_back"), callbacks.encode("order", order.id))))
-    picked = [t("returns.summary_row", item=line_label(t, replace(line, quantity=chosen[str(line.id)])))
+    picked = [t("returns.summary_row",
+                item=line_label(t, replace(line, quantity=chosen[str(line.id)])))
               for line in order.lines if str(line.id) in chosen]
     summary = "\n".join(picked) if picked else t("returns.summary_empty")
     kind = t(f"returns.kind.{turn.state.data['kind']}")

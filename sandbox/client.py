@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.http_client import HttpSandboxClient, HttpSandboxUser
 from sandbox.server import actions
 from sandbox.server.models import BotRecord, LogEntry, SimChat, SimUser
 from sandbox.server.payments import PaymentError, find_invoice, pay_invoice
@@ -441,5 +442,3 @@ class SandboxUser(SandboxChat):
         """Unblock the bot."""
         actions.set_blocked(self.state, self.bot, self.user, False)
 
-
-from sandbox.http_client import HttpSandboxClient, HttpSandboxUser

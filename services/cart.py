@@ -130,7 +130,8 @@ class CartService:
         async with self.ctx.db.write() as session:
             cart_id = await self._cart_id(session, customer_id)
             await session.execute(
-                delete(CartLine).where(CartLine.cart_id == cart_id, CartLine.product_id == product_id)
+                delete(CartLine).where(CartLine.cart_id == cart_id,
+                                       CartLine.product_id == product_id)
             )
             return await load_cart(session, customer_id, self.ctx.rules.currency)
 
@@ -140,7 +141,8 @@ class CartService:
             await empty_cart(session, customer_id)
             return CartView((), self.ctx.rules.currency)
 
-    async def _change(self, customer_id: int, product_id: int, qty: int, relative: bool) -> CartView:
+    async def _change(self, customer_id: int, product_id: int, qty: int,
+                      relative: bool) -> CartView:
         """Add to or set a line, and answer with the new cart: the cart is read once (with
         its stock), before the change, and the answer built from it."""
         limit = self.ctx.rules.max_line_quantity
@@ -165,7 +167,8 @@ class CartService:
                                        max=self.ctx.rules.max_cart_lines)
                 cart_id = rows[0].cart_id if rows else await self._cart_id(session, customer_id)
                 await session.execute(_ADD_LINE, {"cart_id": cart_id, "product_id": product_id,
-                                                  "quantity": new, "added_at": self.ctx.clock.now()})
+                                                  "quantity": new,
+                                                  "added_at": self.ctx.clock.now()})
             else:
                 await session.execute(_SET_QUANTITY, {"line_id": line.line_id, "new_quantity": new})
             shown = [_line(row, new if row is line else row.quantity) for row in rows if row.active]

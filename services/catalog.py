@@ -1,10 +1,11 @@
 """The catalog: categories, paged product lists, product details, search in both languages."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, func, or_, select
+from sqlalchemy import Row, Select, String, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Category, Customer, Product, Review
@@ -168,7 +169,8 @@ class CatalogService:
     async def search(self, text: str, page: int = 0) -> Page:
         """Products whose name, description or SKU contains the text, in either language."""
         query = clean_text(text, "query", max_len=100)
-        pattern = "%" + query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = ("%" + query.lower().replace("\\", "\\\\").replace("%", "\\%")
+                   .replace("_", "\\_") + "%")
         async with self.ctx.db.read() as session:
             return await self._page(session, _MATCHING, page, {"pattern": pattern})
 
@@ -198,8 +200,9 @@ class CatalogService:
             found = (await session.execute(_CARD, {"product_id": product_id})).first()
             if found is None or not found.active:
                 raise NotFound(what="product")
-            latest = [] if not found.reviews else await session.execute(
-                _LATEST_REVIEWS, {"product_id": product_id})
+            latest: Iterable[Row[int, str, str]] = (
+                [] if not found.reviews
+                else await session.execute(_LATEST_REVIEWS, {"product_id": product_id}))
             return ProductDetail(
                 found.id, found.sku, found.category_id, found.name_en, found.name_zh,
                 found.description_en, found.description_zh, found.price, self.ctx.rules.currency,

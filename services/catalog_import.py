@@ -244,7 +244,8 @@ def _row(line: int, cells: dict[str, str], problems: _Problems) -> _Row | None:
     row = _Row(
         line=line, sku=text("sku", 64, _SKU, True),
         category_slug=text("category_slug", 64, _SLUG, True),
-        category_name_en=text("category_name_en", 64), category_name_zh=text("category_name_zh", 64),
+        category_name_en=text("category_name_en", 64),
+        category_name_zh=text("category_name_zh", 64),
         name_en=text("name_en", 128, required=True), name_zh=text("name_zh", 128, required=True),
         description_en=text("description_en", 2000) if "description_en" in cells else None,
         description_zh=text("description_zh", 2000) if "description_zh" in cells else None,
@@ -342,7 +343,8 @@ class _Plan:
         for row in rows:
             self._check_category(row, slug_names, problems)
             seen = first_of.setdefault(row.sku, row)
-            differs = next((f for f in _PRODUCT_FIELDS if getattr(seen, f) != getattr(row, f)), None)
+            differs = next((f for f in _PRODUCT_FIELDS if getattr(seen, f) != getattr(row, f)),
+                           None)
             if differs:
                 problems.add(row.line, differs, "differs_from_line", seen.line)
             if row.warehouse:

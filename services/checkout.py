@@ -93,7 +93,8 @@ class CheckoutService:
                 raise
             return found
 
-    async def _existing(self, session: AsyncSession, customer_id: int, key: str) -> PlacedOrder | None:
+    async def _existing(self, session: AsyncSession, customer_id: int,
+                        key: str) -> PlacedOrder | None:
         order = await session.scalar(_BY_KEY, {"key": key})
         if order is None:
             return None
@@ -101,7 +102,8 @@ class CheckoutService:
             raise NotAllowed(what="checkout_key")
         return _placed(order, created=False)
 
-    async def _place(self, session: AsyncSession, customer_id: int, req: CheckoutRequest) -> PlacedOrder:
+    async def _place(self, session: AsyncSession, customer_id: int,
+                     req: CheckoutRequest) -> PlacedOrder:
         # The customer's row locked first (PostgreSQL; SQLite has one writer anyway): a second
         # submit of the same review (a double click) waits for the first to commit and then
         # finds its order below, instead of finding the cart it emptied.
@@ -120,7 +122,8 @@ class CheckoutService:
         if delivery is None:
             raise InvalidInput(field="delivery", reason="unknown")
         total = cart.subtotal + delivery.fee
-        await self._check_payment_method(session, customer, req.payment_method, delivery.allows_cod, total)
+        await self._check_payment_method(session, customer, req.payment_method,
+                                         delivery.allows_cod, total)
         order = await create_order(session, self.ctx, customer, cart, address, req.delivery,
                                    req.payment_method, req.checkout_key, note=req.note)
         if req.save_address and req.address is not None:
@@ -129,7 +132,8 @@ class CheckoutService:
         await empty_cart(session, customer_id)
         return _placed(order, created=True)
 
-    async def _address(self, session: AsyncSession, customer_id: int, req: CheckoutRequest) -> AddressInput:
+    async def _address(self, session: AsyncSession, customer_id: int,
+                       req: CheckoutRequest) -> AddressInput:
         if req.address is not None:
             return validate_address(req.address, self.ctx.rules.default_phone_region)
         if req.address_id is None:
@@ -227,7 +231,8 @@ async def create_order(
         if not allow_backorder:
             raise
     session.add(OrderEvent(order_id=order.id, actor=f"{channel}:customer:{customer.id}",
-                           from_status=None, to_status=order.status, reason="placed", created_at=now))
+                           from_status=None, to_status=order.status, reason="placed",
+                           created_at=now))
     if cod and not rules.review_required:
         await act(session, order, "confirm", actor="system:auto_review", now=now)
     _announce(session, ctx, customer, order)

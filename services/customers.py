@@ -65,7 +65,8 @@ class CustomerService:
     ) -> CustomerView:
         """The customer for a Telegram user, created on first contact."""
         async with self.ctx.db.read() as session:
-            found = await session.scalar(select(Customer).where(Customer.telegram_id == telegram_id))
+            found = await session.scalar(
+                select(Customer).where(Customer.telegram_id == telegram_id))
             if found is not None:
                 return view_of(found)
         async with self.ctx.db.write() as session:

@@ -19,12 +19,18 @@ from services.database import Database
 class WarehouseSpec(Protocol):
     """What the demo needs to know of a warehouse (config.yaml's warehouses entries fit)."""
 
-    code: str
-    name: str
-    region: str
-    latitude: float
-    longitude: float
-    priority: int
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def latitude(self) -> float: ...
+    @property
+    def longitude(self) -> float: ...
+    @property
+    def priority(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,7 @@ async def fill_demo_shop(
             )
             session.add(product)
             await session.flush()
-            for store, on_hand in zip(stores, units):
+            for store, on_hand in zip(stores, units, strict=False):  # stock in the first two
                 if on_hand is not None:
                     session.add(Stock(product_id=product.id, warehouse_id=store.id,
                                       on_hand=on_hand, reserved=0))

@@ -1,4 +1,5 @@
-"""Domain errors: every refusal the business makes, each with a stable code for a localized message."""
+"""Domain errors: every refusal the business makes, each with a stable code for a localized
+message."""
 from __future__ import annotations
 
 from typing import Any

@@ -174,7 +174,8 @@ class MerchantService:
             order = await queries.load_order(session, order_id)
             detail = await queries.detail(session, order)
             customer = await session.get(Customer, order.customer_id)
-            warehouse = await session.get(Warehouse, order.warehouse_id) if order.warehouse_id else None
+            warehouse = (await session.get(Warehouse, order.warehouse_id) if order.warehouse_id
+                         else None)
             parcels = [s for s in detail.shipments if not s.is_replacement]
             refundable = detail.paid - detail.refunded
             review = (await session.execute(select(Review.rating, Review.text).where(
@@ -194,7 +195,8 @@ class MerchantService:
         async with self.ctx.db.read() as session:
             order = await queries.load_order(session, order_id)
             needs = await self._needs(session, order.id)
-            rows = (await session.scalars(select(Warehouse).where(Warehouse.active.is_(True)))).all()
+            rows = (await session.scalars(
+                select(Warehouse).where(Warehouse.active.is_(True)))).all()
             infos = {w.id: w for w in rows}
             region = self.ctx.rules.region(order.region)
             ranked = rank([WarehouseInfo(w.id, w.region, w.latitude, w.longitude, w.priority)
@@ -231,7 +233,8 @@ class MerchantService:
                                              quantity=ln.quantity, created_at=now) for ln in lines)
         return await self.card(order_id)
 
-    async def _claim_for_warehouse(self, session: AsyncSession, order: Order, warehouse_id: int) -> None:
+    async def _claim_for_warehouse(self, session: AsyncSession, order: Order,
+                                   warehouse_id: int) -> None:
         """Compare-and-set the order's warehouse: a concurrent change or transition loses."""
         if order.status not in BEFORE_SHIPPING:
             raise InvalidTransition(action="warehouse", status=order.status)
@@ -253,7 +256,8 @@ class MerchantService:
         """Units per product of the order."""
         needs: dict[int, int] = defaultdict(int)
         for product_id, qty in await session.execute(
-                select(OrderLine.product_id, OrderLine.quantity).where(OrderLine.order_id == order_id)):
+                select(OrderLine.product_id, OrderLine.quantity)
+                .where(OrderLine.order_id == order_id)):
             needs[product_id] += qty
         return dict(needs)
 
@@ -267,7 +271,8 @@ class MerchantService:
         for r in (await session.scalars(select(StockReservation).where(
                 StockReservation.order_id == order_id,
                 StockReservation.status == ReservationStatus.ACTIVE))).all():
-            free[(r.product_id, r.warehouse_id)] = free.get((r.product_id, r.warehouse_id), 0) + r.quantity
+            free[(r.product_id, r.warehouse_id)] = (free.get((r.product_id, r.warehouse_id), 0)
+                                                    + r.quantity)
         return free
 
     @staticmethod
@@ -280,7 +285,8 @@ class MerchantService:
         if taken.rowcount != 1:  # type: ignore[attr-defined]
             free = await session.scalar(select(Stock.on_hand - Stock.reserved).where(
                 Stock.product_id == product_id, Stock.warehouse_id == warehouse_id))
-            sku = await session.scalar(select(OrderLine.sku).where(OrderLine.product_id == product_id))
+            sku = await session.scalar(
+                select(OrderLine.sku).where(OrderLine.product_id == product_id))
             raise OutOfStock(sku=sku or "", available=int(free or 0))
 
     # money -------------------------------------------------------------------------------
@@ -291,7 +297,8 @@ class MerchantService:
             order = await queries.load_order(session, order_id)
             if order.status in NOTHING_PAID:
                 raise InvalidTransition(action="refund", status=order.status)
-            left = await ledger.captured(session, order.id) - await ledger.refunded(session, order.id)
+            left = (await ledger.captured(session, order.id)
+                    - await ledger.refunded(session, order.id))
             if asked > left:
                 raise InvalidInput(field="amount", reason="over_refundable", refundable=left)
             done = await ledger.refund(session, self.ctx, order, asked, reason="partial refund",

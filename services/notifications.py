@@ -1,4 +1,5 @@
-"""Notifications written to the outbox in the caller's transaction; the sender delivers them later."""
+"""Notifications written to the outbox in the caller's transaction; the sender delivers them
+later."""
 from __future__ import annotations
 
 from datetime import datetime

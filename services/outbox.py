@@ -63,7 +63,8 @@ class OutboxService:
         and a chat's messages go out in order even with several senders)."""
         now = self.ctx.clock.now()
         until = now + (lease or self.lease)
-        claimable = (OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.available_at <= now,
+        claimable = (OutboxMessage.status == OutboxStatus.PENDING,
+                     OutboxMessage.available_at <= now,
                      or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now))
         busy = select(OutboxMessage.chat_id).where(
             OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.claimed_until > now)
@@ -144,11 +145,13 @@ class OutboxService:
         now = self.ctx.clock.now()
         async with self.ctx.db.read() as session:
             rows = dict((await session.execute(
-                select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(OutboxMessage.status))).all())
+                select(OutboxMessage.status, func.count(OutboxMessage.id))
+                .group_by(OutboxMessage.status))).all())
             leased = await session.scalar(select(func.count(OutboxMessage.id)).where(
                 OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.claimed_until > now))
         return OutboxCounts(int(rows.get(OutboxStatus.PENDING, 0)), int(leased or 0),
-                            int(rows.get(OutboxStatus.SENT, 0)), int(rows.get(OutboxStatus.FAILED, 0)))
+                            int(rows.get(OutboxStatus.SENT, 0)),
+                            int(rows.get(OutboxStatus.FAILED, 0)))
 
     async def _set(self, message_id: int, **values: Any) -> None:
         async with self.ctx.db.write() as session:

@@ -68,5 +68,6 @@ def format_phone(number: str, home_region: str) -> str:
     if not phonenumbers.is_valid_number(parsed):
         return number
     home = phonenumbers.region_code_for_number(parsed) == home_region
-    style = phonenumbers.PhoneNumberFormat.NATIONAL if home else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    style = (phonenumbers.PhoneNumberFormat.NATIONAL if home
+             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     return phonenumbers.format_number(parsed, style)

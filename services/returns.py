@@ -245,7 +245,8 @@ class ReturnService:
     async def reject(self, return_id: int, actor: str, reason: str) -> ReturnView:
         """Refuse the request with a reason the customer sees."""
         why = clean_text(reason, "reason", max_len=500)
-        return await self._step(return_id, "reject", "return_rejected", {"merchant_note": why, "rejected_at": self.ctx.clock.now()},
+        return await self._step(return_id, "reject", "return_rejected",
+                                {"merchant_note": why, "rejected_at": self.ctx.clock.now()},
                                 reason=why)
 
     async def receive(self, return_id: int, actor: str, restock: bool) -> ReturnView:
@@ -261,7 +262,8 @@ class ReturnService:
             return await self._view(session, request)
 
     async def refund(self, return_id: int, actor: str, amount: int | None = None) -> ReturnView:
-        """Refund through the original payment (None: the returned lines' value not yet refunded)."""
+        """Refund through the original payment (None: the returned lines' value not yet
+        refunded)."""
         if amount is not None:
             amount = quantity(amount, maximum=MAX_ID, field="amount")
         async with self.ctx.db.write() as session:
@@ -392,12 +394,14 @@ class ReturnService:
             .order_by(StockReservation.id.desc()))
         # The first shipment (else committed reservation) of a line wins: later rows overwrite.
         origin = dict([*committed.all(), *shipped.all()])
-        fallback = await session.scalar(select(Order.warehouse_id).where(Order.id == request.order_id))
+        fallback = await session.scalar(
+            select(Order.warehouse_id).where(Order.id == request.order_id))
         rows = await session.execute(
             select(OrderLine.id, OrderLine.product_id, OrderLine.sku, ReturnLine.quantity)
             .join(ReturnLine, ReturnLine.order_line_id == OrderLine.id)
             .where(ReturnLine.return_request_id == request.id).order_by(OrderLine.product_id))
-        units = [(line, product, sku, qty, origin.get(line, fallback)) for line, product, sku, qty in rows]
+        units = [(line, product, sku, qty, origin.get(line, fallback))
+                 for line, product, sku, qty in rows]
         if any(u[4] is None for u in units):
             raise InvalidTransition(action="restock", status="no_warehouse")
         return units  # type: ignore[return-value]

@@ -43,7 +43,8 @@ class ReviewService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    async def review(self, customer_id: int, order_id: int, rating: int, text: str = "") -> list[ReviewView]:
+    async def review(self, customer_id: int, order_id: int, rating: int,
+                     text: str = "") -> list[ReviewView]:
         """Rate every product of a completed order once; a second review is refused."""
         stars = quantity(rating, minimum=1, maximum=5, field="rating")
         body = clean_text(text, "text", max_len=MAX_TEXT, min_len=0)
@@ -103,7 +104,7 @@ class ReviewService:
         return await session.scalar(stmt) is not None
 
     @staticmethod
-    def _query() -> Select[tuple[Review, str]]:
+    def _query() -> Select[Review, str]:
         return select(Review, Customer.name).join(Customer, Customer.id == Review.customer_id)
 
     @staticmethod

@@ -21,7 +21,8 @@ class SettlementService:
         self.ctx = ctx
 
     async def announce_due(self) -> bool:
-        """Queue the statement of orders completed since the last statement's end; True if queued."""
+        """Queue the statement of orders completed since the last statement's end; True if
+        queued."""
         end = self.ctx.clock.now() - self.ctx.rules.settlement_period
         async with self.ctx.db.write() as session:
             if self.ctx.db.is_postgres:

@@ -34,7 +34,8 @@ ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "pre_checkout_
 
 def make_bot(token: str, api_url: str | None, limiter: RateLimiter) -> Bot:
     """A Bot talking to real Telegram or to any Bot API server (the sandbox), rate-limited."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else AiohttpSession()
+    session = (AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url
+               else AiohttpSession())
     session.middleware(LimitedCalls(limiter))
     return Bot(token, session=session, default=DefaultBotProperties())
 
@@ -108,7 +109,8 @@ class AiogramRuntime:
     async def register_commands(self) -> None:
         """The command menu in both languages."""
         for language in ("en", "zh"):
-            t = Translator("zh_CN" if language == "zh" else "en", self.conversation.settings.timezone)
+            t = Translator("zh_CN" if language == "zh" else "en",
+                           self.conversation.settings.timezone)
             commands = [BotCommand(command=c, description=t(f"command.{c}")) for c in COMMANDS]
             await self.bot.set_my_commands(commands, BotCommandScopeDefault(),
                                            language_code=language if language == "zh" else None)

@@ -69,7 +69,8 @@ def pressed(message: object) -> Pressed | None:
     """The pressed message's text, formatting and buttons (None for an inaccessible one)."""
     if not isinstance(message, Message):
         return None
-    markup = message.reply_markup if isinstance(message.reply_markup, InlineKeyboardMarkup) else None
+    markup = (message.reply_markup if isinstance(message.reply_markup, InlineKeyboardMarkup)
+              else None)
     if message.text is not None:
         return Pressed(message.text, tuple(map(_entity, message.entities or ())), _keyboard(markup))
     return Pressed(message.caption or "", tuple(map(_entity, message.caption_entities or ())),
@@ -112,7 +113,7 @@ def to_event(update: Update) -> Event | None:
             thread_id=getattr(q.message, "message_thread_id", None), pressed=pressed(q.message),
         )
     if update.pre_checkout_query is not None:
-        q = update.pre_checkout_query
-        return Event("pre_checkout", update.update_id, _user(q.from_user), chat_id=q.from_user.id,
-                     payment=Payment(q.invoice_payload, q.currency, q.total_amount, q.id))
+        pq = update.pre_checkout_query
+        return Event("pre_checkout", update.update_id, _user(pq.from_user), chat_id=pq.from_user.id,
+                     payment=Payment(pq.invoice_payload, pq.currency, pq.total_amount, pq.id))
     return None

@@ -34,12 +34,13 @@ TRANSIENT = (TelegramServerError, TelegramNetworkError, ClientDecodeError)
 def backoff(attempt: int, base: float = 0.2, cap: float = 5.0) -> float:
     """Seconds before retry `attempt` (1, 2, ...): doubling, capped, with jitter so that many
     senders hit by the same outage do not all come back in the same instant."""
-    delay = min(base * 2**attempt, cap)
+    delay: float = min(base * 2**attempt, cap)
     return delay * random.uniform(0.75, 1.25)
 
 
 class LimitedCalls(BaseRequestMiddleware):
-    """Every call waits its turn; 429 pauses everyone by retry_after; 5xx and network errors retry."""
+    """Every call waits its turn; 429 pauses everyone by retry_after; 5xx and network errors
+    retry."""
 
     def __init__(self, limiter: RateLimiter) -> None:
         self.limiter = limiter

@@ -45,7 +45,8 @@ class AdminConversation:
 
     def accepts(self, event: Event) -> bool:
         """True for events in the admin chat."""
-        return self.settings.admin_chat_id is not None and event.chat_id == self.settings.admin_chat_id
+        return (self.settings.admin_chat_id is not None
+                and event.chat_id == self.settings.admin_chat_id)
 
     async def handle(self, event: Event) -> list[Reply]:
         """The replies to one admin-chat event (the update was already claimed once)."""

@@ -22,7 +22,8 @@ from services.errors import InvalidTransition
 from services.merchant import return_actions, return_key
 from services.returns import ReturnView
 
-REASON_STEP, AMOUNT_STEP, TRACKING_STEP = "admin_ret_reason", "admin_ret_amount", "admin_ret_tracking"
+REASON_STEP, AMOUNT_STEP, TRACKING_STEP = (
+    "admin_ret_reason", "admin_ret_amount", "admin_ret_tracking")
 assert {REASON_STEP, AMOUNT_STEP, TRACKING_STEP} <= CARD_STEPS
 callbacks.register("ar", "iw")   # return id, action (approve, receive, rsy, rsn, rfd, card ...)
 callbacks.register("arc", "iw")  # return id, carrier code
@@ -34,7 +35,9 @@ NEEDS = {"approve": "approve", "reject": "reject", "receive": "receive", "rsy": 
 
 def return_text(t: Translator, view: ReturnView, alert: str = "", currency: str = "CNY") -> str:
     """The request as the merchant reads it."""
-    money = lambda amount: t.money(amount, currency)
+    def money(amount: int) -> str:
+        return t.money(amount, currency)
+
     parts = [alert, ""] if alert else []
     parts += [t("admin_returns.title", id=view.id, number=esc(view.order_number)),
               t("admin_returns.kind", kind=t(f"returns.kind.{view.kind}"),
@@ -48,7 +51,8 @@ def return_text(t: Translator, view: ReturnView, alert: str = "", currency: str 
     if view.refunded_amount:
         parts.append(t("admin_returns.refunded", amount=money(view.refunded_amount)))
     if view.restocked is not None:
-        parts.append(t("admin_returns.restocked_yes" if view.restocked else "admin_returns.restocked_no"))
+        parts.append(t("admin_returns.restocked_yes" if view.restocked
+                       else "admin_returns.restocked_no"))
     if view.merchant_note:
         parts.append(t("admin_returns.note", note=esc(view.merchant_note)))
     return "\n".join(parts)
@@ -96,7 +100,8 @@ async def on_return(turn: Turn, pressed: Callback) -> None:
 
 
 def _moved_on(turn: Turn, view: ReturnView) -> str:
-    return turn.t("admin_returns.stale", id=view.id, status=turn.t(f"returns.status.{view.status}"))[:200]
+    return turn.t("admin_returns.stale", id=view.id,
+                  status=turn.t(f"returns.status.{view.status}"))[:200]
 
 
 async def _card(turn: Turn, view: ReturnView) -> None:

@@ -122,7 +122,8 @@ async def _edit_payment(turn: Turn) -> None:
     choices.ask_payment(turn)
 
 
-EDITS = {"edit_address": _edit_address, "edit_delivery": _edit_delivery, "edit_payment": _edit_payment}
+EDITS = {"edit_address": _edit_address, "edit_delivery": _edit_delivery,
+         "edit_payment": _edit_payment}
 
 
 async def cancel(turn: Turn) -> None:

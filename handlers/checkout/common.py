@@ -51,7 +51,8 @@ def with_cancel(turn: Turn, *rows: tuple[Button, ...]) -> Inline:
 
 
 def present(turn: Turn, text: str, keyboard: Keyboard, fresh: bool = False) -> None:
-    """Edit the pressed checkout screen in place, or send a new message (always for a fresh start)."""
+    """Edit the pressed checkout screen in place, or send a new message (always for a fresh
+    start)."""
     if not fresh and isinstance(keyboard, Inline | None):
         turn.show(text, keyboard)
     else:

@@ -55,8 +55,10 @@ async def show_review(turn: Turn, address: AddressInput, fresh: bool = False) ->
         delivery=html.escape(delivery_name(turn, option)), fee=fee_text(turn, option.fee),
         total=turn.t.money(cart.subtotal + option.fee, cart.currency),
         recipient=html.escape(address.recipient),
-        phone=html.escape(format_phone(address.phone, turn.services.ctx.rules.default_phone_region)),
-        address=describe(turn.t, address), payment=turn.t(f"checkout.method.{draft(turn)['payment']}"),
+        phone=html.escape(format_phone(address.phone,
+                                       turn.services.ctx.rules.default_phone_region)),
+        address=describe(turn.t, address),
+        payment=turn.t(f"checkout.method.{draft(turn)['payment']}"),
     )
     present(turn, text, with_cancel(turn, *_buttons(turn)), fresh)
 

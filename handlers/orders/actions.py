@@ -45,8 +45,10 @@ async def ask_cancel(turn: Turn, pressed: Callback) -> None:
         await show_order(turn, order.id)
         return turn.answer(turn.t("orders.cannot_cancel"), alert=True)
     key = "orders.confirm_cancel_paid" if order.paid else "orders.confirm_cancel"
-    keyboard = Inline(((Button(turn.t("orders.btn_cancel_yes"), callbacks.encode("cancelok", order.id)),
-                        Button(turn.t("orders.btn_cancel_no"), callbacks.encode("order", order.id))),))
+    keyboard = Inline(((Button(turn.t("orders.btn_cancel_yes"),
+                               callbacks.encode("cancelok", order.id)),
+                        Button(turn.t("orders.btn_cancel_no"),
+                               callbacks.encode("order", order.id))),))
     turn.show(turn.t(key, number=order.number), keyboard)
     turn.answer()
 

@@ -1,4 +1,5 @@
-"""How an order looks in the chat: the list, the detail card (timeline, parcels, returns) and its buttons."""
+"""How an order looks in the chat: the list, the detail card (timeline, parcels, returns) and its
+buttons."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -44,7 +45,8 @@ def product_name(t: Translator, name_en: str, name_zh: str, html: bool = True) -
 
 def line_label(t: Translator, line: LineView) -> str:
     """"Green tea × 2"."""
-    return t("orders.line_label", name=product_name(t, line.name_en, line.name_zh), qty=line.quantity)
+    return t("orders.line_label", name=product_name(t, line.name_en, line.name_zh),
+             qty=line.quantity)
 
 
 def summary_button(t: Translator, order: OrderSummary) -> Button:
@@ -159,7 +161,8 @@ def returnable(order: OrderDetail, now: datetime, window: object) -> bool:
 
 async def detail_keyboard(turn: Turn, order: OrderDetail) -> Inline:
     """The buttons the order's state allows."""
-    t, rows = turn.t, []
+    t = turn.t
+    rows: list[tuple[Button, ...]] = []
     if order.status == S.PENDING_PAYMENT and order.payment_method != "cod":
         link = await _payment_link(turn, order.id)
         # A link where the provider has one; otherwise (Telegram Payments) the payment step again.
@@ -167,12 +170,14 @@ async def detail_keyboard(turn: Turn, order: OrderDetail) -> Inline:
                      else Button(t("orders.btn_pay"), callbacks.encode("paylink", order.id)),))
     if order.status == S.OUT_OF_STOCK:
         rows.append((Button(t("orders.btn_oos_wait"), callbacks.encode("oos", order.id, "wait")),))
-        rows.append((Button(t("orders.btn_oos_cancel"), callbacks.encode("oos", order.id, "cancel")),))
+        rows.append((Button(t("orders.btn_oos_cancel"),
+                            callbacks.encode("oos", order.id, "cancel")),))
     elif order.status in CANCELLABLE:
         rows.append((Button(t("orders.btn_cancel"), callbacks.encode("cancel", order.id)),))
     if order.status == S.DELIVERED:
         rows.append((Button(t("orders.btn_received"), callbacks.encode("received", order.id)),))
-    if order.status in REVIEWABLE and not await turn.services.reviews.reviewed(turn.customer.id, order.id):
+    if order.status in REVIEWABLE and not await turn.services.reviews.reviewed(
+            turn.customer.id, order.id):
         rows.append(tuple(Button(f"{n}⭐", callbacks.encode("rate", order.id, n))
                           for n in range(1, 6)))
     ctx = turn.services.ctx

@@ -11,7 +11,7 @@ import re
 import time
 from typing import Any
 
-from sandbox.server.force_reply import forced_reply
+from sandbox.server.force_reply import forced_reply as forced_reply  # control.py uses it
 from sandbox.server.formatting import command_entities
 from sandbox.server.models import BotRecord, SimChat, SimUser
 from sandbox.server.state import SandboxState

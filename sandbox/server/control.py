@@ -218,6 +218,8 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
 
     async def upload(request: web.Request) -> Any:
         kind = "photo" if request.path.endswith("/photo") else "document"
+        name: str | None
+        mime: str | None
         if request.content_type == "multipart/form-data":
             form = await request.post()
             data: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}

@@ -67,7 +67,7 @@ async def execute(
         status, body = exc.code, exc.payload()
     except Exception:  # a sandbox bug must look like Telegram's 500, not a dropped request
         log.exception("sandbox handler crashed on %s", method_name)
-        exc = TelegramError(500, "Internal Server Error")
+        crash = TelegramError(500, "Internal Server Error")
         entry = LogEntry(
             time.time(),
             bot.id,
@@ -75,9 +75,9 @@ async def execute(
             _loggable(params),
             False,
             error_code=500,
-            description=exc.description,
+            description=crash.description,
         )
-        status, body = 500, exc.payload()
+        status, body = 500, crash.payload()
     entry.duration = time.monotonic() - started
     state.log.append(entry)
     state.publish({"type": "request", "entry": entry.to_dict()})

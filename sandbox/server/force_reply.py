@@ -28,8 +28,8 @@ def _targets(msg: dict[str, Any], user: SimUser) -> bool:
         return True
     # Telegram finds @username mentions in any text, a bot's plain text included.
     text = msg.get("text", msg.get("caption", "")) or ""
-    return bool(user.username) and re.search(
-        rf"(?<!\w)@{re.escape(user.username)}(?!\w)", text, re.IGNORECASE) is not None
+    return bool(user.username and re.search(
+        rf"(?<!\w)@{re.escape(user.username)}(?!\w)", text, re.IGNORECASE))
 
 
 def forced_reply(
@@ -39,6 +39,7 @@ def forced_reply(
 
     Open from when it arrives until the user sends something in the chat.
     """
+    msg: dict[str, Any]  # mypy reads reversed() of dicts holding Any as Any
     for msg in reversed(state.history(bot.id, chat)):
         sender = msg.get("from", {}).get("id")
         if sender == user.id:

@@ -126,10 +126,11 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
                 a.group(1).lower(): a.group(2) or a.group(3) or a.group(4) or ""
                 for a in _ATTR_RE.finditer(raw[len(m.group(0)) if m else 0 :])
             }
-            extra: dict[str, Any] = {"type": _HTML_TAGS[name]}
+            extra = {"type": _HTML_TAGS[name]}
             if name == "span" and attrs.get("class") != "tg-spoiler":
                 raise _err(
-                    f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(text, i)}'
+                    'Tag "span" must have class "tg-spoiler" '
+                    f"at byte offset {_byte_offset(text, i)}"
                 )
             if name == "a":
                 href = attrs.get("href", "")
@@ -233,7 +234,8 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
     if stack:
         marker, _, idx = stack[-1]
         raise _err(
-            f"Can't find end of {_MDV2_NAMES[marker]} entity at byte offset {_byte_offset(text, idx)}"
+            f"Can't find end of {_MDV2_NAMES[marker]} entity "
+            f"at byte offset {_byte_offset(text, idx)}"
         )
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return "".join(out), entities

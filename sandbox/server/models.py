@@ -125,7 +125,7 @@ class SimChat:
         """Admin rights of a member (creator has all; plain members none)."""
         status = self.members.get(user_id)
         if status == "creator":
-            return {r: True for r in ADMIN_RIGHTS}
+            return dict.fromkeys(ADMIN_RIGHTS, True)
         if status == "administrator":
             return {r: bool(self.admin_rights.get(user_id, {}).get(r)) for r in ADMIN_RIGHTS}
         return {}

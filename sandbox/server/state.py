@@ -164,6 +164,7 @@ class SandboxState:
 
     def resolve_chat(self, chat_ref: Any) -> SimChat:
         """Find a chat by id or @username, or raise "chat not found"."""
+        chat: SimChat | None
         if isinstance(chat_ref, str) and chat_ref.startswith("@"):
             name = chat_ref[1:].lower()
             for chat in self.chats.values():
@@ -300,12 +301,12 @@ class SandboxState:
             return None
         if self.memory is not None and self.memory.token == bot.token:
             self.memory.reserve(bot.next_update_id)  # saved before it is handed out
-        update = {"update_id": bot.next_update_id, kind: payload}
+        update: dict[str, Any] = {"update_id": bot.next_update_id, kind: payload}
         bot.next_update_id += 1
         bot.updates.append(update)
         bot.wakeup.set()
         self.notify()
-        return update["update_id"]
+        return int(update["update_id"])
 
     def bots_in_chat(self, chat: SimChat, bot_id: int | None = None) -> list[BotRecord]:
         """Bots that are in a chat (a private chat: the one the user talks to)."""

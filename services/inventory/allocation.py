@@ -1,4 +1,5 @@
-"""Choosing warehouses for an order: by stock, then distance to the address region, then priority."""
+"""Choosing warehouses for an order: by stock, then distance to the address region, then
+priority."""
 from __future__ import annotations
 
 import math

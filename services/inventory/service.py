@@ -74,7 +74,8 @@ class InventoryService:
                     for w, s in rows]
 
     async def restock(self, sku: str, warehouse_code: str, qty: int, actor: str) -> RestockResult:
-        """Add units, then give them to waiting out-of-stock orders (oldest first) and subscribers."""
+        """Add units, then give them to waiting out-of-stock orders (oldest first) and
+        subscribers."""
         code = clean_text(sku, "sku", max_len=64)
         quantity(qty, maximum=MAX_RESTOCK)
         async with self.ctx.db.write() as session:
@@ -125,7 +126,8 @@ class InventoryService:
             query = query.with_for_update(skip_locked=True)
         waiting = (await session.scalars(query)).all()
         for order in waiting:
-            lines = (await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))).all()
+            lines = (await session.scalars(
+                select(OrderLine).where(OrderLine.order_id == order.id))).all()
             needs = [Need(ln.id, ln.product_id, ln.sku, ln.quantity) for ln in lines]
             try:
                 async with session.begin_nested():
@@ -147,7 +149,8 @@ class InventoryService:
         if free <= 0:
             return 0
         subs = (await session.scalars(select(StockSubscription).where(
-            StockSubscription.product_id == product.id, StockSubscription.notified_at.is_(None)))).all()
+            StockSubscription.product_id == product.id,
+            StockSubscription.notified_at.is_(None)))).all()
         told = 0
         for sub in subs:
             flipped = await session.execute(

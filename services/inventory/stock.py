@@ -38,9 +38,11 @@ _AVAILABLE = (
     .where(Stock.product_id.in_(bindparam("ids", expanding=True)), Warehouse.active.is_(True))
     .group_by(Stock.product_id)
 )
-_ACTIVE_WAREHOUSES = select(Warehouse.id, Warehouse.region, Warehouse.latitude,
-                            Warehouse.longitude, Warehouse.priority).where(Warehouse.active.is_(True))
-_FREE_BY_WAREHOUSE = select(Stock.product_id, Stock.warehouse_id, Stock.on_hand - Stock.reserved).where(
+_ACTIVE_WAREHOUSES = (select(Warehouse.id, Warehouse.region, Warehouse.latitude,
+                             Warehouse.longitude, Warehouse.priority)
+                      .where(Warehouse.active.is_(True)))
+_FREE_BY_WAREHOUSE = select(Stock.product_id, Stock.warehouse_id,
+                            Stock.on_hand - Stock.reserved).where(
     Stock.product_id.in_(bindparam("ids", expanding=True)))
 _STOCK = Stock.__table__  # a Core UPDATE: no Stock object lives in these sessions to keep in step
 _TAKE = (
@@ -81,7 +83,7 @@ async def _take(session: AsyncSession, pick: Pick) -> bool:
     result = await session.execute(_TAKE, {"pick_product": pick.product_id,
                                            "pick_warehouse": pick.warehouse_id,
                                            "pick_quantity": pick.quantity})
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
 
 
 async def reserve(
@@ -95,7 +97,7 @@ async def reserve(
     """Reserve every line or raise OutOfStock; a lost race re-plans inside a savepoint."""
     ranked = rank(await _warehouses(session), rules.region(region_name), region_name)
     product_ids = sorted({n.product_id for n in needs})
-    for attempt in range(MAX_PLAN_ATTEMPTS):
+    for _attempt in range(MAX_PLAN_ATTEMPTS):
         picks = plan(needs, ranked, await _free_units(session, product_ids))
         ordered = sorted(picks, key=lambda p: (p.product_id, p.warehouse_id))
         if len(ordered) == 1:  # one guarded UPDATE: when it loses, nothing was taken

@@ -65,7 +65,8 @@ def _compare_and_set(fields: tuple[str, ...]) -> Update:
     action sets the same few): the values are bound parameters named after their columns."""
     orders = Order.__table__  # Core: the caller keeps its loaded row in step (see act)
     return (update(orders)
-            .where(orders.c.id == bindparam("cas_order"), orders.c.status == bindparam("cas_expected"))
+            .where(orders.c.id == bindparam("cas_order"),
+                   orders.c.status == bindparam("cas_expected"))
             .values({name: bindparam(name) for name in ("status", "updated_at", *fields)}))
 
 
@@ -112,7 +113,8 @@ async def act(
     reason: str = "",
     **fields: Any,
 ) -> S:
-    """Apply a named action to a loaded order row and keep the row in step; returns the new status."""
+    """Apply a named action to a loaded order row and keep the row in step; returns the new
+    status."""
     to = target(action, order.status, review_required)
     await move(session, order.id, order.status, to, actor=actor, now=now, reason=reason, **fields)
     # Keep the loaded row in step without marking it dirty (the UPDATE above already wrote it).

@@ -1,8 +1,12 @@
 """Reading orders: a customer sees only their own; the merchant sees all."""
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, or_, select
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from models import CarrierEvent, Customer, Order, OrderEvent, OrderLine, Shipment
 from services.errors import NotFound
@@ -39,8 +43,10 @@ async def waits_for_restock(session: AsyncSession, order_id: int) -> bool:
 
 # The order card's statements, built once (values are bound parameters).
 _LINES = select(OrderLine).where(OrderLine.order_id == bindparam("order_id")).order_by(OrderLine.id)
-_EVENTS = select(OrderEvent).where(OrderEvent.order_id == bindparam("order_id")).order_by(OrderEvent.id)
-_SHIPMENTS = select(Shipment).where(Shipment.order_id == bindparam("order_id")).order_by(Shipment.id)
+_EVENTS = (select(OrderEvent).where(OrderEvent.order_id == bindparam("order_id"))
+           .order_by(OrderEvent.id))
+_SHIPMENTS = (select(Shipment).where(Shipment.order_id == bindparam("order_id"))
+              .order_by(Shipment.id))
 _TRACKING = (select(CarrierEvent)
              .where(CarrierEvent.shipment_id.in_(bindparam("shipment_ids", expanding=True)))
              .order_by(CarrierEvent.occurred_at, CarrierEvent.id))
@@ -95,26 +101,29 @@ async def detail(session: AsyncSession, order: Order) -> OrderDetail:
     )
 
 
-async def page_of(session: AsyncSession, where: list[object], page: int) -> tuple[list[OrderSummary], int]:
+async def page_of(session: AsyncSession, where: Sequence[ColumnElement[bool]],
+                  page: int) -> tuple[list[OrderSummary], int]:
     """A page of orders, newest first, and the number of pages."""
     page = max(0, min(int(page), 10_000))
-    total = int(await session.scalar(select(func.count(Order.id)).where(*where)) or 0)  # type: ignore[arg-type]
+    total = int(await session.scalar(select(func.count(Order.id)).where(*where)) or 0)
     rows = await session.scalars(
-        select(Order).where(*where).order_by(Order.id.desc())  # type: ignore[arg-type]
+        select(Order).where(*where).order_by(Order.id.desc())
         .offset(page * LIST_SIZE).limit(LIST_SIZE)
     )
     return [summary(o) for o in rows], max(1, -(-total // LIST_SIZE))
 
 
-_SUMMARY = (Order.id, Order.number, Order.status, Order.total, Order.currency, Order.created_at,
-            Order.customer_id, Order.recipient_name, Order.important)
+_SUMMARY: tuple[QueryableAttribute[Any], ...] = (
+    Order.id, Order.number, Order.status, Order.total, Order.currency, Order.created_at,
+    Order.customer_id, Order.recipient_name, Order.important)
 # A customer's "My orders": one page with the total count (a window function), built once.
 _CUSTOMER_PAGE = (select(*_SUMMARY, func.count().over())
                   .where(Order.customer_id == bindparam("customer_id"))
                   .order_by(Order.id.desc()).offset(bindparam("offset")).limit(LIST_SIZE))
 
 
-async def customer_page(session: AsyncSession, customer_id: int, page: int) -> tuple[list[OrderSummary], int]:
+async def customer_page(session: AsyncSession, customer_id: int,
+                        page: int) -> tuple[list[OrderSummary], int]:
     """A page of the customer's orders, newest first, and the number of pages: one query."""
     page = max(0, min(int(page), 10_000))
     rows = list(await session.execute(
@@ -125,11 +134,12 @@ async def customer_page(session: AsyncSession, customer_id: int, page: int) -> t
     return [OrderSummary(*row[:-1]) for row in rows], max(1, -(-total // LIST_SIZE))
 
 
-def search_filter(text: str) -> object:
+def search_filter(text: str) -> ColumnElement[bool]:
     """Orders whose number, phone or recipient/customer name matches."""
     digits = "".join(ch for ch in text if ch.isdigit())
     like = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    clauses = [Order.number == text.strip(), func.lower(Order.recipient_name).like(like, escape="\\")]
+    clauses = [Order.number == text.strip(),
+               func.lower(Order.recipient_name).like(like, escape="\\")]
     if len(digits) >= 4:
         clauses.append(Order.phone.like(f"%{digits}%"))
     return or_(*clauses)

@@ -54,7 +54,8 @@ class OrderService:
         async with self.ctx.db.read() as session:
             return await queries.customer_page(session, customer_id, page)
 
-    async def listing(self, status: str | None = None, page: int = 0) -> tuple[list[OrderSummary], int]:
+    async def listing(self, status: str | None = None,
+                      page: int = 0) -> tuple[list[OrderSummary], int]:
         """The merchant's order list, optionally of one status."""
         if status is not None and status not in {s.value for s in OrderStatus}:
             raise InvalidInput(field="status", reason="unknown")
@@ -70,7 +71,8 @@ class OrderService:
             return rows
 
     # transitions -------------------------------------------------------------------------
-    async def cancel_by_customer(self, customer_id: int, order_id: int, reason: str = "") -> Transitioned:
+    async def cancel_by_customer(self, customer_id: int, order_id: int,
+                                 reason: str = "") -> Transitioned:
         """The customer cancels (not once shipped); stock released, money refunded."""
         return await self._cancel(order_id, "customer_cancel", f"customer:{customer_id}",
                                   reason, customer_id)
@@ -91,7 +93,8 @@ class OrderService:
             before, now = order.status, self.ctx.clock.now()
             await act(session, order, action, actor=actor, now=now, reason=why, cancel_reason=why)
             await stock.release(session, order.id, now)
-            await ledger.refund(session, self.ctx, order, None, reason="order cancelled", actor=actor)
+            await ledger.refund(session, self.ctx, order, None, reason="order cancelled",
+                                actor=actor)
             await self._tell(session, order, "order_cancelled", reason=why)
             notifications.tell_admins(session, self.ctx.rules, "alert_order_cancelled", now,
                                       order.id, order_number=order.number, reason=why, actor=actor)
@@ -137,7 +140,8 @@ class OrderService:
                                      order_line_id=r.order_line_id, quantity=r.quantity))
         return list(shipments.values())
 
-    async def ship(self, order_id: int, actor: str, carrier_code: str, tracking_number: str) -> Transitioned:
+    async def ship(self, order_id: int, actor: str, carrier_code: str,
+                   tracking_number: str) -> Transitioned:
         """Hand the parcels to a carrier with a tracking number; the customer is told."""
         carrier = self.ctx.carriers.get(carrier_code)
         tracking = carrier.validate_tracking_number(tracking_number)
@@ -183,7 +187,8 @@ class OrderService:
         async with self.ctx.db.write() as session:
             order = await queries.load_order(session, order_id, customer_id)
             if self.ctx.db.is_postgres:  # two presses at once: one records it
-                await session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+                await session.execute(
+                    select(Order.id).where(Order.id == order.id).with_for_update())
             if order.status != S.OUT_OF_STOCK:
                 raise InvalidTransition(action="wait", status=order.status)
             if not await queries.waits_for_restock(session, order.id):
@@ -195,14 +200,16 @@ class OrderService:
                                           order.id, order_number=order.number)
             return Transitioned(order.id, order.number, order.status, order.status)
 
-    async def _tell(self, session: AsyncSession, order: Order, template: str, **params: object) -> None:
+    async def _tell(self, session: AsyncSession, order: Order, template: str,
+                    **params: object) -> None:
         customer = await session.get(Customer, order.customer_id)
         if customer is not None:
             notifications.tell_customer(session, customer, template, self.ctx.clock.now(), order.id,
                                         order_number=order.number, **params)
 
 
-async def deliver(session: AsyncSession, ctx: ServiceContext, order: Order, actor: str) -> Transitioned:
+async def deliver(session: AsyncSession, ctx: ServiceContext, order: Order,
+                  actor: str) -> Transitioned:
     """Move a shipped order to delivered inside the caller's transaction."""
     from services.payments.service import PaymentService
 

@@ -49,7 +49,7 @@ class OrderSweeps:
         self.batch = batch
 
     async def _due(self, session: AsyncSession, where: Sequence[ColumnElement[bool]],
-                   ids: list[int]) -> Sequence[Row[Any]]:
+                   ids: list[int]) -> Sequence[Row[*tuple[Any, ...]]]:
         """The batch's orders still due (id, number, customer, deadlines), claimed on PostgreSQL.
 
         The batch is fetched by id in a derived table and the conditions are re-checked outside
@@ -159,7 +159,8 @@ class OrderSweeps:
         """Completed orders past the settlement period: archived."""
         now = self.ctx.clock.now()
         return await self._sweep(
-            (Order.status == S.COMPLETED, Order.completed_at <= now - self.ctx.rules.settlement_period),
+            (Order.status == S.COMPLETED,
+             Order.completed_at <= now - self.ctx.rules.settlement_period),
             action="archive", archived_at=now)
 
     async def _move(self, session: AsyncSession, ids: list[int], action: str, now: datetime,
@@ -183,13 +184,15 @@ class OrderSweeps:
                  "to_status": to.value, "reason": reason, "created_at": now} for i in sorted(done)])
         return done
 
-    async def _stamp(self, session: AsyncSession, ids: list[int], column: str, now: datetime) -> set[int]:
+    async def _stamp(self, session: AsyncSession, ids: list[int], column: str,
+                     now: datetime) -> set[int]:
         """Set a reminder time once (compare-and-set on NULL) on a batch."""
         if not ids:
             return set()
         return set(await session.scalars(
             update(Order).where(Order.id.in_(ids), getattr(Order, column).is_(None))
-            .values({column: now}).returning(Order.id).execution_options(synchronize_session=False)))
+            .values({column: now}).returning(Order.id)
+            .execution_options(synchronize_session=False)))
 
     async def _release(self, session: AsyncSession, order_ids: set[int], now: datetime) -> None:
         """`stock.release` for a batch: each active reservation flips once, its units go back."""
@@ -214,7 +217,7 @@ class OrderSweeps:
                 .values(reserved=Stock.reserved - quantity)
                 .execution_options(synchronize_session=False))
 
-    async def _tell(self, session: AsyncSession, orders: list[Row[Any]], template: str,
+    async def _tell(self, session: AsyncSession, orders: list[Row[*tuple[Any, ...]]], template: str,
                     now: datetime) -> None:
         """The customer's message for each moved order (phone-only customers have no chat)."""
         ids = sorted({row.customer_id for row in orders})
@@ -241,8 +244,8 @@ class OrderSweeps:
         if rows:  # on the table, as the events in `_move` (status, attempts: column defaults)
             await session.execute(insert(OutboxMessage.__table__), rows)
 
-    async def _alert(self, session: AsyncSession, orders: list[Row[Any]], template: str,
-                     now: datetime) -> None:
+    async def _alert(self, session: AsyncSession, orders: list[Row[*tuple[Any, ...]]],
+                     template: str, now: datetime) -> None:
         """The merchant's alert for each moved order (its card is edited), as tell_admins."""
         rules = self.ctx.rules
         if rules.admin_chat_id is None:

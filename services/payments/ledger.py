@@ -46,7 +46,8 @@ async def refund(
     payment_id: int | None = None,
     notify: bool = True,
 ) -> int:
-    """Refund `amount` (None: all that is left) across the order's payments; returns the sum refunded.
+    """Refund `amount` (None: all that is left) across the order's payments; returns the sum
+    refunded.
 
     Refunds never exceed what was captured. A provider's refusal is recorded as a failed refund
     and the merchant is alerted; it does not undo the caller's transition.

@@ -1,4 +1,5 @@
-"""The `sandbox` provider: a local payment page whose callbacks are HMAC-signed, as a real PSP's are."""
+"""The `sandbox` provider: a local payment page whose callbacks are HMAC-signed, as a real PSP's
+are."""
 from __future__ import annotations
 
 import hashlib
@@ -30,7 +31,8 @@ class SandboxProvider:
 
     def create_link(self, request: PaymentRequest) -> str:
         """A link to the local pay page, its query signed so the amount cannot be altered."""
-        query = {"order": request.order_number, "amount": request.amount, "currency": request.currency}
+        query = {"order": request.order_number, "amount": request.amount,
+                 "currency": request.currency}
         token = self.sign(urlencode(query).encode())
         return f"{self._base_url}/pay/sandbox?{urlencode({**query, 'sig': token})}"
 
@@ -39,7 +41,8 @@ class SandboxProvider:
         query = urlencode({"order": order, "amount": amount, "currency": currency})
         return hmac.compare_digest(self.sign(query.encode()), sig)
 
-    def event_body(self, order_number: str, amount: int, currency: str, charge_id: str = "") -> bytes:
+    def event_body(self, order_number: str, amount: int, currency: str,
+                   charge_id: str = "") -> bytes:
         """The callback body the pay page posts when the customer presses Pay."""
         charge = charge_id or f"sbx_{secrets.token_hex(8)}"
         payload = {"type": "charge.succeeded", "charge_id": charge, "order": order_number,

@@ -81,7 +81,8 @@ class PaymentService:
                 return "out_of_stock"
         return None
 
-    async def handle_callback(self, provider_code: str, body: bytes, signature: str) -> PaymentOutcome:
+    async def handle_callback(self, provider_code: str, body: bytes,
+                              signature: str) -> PaymentOutcome:
         """Verify a provider's callback and apply it."""
         event = self.ctx.payments.get(provider_code).verify_event(body, signature)
         return await self.apply(event)
@@ -150,5 +151,6 @@ class PaymentService:
 
     async def record_cash(self, session: AsyncSession, order: Order) -> None:
         """Cash handed to the courier on delivery: captured once per order."""
-        event = PaymentEvent("cod", f"cod-{order.number}", order.number, order.total, order.currency)
+        event = PaymentEvent("cod", f"cod-{order.number}", order.number, order.total,
+                             order.currency)
         await self._record(session, order, event)

@@ -32,7 +32,8 @@ class TelegramPayments:
         raise PaymentError("Telegram Payments use an invoice in the chat, not a link")
 
     def verify_event(self, body: bytes, signature: str) -> PaymentEvent:
-        """Not used: Telegram reports payments as updates to the bot, never as webhooks to the shop."""
+        """Not used: Telegram reports payments as updates to the bot, never as webhooks to the
+        shop."""
         raise PaymentError("Telegram Payments have no provider callbacks")
 
     async def refund(self, charge_id: str, amount: int, currency: str) -> RefundResult:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -81,7 +82,8 @@ class TrackingService:
                        Shipment.delivered_at.is_(None), Shipment.tracking_number.is_not(None),
                        Shipment.carrier.in_(codes), Order.status == S.SHIPPED)
                 .order_by(Shipment.id).limit(batch))
-            return [_Due(*row) for row in rows]
+            # The WHERE leaves no NULL carrier, tracking number or shipping time.
+            return [_Due(*cast("tuple[int, int, str, str, datetime]", row)) for row in rows]
 
     async def _track_all(self, due: list[_Due]) -> list[tuple[_Due, list[TrackingEvent]]]:
         """Ask the carriers, a few requests at a time; a parcel whose carrier fails waits."""
@@ -100,8 +102,10 @@ class TrackingService:
         answers = await asyncio.gather(*(ask(parcel) for parcel in due))
         return [answer for answer in answers if answer is not None]
 
-    async def _record(self, session: AsyncSession, parcel: _Due, events: list[TrackingEvent]) -> int:
-        """Insert the new events, tell the customer of each, deliver when the last parcel arrived."""
+    async def _record(self, session: AsyncSession, parcel: _Due,
+                      events: list[TrackingEvent]) -> int:
+        """Insert the new events, tell the customer of each, deliver when the last parcel
+        arrived."""
         new = [e for e in sorted(events, key=lambda e: e.occurred_at)
                if await self._insert(session, parcel.shipment_id, e)]
         if not new:
@@ -134,10 +138,12 @@ class TrackingService:
         )
         return await session.scalar(stmt) is not None
 
-    async def _arrived(self, session: AsyncSession, parcel: _Due, order: Order, at: datetime) -> None:
+    async def _arrived(self, session: AsyncSession, parcel: _Due, order: Order,
+                       at: datetime) -> None:
         """Stamp the parcel; when every parcel of the order is in, the order is delivered."""
         await session.execute(
-            update(Shipment).where(Shipment.id == parcel.shipment_id, Shipment.delivered_at.is_(None))
+            update(Shipment)
+            .where(Shipment.id == parcel.shipment_id, Shipment.delivered_at.is_(None))
             .values(delivered_at=at).execution_options(synchronize_session=False))
         waiting = await session.scalar(
             select(Shipment.id).where(Shipment.order_id == order.id,

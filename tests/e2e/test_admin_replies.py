@@ -44,9 +44,8 @@ async def _tracking(shop: ShopUnderTest, number: str) -> str | None:
     async with shop.services.ctx.db.read() as s:
         order = await s.scalar(select(Order).where(Order.number == number))
         assert order is not None
-        found = await s.scalar(select(Shipment.tracking_number)
-                               .where(Shipment.order_id == order.id))
-        return found
+        return await s.scalar(select(Shipment.tracking_number)
+                              .where(Shipment.order_id == order.id))
 
 
 async def test_the_question_asks_with_force_reply_and_the_answer_arrives(

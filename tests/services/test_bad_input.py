@@ -61,7 +61,7 @@ def address(**change: str) -> AddressInput:
     return AddressInput(**values)
 
 
-@pytest.mark.parametrize("bad,field", [
+@pytest.mark.parametrize(("bad", "field"), [
     (address(phone="12345"), "phone"),
     (address(phone="not a phone"), "phone"),
     (address(phone="😀😀😀"), "phone"),

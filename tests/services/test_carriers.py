@@ -139,5 +139,5 @@ def test_a_carrier_is_named_in_the_readers_language_never_by_its_code(clock: Fak
 
 
 def test_registry_refuses_a_duplicate_code(clock: FakeClock) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="registered twice"):
         CarrierRegistry([ManualCarrier(), ManualCarrier()])

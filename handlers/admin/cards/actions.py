@@ -121,7 +121,8 @@ async def ship(turn: Turn, card: OrderCard) -> None:
 
 
 async def deliver(turn: Turn, card: OrderCard) -> None:
-    """The parcel arrived (a carrier without tracking, or tracking that lags): the merchant says so."""
+    """The parcel arrived (a carrier without tracking, or tracking that lags): the merchant says
+    so."""
     await turn.services.orders.mark_delivered(card.order.id, actor(turn))
     put_card(turn, await turn.services.merchant.card(card.order.id))
     turn.answer(turn.t("admin_cards.delivered", number=card.order.number))
@@ -162,7 +163,8 @@ async def on_carrier(turn: Turn, pressed: Callback) -> None:
     turn.go(TRACKING_STEP, order_id=order_id, carrier=carrier.code,
             card=turn.event.callback_message_id)
     ask(turn, turn.t("admin_cards.ask_tracking", number=esc(card.order.number),
-                     carrier=esc(carrier.profile.name(turn.t.language))), turn.t("admin.hint.tracking"))
+                     carrier=esc(carrier.profile.name(turn.t.language))),
+        turn.t("admin.hint.tracking"))
     turn.answer()
 
 

@@ -100,7 +100,8 @@ async def tracking_step(turn: Turn) -> None:
     card = await turn.services.merchant.card(order_id)
     parcel = next((s for s in card.order.shipments if s.shipped_at), None)
     turn.send(turn.t("admin_cards.shipped", number=esc(card.order.number),
-                     carrier=esc(turn.services.ctx.carriers.name(str(data["carrier"]), turn.t.language)),
+                     carrier=esc(turn.services.ctx.carriers.name(str(data["carrier"]),
+                                                                 turn.t.language)),
                      tracking=esc(parcel.tracking_number if parcel else "")))
     edit_card(turn, card, data.get("card"))
 
@@ -112,7 +113,10 @@ async def refund_step(turn: Turn) -> None:
         return
     order_id = int(data["order_id"])
     card = await turn.services.merchant.card(order_id)
-    money = lambda value: turn.t.money(value, card.order.currency)
+
+    def money(value: int) -> str:
+        return turn.t.money(value, card.order.currency)
+
     if (amount := refund_amount(turn, text, card.refundable)) is None:
         return None
     try:

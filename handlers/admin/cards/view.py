@@ -48,12 +48,16 @@ def status_text(t: Translator, status: str) -> str:
 def card_text(t: Translator, card: OrderCard, ctx: ServiceContext, alert: str = "") -> str:
     """The card's text: what happened, then the order."""
     o, rules = card.order, ctx.rules
-    money = (lambda amount: t.money(amount, o.currency))
+
+    def money(amount: int) -> str:
+        return t.money(amount, o.currency)
+
     parts = [alert, ""] if alert else []
     parts.append(t("admin_cards.title", number=esc(o.number))
                  + (" " + t("admin_cards.important") if o.important else ""))
     parts.append(t("admin_cards.status", status=status_text(t, o.status)))
-    who = esc(card.customer_name) + (f" @{esc(card.customer_username)}" if card.customer_username else "")
+    who = esc(card.customer_name) + (f" @{esc(card.customer_username)}"
+                                     if card.customer_username else "")
     parts.append(t("admin_cards.customer", name=who or "—"))
     parts.append(t("admin_cards.recipient", name=esc(o.recipient_name),
                    phone=esc(format_phone(o.phone, rules.default_phone_region))))
@@ -114,7 +118,8 @@ def card_keyboard(t: Translator, card: OrderCard) -> Inline:
     buttons = [Button(t(f"admin_cards.btn.{a}"), callbacks.encode("ao", card.order.id, a))
                for a in card.actions]
     rows = [tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2)]
-    rows.append((Button(t("admin_cards.btn.refresh"), callbacks.encode("ao", card.order.id, "card")),))
+    rows.append((Button(t("admin_cards.btn.refresh"),
+                        callbacks.encode("ao", card.order.id, "card")),))
     return Inline(tuple(rows))
 
 
@@ -123,7 +128,8 @@ def warehouse_screen(t: Translator, card: OrderCard,
     """The suggested warehouse and a button per warehouse to ship from it instead."""
     suggested = next((o for o in options if o.suggested), None)
     lines = [t("admin_cards.warehouse_title", number=esc(card.order.number)),
-             t("admin_cards.warehouse_suggested", name=esc(suggested.name), code=esc(suggested.code))
+             t("admin_cards.warehouse_suggested", name=esc(suggested.name),
+               code=esc(suggested.code))
              if suggested else t("admin_cards.warehouse_none")]
     buttons = []
     for o in options:
@@ -133,11 +139,13 @@ def warehouse_screen(t: Translator, card: OrderCard,
         mark = "✅ " if o.current else ("⭐ " if o.suggested else "")
         buttons.append((Button(f"{mark}{o.name} ({o.code})",
                                callbacks.encode("aow", card.order.id, o.id)),))
-    buttons.append((Button(t("admin_cards.btn.back"), callbacks.encode("ao", card.order.id, "card")),))
+    buttons.append((Button(t("admin_cards.btn.back"),
+                           callbacks.encode("ao", card.order.id, "card")),))
     return "\n".join(lines), Inline(tuple(buttons))
 
 
-def carrier_screen(t: Translator, card: OrderCard, carriers: list[tuple[str, str]]) -> tuple[str, Inline]:
+def carrier_screen(t: Translator, card: OrderCard,
+                   carriers: list[tuple[str, str]]) -> tuple[str, Inline]:
     """Which carrier takes the parcels."""
     rows = [(Button(name, data),) for code, name in carriers
             if (data := _encoded("aoc", card.order.id, code))]

@@ -44,7 +44,8 @@ def order_row(turn: Turn, order: OrderSummary) -> str:
     flag = "❗" if order.important else ""
     return turn.t("admin_commands.order_row", flag=flag, number=order.number,
                   status=status_name(turn.t, order.status), name=esc(order.recipient_name),
-                  total=turn.t.money(order.total, order.currency), date=turn.t.when(order.created_at))
+                  total=turn.t.money(order.total, order.currency),
+                  date=turn.t.when(order.created_at))
 
 
 def order_buttons(turn: Turn, orders: list[OrderSummary]) -> list[tuple[Button, ...]]:

@@ -119,7 +119,8 @@ def review_text(turn: Turn, data: dict[str, object], items: list[ItemView]) -> s
         t("admin_commands.new_review_delivery",
           name=delivery.name_zh if t.language.startswith("zh") else delivery.name_en,
           fee=t.money(delivery.fee, rules.currency)),
-        t("admin_commands.new_review_payment", method=t(f"admin_commands.new_pay_{data['payment']}")),
+        t("admin_commands.new_review_payment",
+          method=t(f"admin_commands.new_pay_{data['payment']}")),
         t("admin_commands.summary_total", total=t.money(subtotal + delivery.fee, rules.currency)),
     ])
 

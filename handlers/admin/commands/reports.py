@@ -29,7 +29,8 @@ def _rate(t: Translator, value: float | None) -> str:
     return f"{100 * value:.1f}%" if value is not None else t("admin_commands.no_data")
 
 
-def stats_text(t: Translator, report: reports.PerformanceReport, period: Period, currency: str) -> str:
+def stats_text(t: Translator, report: reports.PerformanceReport, period: Period,
+               currency: str) -> str:
     """The figures in words."""
     sales = report.sales
     average = t.money(sales.average_order_value, currency) if sales.average_order_value else "–"
@@ -67,7 +68,8 @@ async def stats(turn: Turn) -> None:
     currency = ctx.rules.currency
     turn.send(stats_text(turn.t, report, period, currency))
     png = await charts.performance_png_async(report, chart_labels(turn.t, period, currency),
-                                             chart_labels(Translator("en", turn.t.timezone), period, currency))
+                                             chart_labels(Translator("en", turn.t.timezone),
+                                                          period, currency))
     turn.replies.append(SendPhoto(turn.chat_id, "stats.png", turn.t("admin_commands.chart_caption"),
                                   thread_id=turn.event.thread_id, content=png))
 

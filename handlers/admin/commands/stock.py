@@ -16,7 +16,8 @@ async def show_stock(turn: Turn) -> None:
         levels = await turn.services.inventory.levels(words[0])
     except NotFound:
         return usage(turn, "stock", turn.t("admin_commands.no_such_sku", sku=esc(words[0])))
-    rows = [turn.t("admin_commands.stock_row", code=esc(s.warehouse_code), name=esc(s.warehouse_name),
+    rows = [turn.t("admin_commands.stock_row", code=esc(s.warehouse_code),
+                   name=esc(s.warehouse_name),
                    on_hand=s.on_hand, reserved=s.reserved, available=s.available) for s in levels]
     turn.send("\n".join([turn.t("admin_commands.stock_head", sku=esc(words[0])), *rows]))
 

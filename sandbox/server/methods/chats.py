@@ -33,7 +33,7 @@ def _seen_chat(call: Call) -> SimChat:
 async def get_chat(call: Call) -> dict[str, Any]:
     """getChat: ChatFullInfo with the spec's required fields."""
     chat = _seen_chat(call)
-    info = call.spec.minimal("ChatFullInfo")
+    info: dict[str, Any] = call.spec.minimal("ChatFullInfo")
     info.update(chat.to_api())
     info["max_reaction_count"] = 11
     info["accepted_gift_types"] = {

@@ -88,7 +88,7 @@ def _apply_edit(
     changes: dict[str, Any],
     markup: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    new = {k: v for k, v in changes.items()}
+    new = dict(changes)
     same = all(msg.get(k) == (v or None) for k, v in new.items())
     same = same and msg.get("reply_markup") == markup
     if same:

@@ -82,7 +82,7 @@ async def get_updates(call: Call) -> list[dict[str, Any]]:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or bot.webhook:
                 return []
-            wake = asyncio.ensure_future(bot.wakeup.wait())
+            wake: asyncio.Future[Any] = asyncio.ensure_future(bot.wakeup.wait())
             try:
                 await asyncio.wait(
                     {wake, me}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
