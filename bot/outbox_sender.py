@@ -172,7 +172,8 @@ class OutboxSender:
                      delay: timedelta | None = None) -> None:
         delay = delay or timedelta(seconds=min(2 ** message.attempts, MAX_DELAY))
         merchant = message.audience != "customer"
-        level = logging.ERROR if merchant and message.attempts >= ALERT_AFTER_TRIES else logging.WARNING
+        level = (logging.ERROR if merchant and message.attempts >= ALERT_AFTER_TRIES
+                 else logging.WARNING)
         log.log(level, "outbox %s to %s (%s), try %s failed: %s; next in %ss", message.id,
                 message.chat_id, message.audience, message.attempts, error,
                 int(delay.total_seconds()))

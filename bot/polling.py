@@ -64,7 +64,7 @@ class Poller(Generic[U]):
                 if self._stopping.is_set():
                     break
                 raise
-            except Exception as error:  # network, Telegram's 5xx, a 409 conflict
+            except Exception as error:  # noqa: BLE001 - network, Telegram's 5xx, a 409 conflict
                 log.warning("getUpdates failed: %s", error)
                 await self._pause(ERROR_PAUSE)
                 continue
@@ -122,7 +122,7 @@ class Poller(Generic[U]):
         """Wait (a bounded time) for the updates in flight, then confirm what was handled."""
         if self.in_flight:
             log.info("finishing %d update(s) in flight", len(self.in_flight))
-            done, pending = await asyncio.wait(list(self.in_flight.values()),
+            _, pending = await asyncio.wait(list(self.in_flight.values()),
                                                timeout=DRAIN_TIMEOUT)
             for task in pending:
                 task.cancel()
@@ -134,5 +134,5 @@ class Poller(Generic[U]):
         if offset is not None:
             try:  # confirm what was handled; what is left is resent to the next process
                 await self.fetch(offset, 0)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - the next process gets them again
                 log.warning("could not confirm the handled updates: %s", error)

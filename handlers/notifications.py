@@ -108,7 +108,7 @@ class Notifications:
     async def compose(self, message: OutgoingMessage) -> list[Reply]:
         """The replies for one outbox row."""
         composer = self.composers.get(message.audience)
-        if composer is not None:
+        if composer is not None and not isinstance(composer, Deliverer):
             return await composer.compose(message)
         return [render(self.ctx, message)]
 
@@ -120,5 +120,5 @@ class Notifications:
     async def sent(self, message: OutgoingMessage, reply: Reply, message_id: int | None) -> None:
         """Pass the sent message's id to the composer that asked for it."""
         composer = self.composers.get(message.audience)
-        if composer is not None:
+        if composer is not None and not isinstance(composer, Deliverer):
             await composer.sent(message, reply, message_id)

@@ -82,10 +82,11 @@ class Database:
             transaction = _Transaction(session=self.write_factory())
             token = _current.set(transaction)
             try:
-                async with transaction.session:  # type: ignore[union-attr]
-                    async with transaction.session.begin():  # type: ignore[union-attr]
-                        transaction.depth = 1
-                        yield transaction.session  # type: ignore[misc]
+                session = transaction.session
+                assert session is not None
+                async with session, session.begin():
+                    transaction.depth = 1
+                    yield session
             finally:
                 _current.reset(token)
             await _run_after(transaction.after)

@@ -55,9 +55,10 @@ def state_line(t: Translator, view: CardView) -> str:
 def card_keyboard(t: Translator, view: CardView) -> Inline:
     """Take over / Release / Close, and the order the customer asked about."""
     who = view.telegram_id
-    rows = [(Button(t("support.button.take"), callbacks.encode("spt", who)),
-             Button(t("support.button.release"), callbacks.encode("spr", who)),
-             Button(t("support.button.close"), callbacks.encode("spc", who)))]
+    take = Button(t("support.button.take"), callbacks.encode("spt", who))
+    release = Button(t("support.button.release"), callbacks.encode("spr", who))
+    close = Button(t("support.button.close"), callbacks.encode("spc", who))
+    rows: list[tuple[Button, ...]] = [(take, release, close)]
     session = view.session
     if session is not None and session.order_id is not None and not session.resolved:
         number = next((o.number for o in view.orders if o.id == session.order_id), "")

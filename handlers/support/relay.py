@@ -180,7 +180,7 @@ class SupportRelay:
 
     async def _order_number(self, order_id: int) -> str:
         card = await self.services.merchant.card(order_id)
-        return html.escape(card.number)
+        return html.escape(card.order.number)
 
     # ---- the customer ---------------------------------------------------------------------
     async def _to_customer(self, customer: int, send: Send, reply: Reply) -> int | None:

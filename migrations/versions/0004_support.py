@@ -59,7 +59,8 @@ def upgrade() -> None:
         sa.Column("peer_message_id", sa.Integer(), nullable=True),
         sa.Column("telegram_id", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_support_links")),
-        sa.UniqueConstraint("chat_id", "message_id", name=op.f("uq_support_links_chat_id_message_id")),
+        sa.UniqueConstraint("chat_id", "message_id",
+                            name=op.f("uq_support_links_chat_id_message_id")),
     )
 
 

@@ -25,10 +25,10 @@ from sandbox.testing import Sandbox, running_sandbox
 from services.clock import SystemClock
 from services.container import build_services
 from services.database import Database
+from tests.conftest import TEST_RULES, make_context
 from tests.e2e.steps import WAIT, edited, new_message
 from tests.reliability.processes import BotProcess
 from tests.reliability.test_crash import bot_args, file_database
-from tests.conftest import TEST_RULES, make_context
 from tests.shop import ShopData, seed_shop
 
 pytestmark = pytest.mark.slow
