@@ -12,7 +12,7 @@ from models.inventory import (
     Warehouse,
 )
 from models.order import Order, OrderEvent, OrderLine, OrderStatus
-from models.payment import Payment, Refund
+from models.payment import InboxStatus, Payment, PaymentInboxEntry, Refund, RefundStatus
 from models.shipment import CarrierEvent, Shipment, ShipmentLine
 from models.system import (
     AdminCard,
@@ -32,6 +32,7 @@ __all__ = [
     "Category",
     "ConversationState",
     "Customer",
+    "InboxStatus",
     "Order",
     "OrderEvent",
     "OrderLine",
@@ -39,9 +40,11 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Payment",
+    "PaymentInboxEntry",
     "ProcessedUpdate",
     "Product",
     "Refund",
+    "RefundStatus",
     "ReservationStatus",
     "ReturnLine",
     "ReturnRequest",
