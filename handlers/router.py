@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 from types import ModuleType
 
-from handlers import callbacks
+from handlers import callbacks, payment
 from handlers.admin import AdminConversation
 from handlers.events import AnswerCallback, Event, ForceReply, Reply, SendText
 from handlers.i18n import LANGUAGES, Translator, catalogue
@@ -58,6 +58,9 @@ class Conversation:
 
     async def handle(self, event: Event) -> list[Reply]:
         """The replies to one event; a repeated update gets none."""
+        # Money first: written down in its own transaction before anything else can fail.
+        if event.kind == "successful_payment" and (money := payment.telegram_event(event)):
+            await self.services.payment_inbox.record(money)
         conversation = self.services.conversation
         if self.admin.accepts(event) or not (event.is_private or event.kind == "pre_checkout"):
             if not await conversation.claim_update(event.update_id):

@@ -2,13 +2,21 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+
+log = logging.getLogger(__name__)
+
+AfterCommit = Callable[[], Awaitable[object]]
+# What to run once the write open in this task commits; None while no write is open.
+_after_commit: ContextVar[list[AfterCommit] | None] = ContextVar("after_commit", default=None)
 
 
 @dataclass(frozen=True)
@@ -54,12 +62,28 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One read-write transaction, committed on success and rolled back on any error."""
-        if self.dialect == "sqlite":
-            async with self.writer(), self._inline(self.write_factory) as session:
-                yield session
-            return
-        async with self.write_factory() as session, session.begin():
-            yield session
+        hooks: list[AfterCommit] = []
+        token = _after_commit.set(hooks)
+        try:
+            if self.dialect == "sqlite":
+                async with self.writer(), self._inline(self.write_factory) as session:
+                    yield session
+            else:
+                async with self.write_factory() as session, session.begin():
+                    yield session
+        finally:
+            _after_commit.reset(token)
+        await _run(hooks)  # committed, and SQLite's write lock is free again
+
+    async def after_commit(self, fn: AfterCommit) -> None:
+        """Run `fn` once the current write has committed (never if it rolls back); when no
+        write is open, run it now. For calls out of the process (a provider's refund) that
+        must neither hold the write lock nor happen for a transaction that is undone."""
+        hooks = _after_commit.get()
+        if hooks is None:
+            await _run([fn])
+        else:
+            hooks.append(fn)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -97,3 +121,13 @@ class Database:
         async with self.writer(), self.write_factory.kw["bind"].connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
+
+
+async def _run(hooks: list[AfterCommit]) -> None:
+    """Run what waited for a commit; a failure is logged, not raised: the commit stands, and
+    the work it left (a pending refund) is found again by its sweep."""
+    for fn in hooks:
+        try:
+            await fn()
+        except Exception:  # the caller's commit must not look failed
+            log.exception("work after commit failed; its sweep retries it")

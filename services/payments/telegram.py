@@ -35,7 +35,8 @@ class TelegramPayments:
         """Not used: Telegram reports payments as updates to the bot, never as webhooks to the shop."""
         raise PaymentError("Telegram Payments have no provider callbacks")
 
-    async def refund(self, charge_id: str, amount: int, currency: str) -> RefundResult:
+    async def refund(self, charge_id: str, amount: int, currency: str,
+                     idempotency_key: str) -> RefundResult:
         """Recorded as done: the merchant refunds the charge in the provider's dashboard."""
         self.refunds.append((charge_id, amount))
         return RefundResult(ok=True, provider_refund_id=f"{MANUAL_REFUND_PREFIX}{charge_id}"[:128])
