@@ -122,6 +122,10 @@ async def confirm(request: web.Request) -> web.Response:
         return _page(t, 403, html.escape(t("paypage.forged")))
     if form.get("action") != "pay":
         return _page(t, 200, html.escape(t("paypage.failed")))
+    try:  # no charge for an order that is gone (the callback would keep such money)
+        await request.app[SERVICES_KEY].orders.by_number(link.order)
+    except NotFound:
+        return _page(t, 400, html.escape(t("paypage.not_found")))
     body = provider.event_body(link.order, link.amount, link.currency, charge_id(provider, link))
     try:
         outcome = await request.app[SERVICES_KEY].payment_inbox.handle_callback(
