@@ -6,6 +6,7 @@ import json
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -229,3 +230,12 @@ class ConversationService:
         async with self.ctx.db.write() as session:
             await session.execute(delete(ConversationState).where(
                 ConversationState.user_id == user_id))
+
+    # pruning (issue 19) ----------------------------------------------------------------------
+    async def prune(self, before: datetime) -> int:
+        """Forget updates handled before `before`: they are kept only to drop Telegram's
+        redeliveries. The number of rows deleted."""
+        async with self.ctx.db.write() as session:
+            result = await session.execute(
+                delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before))
+            return int(result.rowcount)  # type: ignore[attr-defined]
