@@ -75,7 +75,8 @@ class RefundService:
                 .join(Payment, Payment.id == Refund.payment_id)
                 .where(Refund.status == RefundStatus.PENDING, where)
                 .order_by(Refund.id).limit(BATCH))
-            return [RefundCall(*row) for row in rows]
+            return [RefundCall(refund_id, provider, charge_id, amount, currency, key or "")
+                    for refund_id, provider, charge_id, amount, currency, key in rows]
 
     async def _record(self, call: RefundCall, answer: RefundResult) -> int:
         """The provider's answer, once: a concurrent retry that lost the race records nothing."""
