@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -18,6 +18,8 @@ from services.container import Services
 log = logging.getLogger(__name__)
 
 Sweep = Callable[[], Awaitable[int]]
+# A handled update id is remembered this long: Telegram's redeliveries come well within it.
+UPDATE_ID_KEPT = timedelta(days=1)
 
 
 def jobs(services: Services, config: SchedulerConfig) -> dict[str, tuple[Sweep, float]]:
@@ -32,7 +34,29 @@ def jobs(services: Services, config: SchedulerConfig) -> dict[str, tuple[Sweep, 
         "poll_tracking": (services.tracking.poll, config.poll_tracking),
         "stock_back": (services.inventory.sweep_back_in_stock, config.stock_back),
         "support_unanswered": (services.support.sweep_unanswered, config.reminders),
+        "money": (_money(services), config.money),
+        "prune": (_prune(services, config), config.prune),
     }
+
+
+def _money(services: Services) -> Sweep:
+    """Refunds whose provider call was lost, and payments recorded but not applied."""
+    async def sweep() -> int:
+        refunds = await services.refunds.retry_pending()
+        return refunds + await services.payment_inbox.retry_received()
+
+    return sweep
+
+
+def _prune(services: Services, config: SchedulerConfig) -> Sweep:
+    """Sent messages past their keeping time; update ids past Telegram's redelivery window."""
+    async def sweep() -> int:
+        now = services.ctx.clock.now()
+        kept = timedelta(days=config.keep_sent_messages_days)
+        sent = await services.outbox.prune_sent(now - kept)
+        return sent + await services.conversation.prune(now - UPDATE_ID_KEPT)
+
+    return sweep
 
 
 def _archive_and_settle(services: Services) -> Sweep:

@@ -269,7 +269,7 @@ class CarrierConfig(Section):
 
 
 class SchedulerConfig(Section):
-    """Seconds between the runs of each sweep."""
+    """Seconds between the runs of each sweep, and how long sent messages are kept."""
 
     expire_unpaid: float = Field(default=60, gt=0)
     reminders: float = Field(default=60, gt=0)
@@ -278,6 +278,9 @@ class SchedulerConfig(Section):
     archive: float = Field(default=3600, gt=0)
     stock_back: float = Field(default=60, gt=0)
     outbox: float = Field(default=1, gt=0)
+    money: float = Field(default=10, gt=0)
+    prune: float = Field(default=3600, gt=0)
+    keep_sent_messages_days: int = Field(default=7, ge=1)
 
 
 class RedisConfig(Section):

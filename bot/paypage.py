@@ -7,7 +7,7 @@
 - POST /pay/sandbox/callback (raw JSON body, header X-Sandbox-Signature)  a PSP's server callback
 
 Pressing Pay does exactly what a real provider does: it signs a "charge succeeded" body and
-applies it through PaymentService.handle_callback. The charge id is derived from the signed link,
+applies it through PaymentInbox.handle_callback. The charge id is derived from the signed link,
 so a double click (or a reloaded form) is the same charge and is counted once.
 """
 from __future__ import annotations
@@ -123,9 +123,13 @@ async def confirm(request: web.Request) -> web.Response:
         return _page(t, 403, html.escape(t("paypage.forged")))
     if form.get("action") != "pay":
         return _page(t, 200, html.escape(t("paypage.failed")))
+    try:  # no charge for an order that is gone (the callback would keep such money)
+        await request.app[SERVICES_KEY].orders.by_number(link.order)
+    except NotFound:
+        return _page(t, 400, html.escape(t("paypage.not_found")))
     body = provider.event_body(link.order, link.amount, link.currency, charge_id(provider, link))
     try:
-        outcome = await request.app[SERVICES_KEY].payments.handle_callback(
+        outcome = await request.app[SERVICES_KEY].payment_inbox.handle_callback(
             provider.code, body, provider.sign(body))
     except PaymentError:
         return _page(t, 400, html.escape(t("paypage.bad_request")))
@@ -140,7 +144,7 @@ async def callback(request: web.Request) -> web.Response:
         return web.json_response({"error": "body too large"}, status=413)
     signature = request.headers.get(SIGNATURE_HEADER, "")
     try:
-        outcome = await request.app[SERVICES_KEY].payments.handle_callback(
+        outcome = await request.app[SERVICES_KEY].payment_inbox.handle_callback(
             request.app[PROVIDER_KEY].code, body, signature)
     except PaymentError as error:
         log.warning("sandbox payment callback refused: %s", error)

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import hmac
+import json
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiogram.types import Update
 from aiohttp import web
+from pydantic import ValidationError
 
 from bot.config import AppConfig
 
@@ -14,6 +16,37 @@ if TYPE_CHECKING:
     from bot.app import ShopBot
 
 log = logging.getLogger(__name__)
+
+INT64 = 2**63  # Telegram's integers all fit a signed 64-bit column; update ids are stored so
+
+
+def update_json(body: bytes) -> dict[str, Any] | None:
+    """The body as an update's JSON object, or None when it cannot be one (answered 400):
+    not JSON, not an object, no update id >= 0, or an integer no 64-bit column can hold."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):  # malformed, not UTF-8, nested beyond reason
+        return None
+    if not isinstance(data, dict):
+        return None
+    update_id = data.get("update_id")
+    if type(update_id) is not int or update_id < 0 or not _ints_fit(data):
+        return None
+    return data
+
+
+def _ints_fit(data: Any) -> bool:
+    """True when every integer in the JSON value fits a signed 64-bit column."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, int) and not -INT64 <= value < INT64:
+            return False
+    return True
 
 
 def web_app(config: AppConfig, shop: ShopBot) -> web.Application:
@@ -38,7 +71,15 @@ def web_app(config: AppConfig, shop: ShopBot) -> web.Application:
                 return web.Response(status=401)
             if shop.runtime.stopping:  # Telegram resends it, to the next process
                 return web.Response(status=503)
-            update = Update.model_validate(await request.json(), context={"bot": shop.bot})
+            data = update_json(await request.read())
+            try:
+                update = (None if data is None
+                          else Update.model_validate(data, context={"bot": shop.bot}))
+            except ValidationError:  # an object, but not an Update
+                update = None
+            if update is None:  # Telegram never sends such a body: no traceback, no retry
+                log.warning("webhook body refused: not a Telegram update")
+                return web.Response(status=400)
             await shop.runtime.feed(update)  # 200 only once the work is committed
             return web.Response()
 

@@ -10,11 +10,12 @@ from typing import Protocol
 
 from handlers import callbacks
 from handlers.callbacks import Callback
-from handlers.events import AnswerPreCheckout, Button, Inline, SendInvoice
+from handlers.events import AnswerPreCheckout, Button, Event, Inline, SendInvoice
 from handlers.registry import Registry
 from handlers.turn import Turn
 from models import OrderStatus as S
 from services.errors import PaymentError
+from services.payments.inbox import UNMATCHED
 from services.payments.providers import PaymentEvent
 
 TITLE_MAX = 32          # Bot API sendInvoice: title 1-32 characters
@@ -100,18 +101,29 @@ async def pre_checkout(turn: Turn) -> None:
     turn.replies.append(AnswerPreCheckout(query.query_id, problem is None, error))
 
 
-async def successful(turn: Turn) -> None:
-    """Telegram took the money: apply it once (by charge id), and tell the customer."""
-    paid = turn.event.payment
+def telegram_event(event: Event) -> PaymentEvent | None:
+    """The money event of a `successful_payment` update (None without a charge id)."""
+    paid = event.payment
     charge = paid and (paid.telegram_charge_id or paid.provider_charge_id)
     if paid is None or not charge:
-        raise PaymentError("successful_payment without a charge id")
+        return None
     raw = {"telegram_charge_id": paid.telegram_charge_id,
            "provider_charge_id": paid.provider_charge_id, "payload": paid.payload}
-    outcome = await turn.services.payments.apply(PaymentEvent(
-        "telegram", charge, paid.payload, paid.total_amount, paid.currency, raw))
-    amount = turn.t.money(paid.total_amount, paid.currency)
-    if outcome.refunded:
+    return PaymentEvent("telegram", charge, paid.payload, paid.total_amount, paid.currency, raw)
+
+
+async def successful(turn: Turn) -> None:
+    """Telegram took the money: apply it once (by charge id), and tell the customer once."""
+    money = telegram_event(turn.event)
+    if money is None:
+        raise PaymentError("successful_payment without a charge id")
+    outcome = await turn.services.payment_inbox.receive(money)
+    if outcome.duplicate:  # already applied, and the customer already told
+        return
+    amount = turn.t.money(money.amount, money.currency)
+    if outcome.status == UNMATCHED:
+        key = "payment.unmatched"
+    elif outcome.refunded:
         key = "payment.refunded"
     elif outcome.status == S.OUT_OF_STOCK:
         key = "payment.received_out_of_stock"

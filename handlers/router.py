@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 from types import ModuleType
 
-from handlers import callbacks, reply_codec
+from handlers import callbacks, payment, reply_codec
 from handlers.admin import AdminConversation
 from handlers.events import AnswerCallback, Event, ForceReply, Reply, SendText
 from handlers.i18n import LANGUAGES, Translator, catalogue
@@ -63,6 +63,9 @@ class Conversation:
         """The replies to one event, its effects committed with the record that it was
         handled; a repeat of an update whose turn committed gets that turn's replies again
         (the process may have stopped before it sent them)."""
+        # Money first: written down in its own transaction before anything else can fail.
+        if event.kind == "successful_payment" and (money := payment.telegram_event(event)):
+            await self.services.payment_inbox.record(money)
         try:
             async with self.services.ctx.db.turn():
                 return await self._turn(event)

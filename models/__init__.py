@@ -12,7 +12,7 @@ from models.inventory import (
     Warehouse,
 )
 from models.order import Order, OrderEvent, OrderLine, OrderStatus
-from models.payment import Payment, Refund
+from models.payment import InboxStatus, Payment, PaymentInboxEntry, Refund, RefundStatus
 from models.shipment import CarrierEvent, Shipment, ShipmentLine
 from models.support import SupportLink, SupportSession, SupportTopic
 from models.system import (
@@ -33,6 +33,7 @@ __all__ = [
     "Category",
     "ConversationState",
     "Customer",
+    "InboxStatus",
     "Order",
     "OrderEvent",
     "OrderLine",
@@ -40,9 +41,11 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Payment",
+    "PaymentInboxEntry",
     "ProcessedUpdate",
     "Product",
     "Refund",
+    "RefundStatus",
     "ReservationStatus",
     "ReturnLine",
     "ReturnRequest",

@@ -15,6 +15,8 @@ from services.merchant import MerchantService
 from services.orders.service import OrderService
 from services.orders.sweeps import OrderSweeps
 from services.outbox import OutboxService
+from services.payments.inbox import PaymentInbox
+from services.payments.refunds import RefundService
 from services.payments.service import PaymentService
 from services.phone_orders import PhoneOrderService
 from services.returns import ReturnService
@@ -35,6 +37,8 @@ class Services:
     checkout: CheckoutService
     orders: OrderService
     payments: PaymentService
+    payment_inbox: PaymentInbox
+    refunds: RefundService
     inventory: InventoryService
     sweeps: OrderSweeps
     conversation: ConversationService
@@ -51,6 +55,7 @@ class Services:
 
 def build_services(ctx: ServiceContext) -> Services:
     """Wire every service to the same context."""
+    payments = PaymentService(ctx)
     return Services(
         ctx=ctx,
         customers=CustomerService(ctx),
@@ -58,7 +63,9 @@ def build_services(ctx: ServiceContext) -> Services:
         cart=CartService(ctx),
         checkout=CheckoutService(ctx),
         orders=OrderService(ctx),
-        payments=PaymentService(ctx),
+        payments=payments,
+        payment_inbox=PaymentInbox(ctx, payments),
+        refunds=RefundService(ctx),
         inventory=InventoryService(ctx),
         sweeps=OrderSweeps(ctx),
         conversation=ConversationService(ctx),

@@ -291,7 +291,11 @@ class MerchantService:
 
     # money -------------------------------------------------------------------------------
     async def refund_part(self, order_id: int, amount: int, actor: str) -> PartialRefund:
-        """Refund part of what the customer paid, at most what is left; the card is updated."""
+        """Refund part of what the customer paid, at most what is left; the card is updated.
+
+        The provider is called once this decision committed; what is left afterwards tells
+        what went back (a refusal gives the money back to the refundable amount).
+        """
         asked = quantity(amount, maximum=MAX_ID, field="amount")
         async with self.ctx.db.write() as session:
             order = await queries.load_order(session, order_id)
@@ -301,13 +305,16 @@ class MerchantService:
                     - await ledger.refunded(session, order.id))
             if asked > left:
                 raise InvalidInput(field="amount", reason="over_refundable", refundable=left)
-            done = await ledger.refund(session, self.ctx, order, asked, reason="partial refund",
-                                       actor=actor)
-            if done:
+            if await ledger.refund(session, self.ctx, order, asked, reason="partial refund",
+                                   actor=actor):
                 notifications.tell_admins(session, self.ctx.rules, "alert_refunded",
                                           self.ctx.clock.now(), order.id, order_number=order.number,
-                                          amount=done, currency=order.currency, actor=actor)
-            return PartialRefund(order.number, asked, done, left - done, order.currency)
+                                          amount=asked, currency=order.currency, actor=actor)
+            number, currency = order.number, order.currency
+        async with self.ctx.db.read() as session:
+            now_left = await ledger.captured(session, order_id) - await ledger.refunded(session,
+                                                                                        order_id)
+        return PartialRefund(number, asked, left - now_left, now_left, currency)
 
     # slips -------------------------------------------------------------------------------
     async def slips(self, order_id: int) -> list[Slip]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from models import OutboxMessage, OutboxStatus
 from services.context import ServiceContext
@@ -139,6 +139,14 @@ class OutboxService:
         """A permanent failure (blocked, chat not found): recorded, never retried."""
         await self._set(message_id, status=OutboxStatus.FAILED, claimed_until=None,
                         last_error=error[:MAX_ERROR])
+
+    async def prune_sent(self, before: datetime) -> int:
+        """Delete rows sent before `before` (failed and pending rows stay); how many went."""
+        async with self.ctx.db.write() as session:
+            result = await session.execute(
+                delete(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENT,
+                                            OutboxMessage.sent_at < before))
+            return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def counts(self) -> OutboxCounts:
         """How many rows are pending (of them leased now), sent and failed."""

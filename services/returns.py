@@ -270,7 +270,7 @@ class ReturnService:
             request = await self._load(session, return_id)
             action = "refund_only" if request.kind == "refund" else "refund_goods"
             _target(action, request)
-            before, already = request.status, request.refunded_amount
+            already = request.refunded_amount
             left = await _refundable(session, request.order_id)
             if amount is None:
                 amount = min((await self._view(session, request)).value - already, left)
@@ -281,19 +281,16 @@ class ReturnService:
             # Claim the request first, so a concurrent refund loses before any money moves.
             await self._move(session, request, action, refunded_amount=already + amount)
             order = await load_order(session, request.order_id)
-            done = await ledger.refund(session, self.ctx, order, amount, reason="after-sales",
-                                       actor=actor, return_request_id=request.id, notify=False)
-            if done != amount:  # the provider refused (some of) it: keep only what went back
-                await self._set(session, request, status=before if done == 0 else request.status,
-                                refunded_amount=already + done)
-            if done:
-                await self._tell(session, request, "return_refunded", amount=done,
-                                 currency=order.currency)
-                # The order card's money and Refund button change with it.
-                notifications.tell_admins(session, self.ctx.rules, "alert_refunded",
-                                          self.ctx.clock.now(), order.id, order_number=order.number,
-                                          amount=done, currency=order.currency, actor=actor)
-            return await self._view(session, request)
+            # The customer hears of it once the provider confirmed; a refusal gives the
+            # request its amount (and status) back (services/payments/refunds.py).
+            await ledger.refund(session, self.ctx, order, amount, reason="after-sales",
+                                actor=actor, return_request_id=request.id,
+                                notice="return_refunded")
+            # The order card's money and Refund button change with it.
+            notifications.tell_admins(session, self.ctx.rules, "alert_refunded",
+                                      self.ctx.clock.now(), order.id, order_number=order.number,
+                                      amount=amount, currency=order.currency, actor=actor)
+        return await self.get(return_id)
 
     async def ship_replacement(self, return_id: int, actor: str, carrier: str,
                                tracking_number: str) -> ReturnView:

@@ -91,4 +91,4 @@ async def pay(svc: Services, order: PlacedOrder | str, amount: int | None = None
     number = order if isinstance(order, str) else order.number
     total = amount if amount is not None else (order.total if not isinstance(order, str) else 0)
     body = provider.event_body(number, total, "CNY", charge_id)  # type: ignore[attr-defined]
-    return await svc.payments.handle_callback("sandbox", body, provider.sign(body))  # type: ignore[attr-defined]
+    return await svc.payment_inbox.handle_callback("sandbox", body, provider.sign(body))  # type: ignore[attr-defined]

@@ -1,6 +1,7 @@
 """The sandbox provider's pay page over HTTP: signed links only, one charge per link, Fail leaves it unpaid."""
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl, urlsplit
 
@@ -155,3 +156,42 @@ async def test_unknown_order_on_a_genuine_link(client: TestClient, svc: Services
     assert (await client.get("/pay/sandbox", params=query)).status == 404
     response = await client.post("/pay/sandbox/confirm", data={**query, "action": "pay"})
     assert response.status == 400 and await payment_count(svc) == 0
+
+
+@pytest.mark.parametrize("fields", [
+    {"amount": -11000}, {"amount": 0}, {"amount": 2**31}, {"amount": 2**63}, {"amount": "11000"},
+    {"amount": "lots"}, {"amount": 110.5}, {"amount": None}, {"currency": "元"},
+    {"charge_id": ""}, {"order": None}, {"type": "charge.refunded"},
+])
+async def test_a_signed_callback_with_bad_fields_answers_400(
+    client: TestClient, svc: Services, order: PlacedOrder, fields: dict[str, object],
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    provider = svc.ctx.payments.get("sandbox")
+    assert isinstance(provider, SandboxProvider)
+    data = json.loads(provider.event_body(order.number, order.total, "CNY", "sbx_bad"))
+    body = json.dumps({**data, **fields}).encode()
+    response = await client.post("/pay/sandbox/callback", data=body,
+                                 headers={SIGNATURE_HEADER: provider.sign(body)})
+    assert response.status == 400 and "error" in await response.json()
+    assert await payment_count(svc) == 0
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+async def test_a_signed_callback_without_a_field_answers_400(
+    client: TestClient, svc: Services, order: PlacedOrder
+) -> None:
+    provider = svc.ctx.payments.get("sandbox")
+    assert isinstance(provider, SandboxProvider)
+    data = json.loads(provider.event_body(order.number, order.total, "CNY", "sbx_bad"))
+    for missing in data:
+        body = json.dumps({k: v for k, v in data.items() if k != missing}).encode()
+        response = await client.post("/pay/sandbox/callback", data=body,
+                                     headers={SIGNATURE_HEADER: provider.sign(body)})
+        assert response.status == 400, missing
+    assert await payment_count(svc) == 0
+    # The page and a genuine callback still work.
+    good = provider.event_body(order.number, order.total, "CNY", "sbx_good")
+    response = await client.post("/pay/sandbox/callback", data=good,
+                                  headers={SIGNATURE_HEADER: provider.sign(good)})
+    assert response.status == 200 and (await response.json())["status"] == "awaiting_review"

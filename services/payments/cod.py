@@ -21,6 +21,7 @@ class CashOnDelivery:
         """Cash has no provider callbacks."""
         raise PaymentError("cash on delivery has no callbacks")
 
-    async def refund(self, charge_id: str, amount: int, currency: str) -> RefundResult:
+    async def refund(self, charge_id: str, amount: int, currency: str,
+                     idempotency_key: str) -> RefundResult:
         """The merchant hands the cash back; recorded as done."""
         return RefundResult(ok=True, provider_refund_id=f"cash_{secrets.token_hex(4)}")

@@ -1,11 +1,15 @@
 """The payment provider interface: create a payment link, verify an event, refund."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from services.errors import InvalidInput
+
+MAX_AMOUNT = 2**31 - 1  # minor units; payments.amount is a 32-bit integer
+CURRENCY = re.compile(r"[A-Z]{3}")  # an ISO 4217 code
 
 
 @dataclass(frozen=True)
@@ -54,8 +58,10 @@ class PaymentProvider(Protocol):
         """Parse and authenticate a provider callback; PaymentError when it is not genuine."""
         ...
 
-    async def refund(self, charge_id: str, amount: int, currency: str) -> RefundResult:
-        """Give `amount` of a captured charge back."""
+    async def refund(self, charge_id: str, amount: int, currency: str,
+                     idempotency_key: str) -> RefundResult:
+        """Give `amount` of a captured charge back; a call repeated with the same
+        `idempotency_key` answers the first call's refund and moves no money again."""
         ...
 
 

@@ -11,7 +11,7 @@ from models import Customer, Order, Payment
 from models import OrderStatus as S
 from services import notifications
 from services.context import ServiceContext
-from services.errors import InvalidTransition, NotFound, PaymentError
+from services.errors import InvalidTransition, NotFound
 from services.inventory import stock
 from services.orders.lifecycle import act
 from services.payments import ledger
@@ -81,22 +81,14 @@ class PaymentService:
                 return "out_of_stock"
         return None
 
-    async def handle_callback(self, provider_code: str, body: bytes,
-                              signature: str) -> PaymentOutcome:
-        """Verify a provider's callback and apply it."""
-        event = self.ctx.payments.get(provider_code).verify_event(body, signature)
-        return await self.apply(event)
-
-    async def apply(self, event: PaymentEvent) -> PaymentOutcome:
-        """Apply a verified capture once: a repeat of the same charge id changes nothing."""
-        async with self.ctx.db.write() as session:
-            order = await session.scalar(_BY_NUMBER, {"number": event.order_number})
-            if order is None:
-                raise PaymentError("unknown order", order_number=event.order_number)
-            payment_id = await self._record(session, order, event)
-            if payment_id is None:
-                return PaymentOutcome(order.number, order.status, duplicate=True)
-            return await self._settle(session, order, event, payment_id)
+    async def settle(self, session: AsyncSession, order: Order,
+                     event: PaymentEvent) -> PaymentOutcome:
+        """Apply a verified capture to its order once, on the caller's session (the payment
+        inbox's): a repeat of the same charge id changes nothing."""
+        payment_id = await self._record(session, order, event)
+        if payment_id is None:
+            return PaymentOutcome(order.number, order.status, duplicate=True)
+        return await self._settle(session, order, event, payment_id)
 
     async def _record(self, session: AsyncSession, order: Order, event: PaymentEvent) -> int | None:
         """Insert the payment; None when this charge id was already recorded."""
@@ -116,7 +108,8 @@ class PaymentService:
             back = await ledger.refund(session, self.ctx, order, event.amount, reason=problem,
                                       actor=actor, payment_id=payment_id)
             notifications.tell_admins(session, rules, "alert_payment_problem", now, order.id,
-                                      order_number=order.number, problem=problem, refunded=back)
+                                      order_number=order.number, problem=problem, refunded=back,
+                                      currency=event.currency)
             return PaymentOutcome(order.number, order.status, refunded=back)
         customer = await session.get(Customer, order.customer_id)
         assert customer is not None
@@ -127,7 +120,8 @@ class PaymentService:
                                         order_number=order.number, amount=event.amount,
                                         currency=event.currency)
             notifications.tell_admins(session, rules, "alert_order_paid", now, order.id,
-                                      order_number=order.number, amount=event.amount)
+                                      order_number=order.number, amount=event.amount,
+                                      currency=event.currency)
         else:
             to = await act(session, order, "pay_without_stock", actor=actor, now=now,
                            payment_deadline=None)

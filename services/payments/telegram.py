@@ -36,7 +36,8 @@ class TelegramPayments:
         shop."""
         raise PaymentError("Telegram Payments have no provider callbacks")
 
-    async def refund(self, charge_id: str, amount: int, currency: str) -> RefundResult:
+    async def refund(self, charge_id: str, amount: int, currency: str,
+                     idempotency_key: str) -> RefundResult:
         """Recorded as done: the merchant refunds the charge in the provider's dashboard."""
         self.refunds.append((charge_id, amount))
         return RefundResult(ok=True, provider_refund_id=f"{MANUAL_REFUND_PREFIX}{charge_id}"[:128])

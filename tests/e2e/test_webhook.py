@@ -3,16 +3,21 @@ bot answers 200 only once the update's work is committed."""
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from bot.app import ShopBot
 from bot.config import load_config
 from bot.ratelimit import RateLimiter
 from bot.web import start_web
-from tests.e2e.harness import UNLIMITED, running_shop
+from tests.e2e.harness import UNLIMITED, ShopUnderTest, running_shop
 from tests.e2e.steps import new_message
 
 
@@ -22,17 +27,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_updates_arrive_by_webhook_with_the_secret(tmp_path: Path) -> None:
+SECRET = "s3cret-token"
+FORGED = {"update_id": 999, "message": {"message_id": 1, "date": 0,
+          "chat": {"id": 5, "type": "private"}, "from": {"id": 5, "is_bot": False,
+                                                         "first_name": "X"},
+          "text": "/start"}}
+
+
+@asynccontextmanager
+async def webhook_shop(tmp_path: Path) -> AsyncIterator[tuple[ShopUnderTest, str]]:
+    """The shop switched from polling to a webhook; yields it and the webhook's URL."""
     async with running_shop(tmp_path) as shop:
         while shop.sandbox.bot.allowed_updates is None:  # the polling bot's first getUpdates
             await asyncio.sleep(0.01)
-        polled = list(shop.sandbox.bot.allowed_updates)
         await shop.bot.stop()  # the polling bot steps aside for a webhook one
         port = free_port()
         config = load_config(tmp_path / "none.yaml", env={
             "SHOPBOT_MODE": "webhook", "SHOPBOT_WEB_HOST": "127.0.0.1",
             "SHOPBOT_WEB_PORT": str(port), "SHOPBOT_WEBHOOK_URL": f"http://127.0.0.1:{port}",
-            "SHOPBOT_WEBHOOK_SECRET": "s3cret-token", "BOT_TOKEN": shop.sandbox.token,
+            "SHOPBOT_WEBHOOK_SECRET": SECRET, "BOT_TOKEN": shop.sandbox.token,
         })
         config = config.model_copy(update={"telegram": config.telegram.model_copy(update={
             "webhook": config.telegram.webhook.model_copy(update={"host": "127.0.0.1",
@@ -42,25 +55,58 @@ async def test_updates_arrive_by_webhook_with_the_secret(tmp_path: Path) -> None
         await shop.bot.start(polling=False)
         runner = await start_web(config, shop.bot)
         try:
-            info = shop.sandbox.requests("setWebhook")[-1].params
-            assert info["url"].endswith(config.telegram.webhook.path)
-            assert info["secret_token"] == "s3cret-token"
-            # The same update kinds as polling asked for (Telegram keeps the last list given).
-            assert info["allowed_updates"] == polled == [
-                "message", "edited_message", "callback_query", "pre_checkout_query"]
-            li = shop.customer("Li")
-            await li.command("/start")
-            assert "Welcome" in (await new_message(li, "Welcome")).text
-            async with aiohttp.ClientSession() as http:  # someone who is not Telegram
-                url = f"http://127.0.0.1:{port}{config.telegram.webhook.path}"
-                forged = {"update_id": 999, "message": {"message_id": 1, "date": 0,
-                          "chat": {"id": 5, "type": "private"}, "from": {"id": 5, "is_bot": False,
-                                                                         "first_name": "X"},
-                          "text": "/start"}}
-                async with http.post(url, json=forged,
-                                     headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as r:
-                    assert r.status == 401
-                async with http.post(url, json=forged) as r:
-                    assert r.status == 401
+            yield shop, f"http://127.0.0.1:{port}{config.telegram.webhook.path}"
         finally:
             await runner.cleanup()
+
+
+async def test_updates_arrive_by_webhook_with_the_secret(tmp_path: Path) -> None:
+    async with webhook_shop(tmp_path) as (shop, url):
+        info = shop.sandbox.requests("setWebhook")[-1].params
+        assert info["url"] == url
+        assert info["secret_token"] == SECRET
+        # The same update kinds as polling asked for (Telegram keeps the last list given).
+        assert info["allowed_updates"] == shop.sandbox.bot.allowed_updates == [
+            "message", "edited_message", "callback_query", "pre_checkout_query"]
+        li = shop.customer("Li")
+        await li.command("/start")
+        assert "Welcome" in (await new_message(li, "Welcome")).text
+        async with aiohttp.ClientSession() as http:  # someone who is not Telegram
+            async with http.post(url, json=FORGED,
+                                 headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as r:
+                assert r.status == 401
+            async with http.post(url, json=FORGED) as r:
+                assert r.status == 401
+
+
+BAD_BODIES = {
+    "malformed JSON": b'{"update_id": 1, "message": ',
+    "a JSON array": b'[{"update_id": 1}]',
+    "an object that is not an Update": b'{"hello": "world"}',
+    "update_id 2**63": json.dumps({**FORGED, "update_id": 2**63}).encode(),
+    "update_id -1": json.dumps({**FORGED, "update_id": -1}).encode(),
+    "update_id as text": json.dumps({**FORGED, "update_id": "999"}).encode(),
+    "a chat id beyond 64 bits": json.dumps(
+        {**FORGED, "message": {**FORGED["message"], "chat": {"id": 2**70, "type": "private"}}}
+    ).encode(),
+    "a message that is not one": json.dumps({"update_id": 1000, "message": "hi"}).encode(),
+    "nested beyond reason": b"[" * 100_000 + b"]" * 100_000,
+    "not UTF-8": b'{"update_id": 1, "x": "\xff\xfe"}',
+    "empty": b"",
+}
+
+
+async def test_bad_webhook_bodies_answer_400_without_a_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with webhook_shop(tmp_path) as (shop, url):
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET,
+                   "Content-Type": "application/json"}
+        async with aiohttp.ClientSession() as http:
+            for name, body in BAD_BODIES.items():
+                async with http.post(url, data=body, headers=headers) as r:
+                    assert r.status == 400, name
+        assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+        li = shop.customer("Li")  # and Telegram's own updates still arrive
+        await li.command("/start")
+        assert "Welcome" in (await new_message(li, "Welcome")).text

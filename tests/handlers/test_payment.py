@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -15,8 +16,10 @@ from handlers.events import (
     SendInvoice,
     SendText,
 )
+from handlers.i18n import Translator
+from handlers.notifications import notice_text
 from handlers.router import Conversation
-from models import Order, OrderEvent, Refund, Stock
+from models import Order, OrderEvent, OutboxMessage, PaymentInboxEntry, Refund, Stock
 from models import Payment as PaymentRow
 from services.clock import FakeClock
 from services.container import Services, build_services
@@ -186,8 +189,8 @@ async def test_successful_payment_is_applied_once(chat: CoreChat, svc: Services,
     assert texts(replies) == [(f"✅ Payment of CN¥110.00 received for order No. {order.number}. "
                                "Thank you! We will let you know when it ships.")]
     assert await chat.repeat(event) == []  # the same update again
-    await chat.deliver(paid_event(chat, order.number, order.total))
-    assert "received for order No." in chat.last_text  # the same charge in another update
+    # The same charge in another update: paid once and told once (nothing more to say).
+    assert await chat.deliver(paid_event(chat, order.number, order.total)) == []
     (payment,) = await payments_of(svc)
     assert (payment.provider, payment.provider_charge_id, payment.amount) == (
         "telegram", "tg-charge-1", 11000)
@@ -225,14 +228,10 @@ async def test_payment_after_a_lost_reservation_is_out_of_stock(
     assert placed.status == "out_of_stock"
 
 
-@pytest.mark.parametrize("payment", [
-    Payment("nope", "CNY", 100, telegram_charge_id="tg-x"),  # an order that does not exist
-    Payment("123", "CNY", 100),  # no charge id
-])
-async def test_a_broken_successful_payment_gets_an_answer(
-    chat: CoreChat, svc: Services, shop: ShopData, payment: Payment
+async def test_a_successful_payment_without_a_charge_id_gets_an_answer(
+    chat: CoreChat, svc: Services, shop: ShopData
 ) -> None:
-    await chat.deliver(chat._event("successful_payment", payment=payment))
+    await chat.deliver(chat._event("successful_payment", payment=Payment("123", "CNY", 100)))
     assert "payment could not be processed" in chat.last_text
     assert await payments_of(svc) == []
 
@@ -265,3 +264,81 @@ async def test_check_payment_of_a_cancelled_order(chat: CoreChat, svc: Services,
     await svc.orders.cancel_by_customer(customer.id, order.id)
     await chat.press(f"paylink:{order.id}")
     assert "no longer waiting for payment" in chat.answers[0].text
+
+
+# --- money first: the inbox -------------------------------------------------------------------
+async def inbox_of(svc: Services) -> list[PaymentInboxEntry]:
+    """Every money event written down."""
+    async with svc.ctx.db.read() as session:
+        return list((await session.scalars(select(PaymentInboxEntry))).all())
+
+
+async def outbox_of(svc: Services, template: str) -> list[OutboxMessage]:
+    """Queued messages of a template."""
+    async with svc.ctx.db.read() as session:
+        return list((await session.scalars(select(OutboxMessage).where(
+            OutboxMessage.template == template).order_by(OutboxMessage.id))).all())
+
+
+def read(svc: Services, message: OutboxMessage, language: str = "en") -> str:
+    """The text a queued message is sent with."""
+    return notice_text(Translator(language, "Asia/Shanghai"), message.template, message.params,
+                       svc.ctx)
+
+
+async def test_a_payment_for_no_order_is_kept_and_the_merchant_alerted(
+    chat: CoreChat, svc: Services, shop: ShopData
+) -> None:
+    lost = chat._event("successful_payment", payment=Payment(
+        "nope", "USD", 1234, telegram_charge_id="tg-lost", provider_charge_id="prov-lost"))
+    await chat.deliver(lost)
+    assert "could not match it to an order" in chat.last_text and "$12.34" in chat.last_text
+    (entry,) = await inbox_of(svc)
+    assert (entry.charge_id, entry.amount, entry.currency, entry.status) == (
+        "tg-lost", 1234, "USD", "unmatched")
+    (alert,) = await outbox_of(svc, "alert_payment_unmatched")
+    assert "$12.34" in read(svc, alert) and "tg-lost" in read(svc, alert)
+    assert "US$12.34" in read(svc, alert, "zh_CN") and "tg-lost" in read(svc, alert, "zh_CN")
+    # The same charge in another update: nothing more is said, nothing more alerted.
+    assert await chat.deliver(replace(lost, update_id=lost.update_id + 10_000)) == []
+    assert len(await outbox_of(svc, "alert_payment_unmatched")) == 1
+    assert await payments_of(svc) == []
+
+
+async def test_a_failing_first_try_then_the_same_charge_again_is_paid_once(
+    chat: CoreChat, svc: Services, shop: ShopData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order, _ = await telegram_order(svc, chat, shop)
+    settle, tries = svc.payments.settle, []
+
+    async def fails_once(*args: Any) -> Any:
+        tries.append(args)
+        if len(tries) == 1:
+            raise RuntimeError("the payment service failed")
+        return await settle(*args)
+
+    monkeypatch.setattr(svc.payments, "settle", fails_once)
+    with pytest.raises(RuntimeError):
+        await chat.deliver(paid_event(chat, order.number, order.total))
+    assert [(e.charge_id, e.status) for e in await inbox_of(svc)] == [("tg-charge-1", "received")]
+    await chat.deliver(paid_event(chat, order.number, order.total))  # Telegram again
+    assert texts(chat.last) == [(f"✅ Payment of CN¥110.00 received for order No. {order.number}. "
+                                 "Thank you! We will let you know when it ships.")]
+    assert len(await payments_of(svc)) == 1
+    assert len(await outbox_of(svc, "order_paid")) == 1
+
+
+async def test_a_usd_payment_is_refunded_and_announced_in_usd(
+    chat: CoreChat, svc: Services, shop: ShopData, telegram: TelegramPayments
+) -> None:
+    order, _ = await telegram_order(svc, chat, shop)  # a CNY order, paid in dollars
+    await chat.deliver(chat._event("successful_payment", payment=Payment(
+        order.number, "USD", order.total, telegram_charge_id="tg-usd")))
+    assert "$110.00" in chat.last_text and "will be refunded" in chat.last_text
+    assert telegram.refunds == [("tg-usd", order.total)]
+    (refunded,) = await outbox_of(svc, "order_refunded")
+    assert "$110.00 was refunded" in read(svc, refunded)
+    assert "US$110.00" in read(svc, refunded, "zh_CN")
+    (problem,) = await outbox_of(svc, "alert_payment_problem")
+    assert "refunded $110.00" in read(svc, problem)
+    assert "CN¥" not in read(svc, refunded) + read(svc, problem)
