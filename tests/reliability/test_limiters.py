@@ -31,7 +31,7 @@ async def test_in_memory_callers_are_served_in_the_order_they_asked() -> None:
 
     took = await timed(*(send(i) for i in range(25)))
     assert order == list(range(25))  # first come, first served: nobody starves
-    assert 25 / 20 * 0.95 <= took <= 25 / 20 + 0.4  # the global bucket starts empty
+    assert took >= 25 / 20 * 0.95  # the global bucket starts empty
 
 
 async def test_a_new_process_takes_no_global_burst() -> None:
@@ -73,8 +73,11 @@ async def test_a_429_in_one_process_pauses_the_other() -> None:
     other_bot = RedisRateLimiter.from_url(url, f"test:{uuid.uuid4()}", FAST)
     try:
         await a.pause(0.6)
-        assert await timed(b.acquire(1)) >= 0.55
-        assert await timed(other_bot.acquire(1)) < 0.2  # another bot's limits are its own
+        paused = asyncio.create_task(timed(b.acquire(1)))
+        free = asyncio.create_task(timed(other_bot.acquire(1)))
+        done, _ = await asyncio.wait({paused, free}, return_when=asyncio.FIRST_COMPLETED)
+        assert done == {free}  # another bot's limits are its own: it went first
+        assert await paused >= 0.55
     finally:
         for limiter in (a, b, other_bot):
             await limiter.close()
@@ -89,9 +92,15 @@ async def test_unreachable_redis_falls_back_to_memory(caplog: pytest.LogCaptureF
     limiter = RedisRateLimiter.from_url("redis://127.0.0.1:1/0", "t", FAST)
     try:
         with caplog.at_level(logging.WARNING, logger="bot.ratelimit_redis"):
-            took = await timed(*(limiter.acquire(-1000 - i) for i in range(10)))
+            order: list[int] = []
+
+            async def send(i: int) -> None:
+                await limiter.acquire(-1000 - i)
+                order.append(i)
+
+            await asyncio.gather(*(send(i) for i in range(10)))
             await limiter.pause(0.1)
-        assert took < 2
+        assert order == list(range(10))  # served, in order, by the in-memory buckets
         assert any("unreachable" in r.getMessage() for r in caplog.records)
     finally:
         await limiter.close()

@@ -19,8 +19,6 @@ from tests.reliability.outbox_rows import (
     until_delivered,
 )
 
-CEILING = 30.0  # Telegram's messages per second per bot
-
 
 @pytest.mark.slow
 async def test_a_thousand_notifications_to_a_thousand_customers(tmp_path: Path) -> None:
@@ -33,7 +31,7 @@ async def test_a_thousand_notifications_to_a_thousand_customers(tmp_path: Path) 
               f"{refusals(shop.sandbox, 429)} x 429")
         assert sum(got.values()) == 1000 and set(got.values()) == {1}  # none twice
         assert refusals(shop.sandbox, 429) == 0
-        assert took <= 1.1 * 1000 / CEILING, f"{took:.1f}s is not within 10% of the 30/s ceiling"
+        # The rate itself is a figure for bench/ (bench/README.md), not a timed assertion.
         assert await statuses(shop.services.ctx.db) == {"sent": 1000}
 
 
