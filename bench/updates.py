@@ -84,6 +84,7 @@ class Result:
     seconds: float
     latencies: list[float]
     statements: int | None
+    cpu: float = 0.0  # CPU seconds of this process (its threads included) during the level
 
     @property
     def rate(self) -> float:
@@ -131,10 +132,12 @@ async def run_level(new_customer: Callable[[], Customer],
     if counter:
         counter.reset()
     watch = Stopwatch()
+    cpu = time.process_time()
     started = time.perf_counter()
     await asyncio.gather(*(person(i) for i in range(concurrency)))
     seconds = watch.seconds
-    return Result(len(latencies), seconds, latencies, counter.count if counter else None)
+    return Result(len(latencies), seconds, latencies, counter.count if counter else None,
+                  time.process_time() - cpu)
 
 
 def row(name: str, level: int, result: Result, reference: Result | None) -> list[object]:
@@ -142,11 +145,14 @@ def row(name: str, level: int, result: Result, reference: Result | None) -> list
     ms = [percentile(result.latencies, p) * 1000 for p in (50, 95, 99)]
     ratio = f"{result.rate / reference.rate:.0%}" if reference and reference.rate else "-"
     sql = f"{result.statements / result.updates:.2f}" if result.statements is not None else "-"
-    return [name, level, result.updates, result.rate, *ms, ratio, sql]
+    cpu = f"{result.cpu / result.seconds:.0%}" if result.seconds else "-"
+    return [name, level, result.updates, result.rate, *ms, ratio, sql, cpu]
 
 
+# CPU: the share of one core this process used (the bot, the simulated customers and, on
+# SQLite, aiosqlite's threads; not the PostgreSQL server's processes).
 HEADERS = ["bot", "customers", "updates", "updates/s", "p50 ms", "p95 ms", "p99 ms",
-           "vs echo", "SQL/update"]
+           "vs echo", "SQL/update", "CPU"]
 
 
 def settings_for(admin_chat_id: int | None) -> Settings:

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slow
 PHONE = "+8613800138000"
 # Moments after the press (seconds) at which the bot is killed: before the update is fetched,
 # while the turn runs, around its commit, while the replies go out, after they went out.
-KILL_AFTER = (0.0, 0.01, 0.02, 0.035, 0.05, 0.08, 0.15)
+KILL_AFTER = (0.0, 0.015, 0.03, 0.06, 0.12)
 
 
 @dataclass
