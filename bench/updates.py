@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -182,6 +183,8 @@ async def in_process(backend: str, levels: list[int], profile: str | None) -> li
         settle_memory()  # as `shopbot run` does once it has started
         for level in levels:
             reference = await run_level(echo.customer, echo_journey, level, None, THINK)
+            if os.environ.get("SHOPBOT_BENCH_VERBS"):
+                print("verbs of the warm-up:", dict(sorted(counter.by_verb.items())))
             measured = await _maybe_profiled(
                 profile if level == max(levels) else None,
                 partial(run_level, full.customer, full_steps, level, counter, THINK))

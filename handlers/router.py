@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections import OrderedDict
 from collections.abc import Iterable
 from types import ModuleType
 
@@ -18,6 +19,7 @@ from services.conversation import AlreadyHandled, Handled, State
 from services.errors import ServiceError
 
 log = logging.getLogger(__name__)
+SENT_KEPT = 10_000  # update ids this process remembers having answered
 
 
 def _feature_modules() -> list[ModuleType]:
@@ -54,6 +56,7 @@ class Conversation:
         self.admin = AdminConversation(services, settings,
                                        [] if features is not None else None)
         self.support = SupportConversation(services, settings)
+        self.sent: OrderedDict[int, None] = OrderedDict()  # updates answered by this process
         self.menu_words = {
             catalogue(lang).get(key, key): handler
             for key, handler in self.registry.menu.items() for lang in LANGUAGES
@@ -62,8 +65,11 @@ class Conversation:
     async def handle(self, event: Event) -> list[Reply]:
         """The replies to one event, its effects committed with the record that it was
         handled; a repeat of an update whose turn committed gets that turn's replies again
-        (the process may have stopped before it sent them)."""
+        (the process may have stopped before it sent them), unless this process sent them."""
         # Money first: written down in its own transaction before anything else can fail.
+        if event.update_id in self.sent:
+            log.info("update %s was answered already", event.update_id)
+            return []
         if event.kind == "successful_payment" and (money := payment.telegram_event(event)):
             await self.services.payment_inbox.record(money)
         try:
@@ -112,9 +118,12 @@ class Conversation:
         return turn.replies
 
     async def delivered(self, event: Event, replies: list[Reply]) -> None:
-        """The replies of the event's turn were sent (a redelivery gets none of them again)."""
-        if replies:
-            await self.services.conversation.delivered(event.update_id)
+        """The replies of the event's turn were sent: this process answers a repeat of the
+        update with nothing (a repeat reaching another process, or this one after a restart,
+        gets the stored replies: the first may have died before sending them)."""
+        self.sent[event.update_id] = None
+        while len(self.sent) > SENT_KEPT:
+            self.sent.popitem(last=False)
 
     @staticmethod
     def _again(event: Event, handled: Handled) -> list[Reply]:

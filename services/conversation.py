@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models import ConversationState, Customer, ProcessedUpdate
@@ -34,8 +34,7 @@ class TurnStart:
 
 @dataclass(frozen=True)
 class Handled:
-    """An update handled before: the replies its turn made that were not known to be sent
-    (stored as JSON; emptied once sent)."""
+    """An update handled before: the replies its turn made (stored as JSON)."""
 
     replies: list[Any]
 
@@ -92,29 +91,21 @@ class ConversationService:
         return TurnStart(customer, State())
 
     async def finish(self, update_id: int, replies: list[Any]) -> None:
-        """Record the update as handled, with its replies, in the turn's transaction.
+        """Record the update as handled, with its replies, in the turn's transaction; when
+        another delivery of the update committed first, AlreadyHandled rolls this turn back.
 
-        A turn that wrote nothing records it in one self-committing statement (a repeat
-        delivered meanwhile changes nothing). A turn that wrote records it in its own
-        transaction; when another delivery of the update committed first, AlreadyHandled
-        rolls this turn back.
+        A turn that wrote nothing is not recorded: it changed nothing, so handling its update
+        again (Telegram's redelivery after a crash) only shows the same screens again.
         """
+        if not self.ctx.db.turn_wrote():
+            return
         claim = (self._insert(ProcessedUpdate)
                  .values(update_id=update_id, processed_at=self.ctx.clock.now(), replies=replies)
-                 .on_conflict_do_nothing(index_elements=["update_id"]))
-        if not self.ctx.db.turn_wrote():
-            async with self.ctx.db.autocommit() as conn:
-                await conn.execute(claim)
-            return
-        async with self.ctx.db.write() as session:
-            if await session.scalar(claim.returning(ProcessedUpdate.update_id)) is None:
+                 .on_conflict_do_nothing(index_elements=["update_id"])
+                 .returning(ProcessedUpdate.update_id))
+        async with self.ctx.db.write(savepoint=False) as session:
+            if await session.scalar(claim) is None:
                 raise AlreadyHandled(update_id)
-
-    async def delivered(self, update_id: int) -> None:
-        """The update's replies were sent: a later delivery of it must not send them again."""
-        async with self.ctx.db.autocommit() as conn:
-            await conn.execute(update(ProcessedUpdate).where(
-                ProcessedUpdate.update_id == update_id).values(replies=[]))
 
     async def prune(self, before: datetime) -> int:
         """Forget updates handled before `before` (Telegram redelivers within a day)."""
@@ -139,7 +130,7 @@ class ConversationService:
             index_elements=["user_id"],
             set_={"state": stmt.excluded.state, "data": stmt.excluded.data,
                   "updated_at": stmt.excluded.updated_at})
-        async with self.ctx.db.write() as session:
+        async with self.ctx.db.write(savepoint=False) as session:  # fails the turn if it fails
             await session.execute(stmt)
 
     async def clear(self, user_id: int) -> None:

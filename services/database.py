@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +74,10 @@ class Database:
         await _run_after(transaction.after)
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
+    async def write(self, savepoint: bool = True) -> AsyncIterator[AsyncSession]:
         """One read-write unit: committed on success and rolled back on any error; inside a
-        turn, part of the turn's transaction."""
+        turn, part of the turn's transaction. `savepoint=False` for a unit whose failure fails
+        the whole turn anyway (its record, the user's state): two statements fewer."""
         transaction = _current.get()
         if transaction is None:
             transaction = _Transaction(session=self.write_factory())
@@ -107,6 +108,8 @@ class Database:
                     await session.rollback()  # only this unit wrote in it
                     raise
                 transaction.wrote = True
+            elif not savepoint:
+                yield session
             else:
                 async with session.begin_nested():
                     yield session
@@ -153,14 +156,6 @@ class Database:
             await work()
         else:
             transaction.after.append(work)
-
-    @asynccontextmanager
-    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
-        """A connection on which each statement commits by itself: for one-statement writes
-        that need no transaction around them (no BEGIN and COMMIT round trips)."""
-        async with self.write_factory.kw["bind"].connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            yield conn
 
 
 async def _run_after(work: list[AfterCommit]) -> None:

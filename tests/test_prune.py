@@ -10,6 +10,7 @@ from scheduler import jobs
 from services import notifications
 from services.clock import FakeClock
 from services.container import Services
+from services.conversation import State
 
 
 async def queue(svc: Services, label: str) -> int:
@@ -33,8 +34,9 @@ async def left(svc: Services) -> tuple[list[str], list[int]]:
 
 
 async def handled(svc: Services, update_id: int) -> None:
-    """An update handled now (its record written as a turn writes it)."""
+    """An update whose turn wrote something, handled now (its record written with it)."""
     async with svc.ctx.db.turn():
+        await svc.conversation.save(update_id, State("catalog"))
         await svc.conversation.finish(update_id, [])
 
 
