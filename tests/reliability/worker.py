@@ -15,9 +15,12 @@ import argparse
 import asyncio
 import signal
 import sys
+import time
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
+
+from sqlalchemy import event
 
 from bot.app import ShopBot, make_limiter
 from bot.db import create_database
@@ -40,6 +43,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--lease", type=float, default=2.0)
     p.add_argument("--poll", action="store_true")
     p.add_argument("--telegram-payments", action="store_true")
+    p.add_argument("--statement-delay", type=float, default=0.0,
+                   help="seconds every SQL statement takes longer (a slow disk): widens the "
+                        "moments a kill can fall into")
     return p.parse_args(argv)
 
 
@@ -49,6 +55,10 @@ async def main(args: argparse.Namespace) -> None:
     if args.schema:
         options["connect_args"] = {"server_settings": {"search_path": args.schema}}
     db, engines = create_database(args.db, **options)
+    if args.statement_delay:
+        for engine in engines:
+            event.listen(engine.sync_engine, "before_cursor_execute",
+                         lambda *_: time.sleep(args.statement_delay))
     rules, settings = TEST_RULES, Settings(shop_name="Test Shop", public_url="http://pay.test")
     ctx = make_context(db, rules, SystemClock())  # type: ignore[arg-type]
     if args.telegram_payments:
