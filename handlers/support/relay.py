@@ -33,6 +33,7 @@ from services.container import Services
 from services.outbox import OutgoingMessage
 from services.support.views import (
     CARD,
+    CARD_EDIT,
     CUSTOMER_NOTE,
     EDIT,
     RELAY_IN,
@@ -43,6 +44,9 @@ from services.support.views import (
 
 MAX_TEXT = 4096
 T = TypeVar("T")
+# Telegram's answers when a card cannot be edited and need not be: it already says that, or
+# it is gone (its topic deleted).
+CARD_GONE = ("message is not modified", "message to edit not found")
 
 
 class TopicBusy(Exception):
@@ -77,7 +81,8 @@ class SupportRelay:
 
     async def deliver(self, message: OutgoingMessage, send: Send) -> None:
         """Send what the row asks for."""
-        steps = {RELAY_IN: self._relay_in, CARD: self._card, TOPIC_NOTE: self._note,
+        steps = {RELAY_IN: self._relay_in, CARD: self._card, CARD_EDIT: self._card_edit,
+                 TOPIC_NOTE: self._note,
                  RELAY_OUT: self._relay_out, TEXT_OUT: self._text_out, EDIT: self._edit,
                  CUSTOMER_NOTE: self._customer_note}
         step = steps.get(message.template)
@@ -191,6 +196,20 @@ class SupportRelay:
                 raise
             await self.desk.topic_gone(customer, thread)
             await self._thread(customer, send)
+
+    async def _card_edit(self, message: OutgoingMessage, send: Send) -> None:
+        """The card, shown afresh where it is (gone with its topic: the next one is new)."""
+        customer = int(message.params["customer"])
+        ref = await self.desk.topic(customer)
+        if ref is None or ref.card_message_id is None:
+            return
+        t, view = self._t(), await self.desk.card(customer)
+        try:
+            await send(EditText(self._forum(), ref.card_message_id, card_text(t, view),
+                                card_keyboard(t, view)))
+        except Refused as error:
+            if not any(gone in error.description for gone in CARD_GONE):
+                raise
 
     async def _note(self, message: OutgoingMessage, send: Send) -> None:
         p = message.params

@@ -67,6 +67,11 @@ async def test_ask_about_an_order_then_canned_replies_and_orders_in_the_topic(
     thread = card["message_thread_id"]
     assert order.number in card.text and "Awaiting payment" in card.text
     assert f"📦 Order {order.number}" in card.buttons  # the order in question, a button away
+    # Li places another order meanwhile: the card shows it, in place.
+    second = await place(desk.services, await buyer(desk.services, li.user.id),
+                         {desk.data.mug: 1})
+    fresh = await edited(forum, card.message_id, second.number)
+    assert order.number in fresh.text and f"📦 Order {order.number}" in fresh.buttons
     mei = desk.agents[0].in_chat(forum)
     await mei.click(f"📦 Order {order.number}", message_id=card.message_id)
     shown = await forum.wait_for_message(WAIT, in_topic(thread))
