@@ -10,7 +10,8 @@ Delivery guarantees, with the lease of services.outbox:
   limiter as replies, 429 pauses, 5xx and network retries. What still fails is sorted here:
   permanent errors (blocked, chat not found) are recorded on the row and never retried, the
   rest are retried later with a growing delay. A merchant alert that cannot be delivered is
-  logged at ERROR, since nobody else will notice.
+  logged at ERROR, since nobody else will notice; a support message to a customer who blocked
+  the bot at WARNING (the agents read a note in the topic).
 Messages to one chat go out one at a time, in the order they were queued.
 """
 from __future__ import annotations
@@ -24,8 +25,8 @@ from datetime import datetime, timedelta
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 
 from bot.runtimes.aiogram_render import Renderer
-from handlers.events import Refused, Reply
-from handlers.notifications import Notifications
+from handlers.events import CopyMessages, Refused, Reply
+from handlers.notifications import Notifications, Send
 from services.outbox import OutboxService, OutgoingMessage
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ class OutboxSender:
         try:
             deliverer = self.notifications.deliverer(message)
             if deliverer is not None:
-                await deliverer.deliver(message, self._send_one)
+                await deliverer.deliver(message, self.send_step)
             else:
                 for reply in await self.notifications.compose(message):
                     message_id = await self.renderer.one(reply)
@@ -142,7 +143,7 @@ class OutboxSender:
             text = exc.description if isinstance(exc, Refused) else exc.message
             if forbidden or any(p in text.lower() for p in PERMANENT) or (
                     message.attempts >= BAD_REQUEST_TRIES):
-                await self._failed(message, text)
+                await self._failed(message, text, forbidden)
             else:
                 await self._retry(message, text)
         except TelegramRetryAfter as exc:  # still 429 after the middleware's tries
@@ -152,14 +153,10 @@ class OutboxSender:
         else:
             await self._after_send(message, self.outbox.mark_sent(message.id))
 
-    async def _send_one(self, reply: Reply) -> int | None:
-        """One step of a deliverer: Telegram's refusals in the core's terms."""
-        try:
-            return await self.renderer.one(reply)
-        except TelegramForbiddenError as exc:
-            raise Refused(exc.message, forbidden=True) from exc
-        except TelegramBadRequest as exc:
-            raise Refused(exc.message) from exc
+    @property
+    def send_step(self) -> Send:
+        """How a deliverer sends its steps: Telegram's refusals in the core's terms."""
+        return _Steps(self.renderer)
 
     async def _after_send(self, message: OutgoingMessage, bookkeeping: Awaitable[None]) -> None:
         """Record a delivered message; a failure here must not send it again."""
@@ -180,8 +177,12 @@ class OutboxSender:
         with contextlib.suppress(Exception):  # if even this fails, the lease brings it back
             await self.outbox.retry_later(message.id, delay, error)
 
-    async def _failed(self, message: OutgoingMessage, error: str) -> None:
-        level = logging.ERROR if message.audience != "customer" else logging.INFO
+    async def _failed(self, message: OutgoingMessage, error: str, forbidden: bool = False) -> None:
+        # A person who blocked the bot is their choice, not a fault to fix: a warning (support
+        # leaves a note in the customer's topic). A merchant's chat that refuses is an error.
+        person_left = forbidden and message.chat_id > 0
+        level = (logging.INFO if message.audience == "customer"
+                 else logging.WARNING if person_left else logging.ERROR)
         log.log(level, "outbox %s to %s (%s) undeliverable: %s", message.id, message.chat_id,
                 message.audience, error)
         with contextlib.suppress(Exception):
@@ -228,3 +229,28 @@ class OutboxSender:
         for until, ids in by_lease.items():
             with contextlib.suppress(Exception):
                 await self.outbox.release(ids, until)
+
+
+class _Steps:
+    """The renderer for a deliverer's steps, Telegram's refusals raised as Refused."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
+
+    async def __call__(self, reply: Reply) -> int | None:
+        """One step."""
+        try:
+            return await self.renderer.one(reply)
+        except (TelegramForbiddenError, TelegramBadRequest) as exc:
+            raise _refused(exc) from exc
+
+    async def copies(self, reply: CopyMessages) -> list[int]:
+        """Copies of several messages, all their ids."""
+        try:
+            return await self.renderer.copies(reply)
+        except (TelegramForbiddenError, TelegramBadRequest) as exc:
+            raise _refused(exc) from exc
+
+
+def _refused(exc: TelegramForbiddenError | TelegramBadRequest) -> Refused:
+    return Refused(exc.message, forbidden=isinstance(exc, TelegramForbiddenError))

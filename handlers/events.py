@@ -89,6 +89,8 @@ class Event:
     payment: Payment | None = None
     # An edited message ("edited"): its new text is a media message's caption.
     is_caption: bool = False
+    # A piece of an album: Telegram sends each photo of it as a message of its own.
+    media_group_id: str | None = None
 
     @property
     def is_private(self) -> bool:
@@ -254,6 +256,17 @@ class CopyMessage:
 
 
 @dataclass(frozen=True)
+class CopyMessages:
+    """Copies of several messages of one chat, in order (an album stays an album); the
+    renderer returns the first copy's id, `Send.copies` all of them."""
+
+    chat_id: int
+    from_chat_id: int
+    message_ids: tuple[int, ...]
+    thread_id: int | None = None
+
+
+@dataclass(frozen=True)
 class EditCaption:
     """Replace the caption of a media message the bot sent."""
 
@@ -272,8 +285,11 @@ class CreateTopic:
 
 Reply = (
     SendText | EditText | SendPhoto | SendAlbum | SendDocument | AnswerCallback | SendInvoice
-    | AnswerPreCheckout | DeleteMessage | CopyMessage | EditCaption | CreateTopic
+    | AnswerPreCheckout | DeleteMessage | CopyMessage | CopyMessages | EditCaption | CreateTopic
 )
+
+
+GONE_TOPIC = ("message thread not found", "topic_deleted", "topic_closed")
 
 
 class Refused(Exception):
@@ -287,9 +303,10 @@ class Refused(Exception):
 
     @property
     def topic_gone(self) -> bool:
-        """The forum topic was deleted or closed (Telegram's two answers)."""
+        """The forum topic was deleted or closed: Telegram answers "message thread not found"
+        or TOPIC_DELETED for a deleted one, TOPIC_CLOSED for a closed one."""
         text = self.description.lower()
-        return "message thread not found" in text or "topic_closed" in text
+        return any(answer in text for answer in GONE_TOPIC)
 
 
 @dataclass

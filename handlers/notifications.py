@@ -7,12 +7,11 @@ row is sent: so a reminder says the time really left then.
 from __future__ import annotations
 
 import html
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from handlers import callbacks
-from handlers.events import Button, Inline, Reply, SendText
+from handlers.events import Button, CopyMessages, Inline, Reply, SendText
 from handlers.i18n import Translator
 from services.context import ServiceContext
 from services.outbox import OutgoingMessage
@@ -84,7 +83,17 @@ class AlertComposer(Protocol):
         ...
 
 
-Send = Callable[[Reply], Awaitable[int | None]]
+class Send(Protocol):
+    """A deliverer's way to Telegram: one reply (the id of the message it made), or copies
+    of several messages (all their ids); both raise Refused when Telegram refuses."""
+
+    async def __call__(self, reply: Reply) -> int | None:
+        """Send one reply."""
+        ...
+
+    async def copies(self, reply: CopyMessages) -> list[int]:
+        """Copy several messages at once (an album stays an album)."""
+        ...
 
 
 @runtime_checkable

@@ -52,7 +52,8 @@ class SupportLink(Base):
     """A relayed message: the original and its copy, one row each way (replies and edits)."""
 
     __tablename__ = "support_links"
-    __table_args__ = (UniqueConstraint("chat_id", "message_id"),)
+    __table_args__ = (UniqueConstraint("chat_id", "message_id"),
+                      Index("ix_support_links_album", "chat_id", "media_group_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
@@ -60,3 +61,5 @@ class SupportLink(Base):
     peer_chat_id: Mapped[int] = mapped_column(BigInteger)
     peer_message_id: Mapped[int | None]  # None until the copy is sent
     telegram_id: Mapped[int] = mapped_column(BigInteger)  # the customer of the conversation
+    # The album (media group) the original belongs to: its pieces are copied together.
+    media_group_id: Mapped[str | None] = mapped_column(String(64))

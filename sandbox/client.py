@@ -339,6 +339,14 @@ class SandboxChat:
             )
         )  # type: ignore[return-value]
 
+    async def send_album(
+        self, count: int = 2, *, caption: str | None = None, thread_id: int | None = None
+    ) -> list[SandboxMessage]:
+        """Send `count` photos as one album (one message each, sharing a media_group_id)."""
+        sent = actions.send_album(self.state, self.bot, self.actor, self.chat, count,
+                                  caption=caption, thread_id=thread_id)
+        return [self._acted(m) for m in sent]  # type: ignore[misc]
+
     async def send_media(
         self,
         kind: str,

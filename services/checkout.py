@@ -19,6 +19,7 @@ from services.inventory import stock
 from services.inventory.allocation import Need
 from services.orders.dto import PlacedOrder
 from services.orders.lifecycle import act
+from services.support import cards as support_cards
 from services.validation import clean_text, identifier, phone, quantity
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -236,6 +237,7 @@ async def create_order(
     if cod and not rules.review_required:
         await act(session, order, "confirm", actor="system:auto_review", now=now)
     _announce(session, ctx, customer, order)
+    await support_cards.refresh_later(session, ctx, customer.telegram_id)
     return order
 
 

@@ -25,8 +25,10 @@ def queue(
     params: dict[str, Any] | None = None,
     language: str = "en",
     order_id: int | None = None,
+    available_at: datetime | None = None,
 ) -> None:
-    """Add one message to the outbox (flushed and committed with the caller's transaction)."""
+    """Add one message to the outbox (flushed and committed with the caller's transaction),
+    to be sent from `available_at` on (at once by default)."""
     session.add(
         OutboxMessage(
             audience=audience,
@@ -35,7 +37,7 @@ def queue(
             language=language,
             params=params or {},
             order_id=order_id,
-            available_at=now,
+            available_at=available_at or now,
             created_at=now,
         )
     )

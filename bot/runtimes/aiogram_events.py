@@ -24,7 +24,7 @@ def _from_message(update_id: int, m: Message) -> Event | None:
     base = {"update_id": update_id, "user": _user(m.from_user), "chat_id": m.chat.id,
             "chat_type": m.chat.type, "message_id": m.message_id,
             "thread_id": m.message_thread_id if m.is_topic_message else None,
-            "reply_to_message_id": _replied(m)}
+            "reply_to_message_id": _replied(m), "media_group_id": m.media_group_id}
     if any(getattr(m, name, None) is not None for name in SERVICE):
         return Event("service", **base)  # type: ignore[arg-type]
     if m.successful_payment is not None:

@@ -26,6 +26,7 @@ from handlers.events import (
     AnswerCallback,
     AnswerPreCheckout,
     CopyMessage,
+    CopyMessages,
     CreateTopic,
     DeleteMessage,
     EditCaption,
@@ -141,6 +142,8 @@ class Renderer:
                                                 message_thread_id=reply.thread_id,
                                                 reply_parameters=replying)
                 return copied.message_id
+            case CopyMessages():
+                return (await self.copies(reply))[0]
             case EditCaption():
                 await bot.edit_message_caption(chat_id=reply.chat_id, message_id=reply.message_id,
                                                caption=reply.caption, parse_mode="HTML")
@@ -149,6 +152,13 @@ class Renderer:
                 topic = await bot.create_forum_topic(reply.chat_id, reply.name[:128])
                 return topic.message_thread_id
         return None
+
+    async def copies(self, reply: CopyMessages) -> list[int]:
+        """copyMessages: the copies' ids, in order (Telegram skips originals that are gone)."""
+        sent = await self.bot.copy_messages(reply.chat_id, reply.from_chat_id,
+                                            list(reply.message_ids),
+                                            message_thread_id=reply.thread_id)
+        return [m.message_id for m in sent]
 
     async def _edit(self, reply: EditText) -> int:
         try:

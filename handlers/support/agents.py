@@ -9,6 +9,7 @@ from handlers.callbacks import Callback
 from handlers.events import Event
 from handlers.registry import Registry
 from handlers.support.card import card_keyboard, card_text
+from handlers.support.relay import MAX_TEXT, split_text
 from handlers.turn import Turn
 from services.errors import NotAllowed
 
@@ -35,7 +36,7 @@ async def relay(turn: Turn) -> None:
             or event.text.startswith("!")):
         return  # General, or a private note
     await turn.services.support.relay_out(event.thread_id, event.message_id,
-                                          event.reply_to_message_id)
+                                          event.reply_to_message_id, event.media_group_id)
 
 
 async def edited(turn: Turn) -> None:
@@ -58,7 +59,11 @@ async def canned(turn: Turn) -> None:
         keys = ", ".join(c.key for c in turn.services.support.rules.canned) or "—"
         return turn.send(turn.t("support.canned_keys", keys=html.escape(keys)))
     sent = await turn.services.support.send_text(turn.event.thread_id or 0, key[:32])
-    turn.send(turn.t("support.canned_sent", text=html.escape(sent)))
+    # What the customer got, here too: in pieces as they got it when it is long.
+    first, *rest = split_text(sent, MAX_TEXT - len(turn.t("support.canned_sent", text="")))
+    turn.send(turn.t("support.canned_sent", text=html.escape(first)))
+    for piece in rest:
+        turn.send(html.escape(piece))
 
 
 async def order(turn: Turn) -> None:
@@ -90,11 +95,19 @@ async def unblock(turn: Turn) -> None:
     turn.send(turn.t("support.unblocked"))
 
 
+MAX_STATS_DAYS = 3660
+
+
 async def stats(turn: Turn) -> None:
-    """/stats: conversations, times to first answer and to close, ratings."""
-    figures = await turn.services.support.stats()
-    t = turn.t
-    turn.send(t("support.stats", total=figures.conversations, open=figures.open,
+    """/stats [days]: conversations, times to first answer and to close, ratings (of the
+    conversations opened in the last `days` days, or of all)."""
+    t, args = turn.t, turn.event.args.strip()
+    if args and not (args.isascii() and args.isdigit() and 1 <= int(args) <= MAX_STATS_DAYS):
+        return turn.send(t("support.stats_usage"))
+    days = int(args) if args else None
+    figures = await turn.services.support.stats(days)
+    period = t.plural("support.stats_days", days) if days else t("support.stats_all")
+    turn.send(t("support.stats", period=period, total=figures.conversations, open=figures.open,
                 first=t.remaining(figures.first_response) if figures.first_response else "—",
                 resolved=t.remaining(figures.resolution) if figures.resolution else "—",
                 ratings=figures.ratings,

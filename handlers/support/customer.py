@@ -95,7 +95,7 @@ async def not_understood(turn: Turn) -> None:
     event = turn.event
     if event.kind in RELAYED and event.message_id is not None:
         if await turn.services.support.relay_in(event.user.id, event.message_id,
-                                                event.reply_to_message_id):
+                                                event.reply_to_message_id, event.media_group_id):
             return
         if turn.services.support.rules.chat_id is not None:
             await help_(turn)

@@ -9,12 +9,14 @@ retries its row later. Each copy's id is stored with its original, both ways.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from handlers import callbacks
 from handlers.events import (
     Button,
     CopyMessage,
+    CopyMessages,
     CreateTopic,
     EditCaption,
     EditText,
@@ -31,6 +33,7 @@ from services.container import Services
 from services.outbox import OutgoingMessage
 from services.support.views import (
     CARD,
+    CARD_EDIT,
     CUSTOMER_NOTE,
     EDIT,
     RELAY_IN,
@@ -40,6 +43,10 @@ from services.support.views import (
 )
 
 MAX_TEXT = 4096
+T = TypeVar("T")
+# Telegram's answers when a card cannot be edited and need not be: it already says that, or
+# it is gone (its topic deleted).
+CARD_GONE = ("message is not modified", "message to edit not found")
 
 
 class TopicBusy(Exception):
@@ -74,7 +81,8 @@ class SupportRelay:
 
     async def deliver(self, message: OutgoingMessage, send: Send) -> None:
         """Send what the row asks for."""
-        steps = {RELAY_IN: self._relay_in, CARD: self._card, TOPIC_NOTE: self._note,
+        steps = {RELAY_IN: self._relay_in, CARD: self._card, CARD_EDIT: self._card_edit,
+                 TOPIC_NOTE: self._note,
                  RELAY_OUT: self._relay_out, TEXT_OUT: self._text_out, EDIT: self._edit,
                  CUSTOMER_NOTE: self._customer_note}
         step = steps.get(message.template)
@@ -82,28 +90,50 @@ class SupportRelay:
             await step(message, send)
 
     async def _relay_in(self, message: OutgoingMessage, send: Send) -> None:
-        """A customer's message, copied into their topic."""
+        """A customer's message (or their whole album), copied into their topic."""
         p, chat = message.params, message.chat_id
         customer, source = int(p["customer"]), int(p["message_id"])
-        copied = await self._in_topic(customer, send, lambda thread: CopyMessage(
-            chat, customer, source, thread, p.get("reply_to")))
+        if p.get("album"):
+            pieces = await self.desk.album_to_copy(customer, str(p["album"]))
+            if source not in pieces:
+                return  # copied with its album already
+            copies = await self._in_topic(customer, lambda thread: send.copies(CopyMessages(
+                chat, customer, tuple(pieces), thread)), send)
+            await self._linked(customer, pieces, chat, copies)
+            return
+        copied = await self._in_topic(customer, lambda thread: send(CopyMessage(
+            chat, customer, source, thread, p.get("reply_to"))), send)
         if copied is not None:
             await self.desk.linked(customer, source, chat, copied)
 
     async def _relay_out(self, message: OutgoingMessage, send: Send) -> None:
-        """An agent's message, copied to the customer."""
-        p, customer = message.params, message.chat_id
+        """An agent's message (or album), copied to the customer."""
+        p, customer, forum = message.params, message.chat_id, self._forum()
         source = int(p["message_id"])
-        copied = await self._to_customer(customer, send, CopyMessage(
-            customer, self._forum(), source, None, p.get("reply_to")))
+        if p.get("album"):
+            pieces = await self.desk.album_to_copy(forum, str(p["album"]))
+            if source not in pieces:
+                return
+            copies = await self._to_customer(customer, send, send.copies(CopyMessages(
+                customer, forum, tuple(pieces))))
+            await self._linked(forum, pieces, customer, copies)
+            return
+        copied = await self._to_customer(customer, send, send(CopyMessage(
+            customer, forum, source, None, p.get("reply_to"))))
         if copied is not None:
-            await self.desk.linked(self._forum(), source, customer, copied)
+            await self.desk.linked(forum, source, customer, copied)
+
+    async def _linked(self, chat: int, pieces: list[int], peer_chat: int,
+                      copies: list[int]) -> None:
+        """Each piece of an album with its copy (Telegram skips a piece deleted meanwhile)."""
+        for piece, copied in zip(pieces, copies, strict=False):
+            await self.desk.linked(chat, piece, peer_chat, copied)
 
     async def _text_out(self, message: OutgoingMessage, send: Send) -> None:
         """A canned reply to the customer, split at Telegram's 4096 characters."""
         for piece in split_text(str(message.params["text"])):
             await self._to_customer(message.chat_id, send,
-                                    SendText(message.chat_id, html.escape(piece)))
+                                    send(SendText(message.chat_id, html.escape(piece))))
 
     # ---- the topic ------------------------------------------------------------------------
     def _forum(self) -> int:
@@ -126,17 +156,23 @@ class SupportRelay:
         await self._put_card(customer, thread, send)
         return thread
 
-    async def _in_topic(self, customer: int, send: Send,
-                        build: Callable[[int], Reply]) -> int | None:
-        """Send into the customer's topic; made again once if Telegram says it is gone."""
+    async def _in_topic(self, customer: int, attempt: Callable[[int], Awaitable[T]],
+                        send: Send) -> T:
+        """Send into the customer's topic (`attempt` given its thread); made again once if
+        Telegram says it is gone."""
         thread = await self._thread(customer, send)
         try:
-            return await send(build(thread))
+            return await attempt(thread)
         except Refused as error:
             if not error.topic_gone:
                 raise
             await self.desk.topic_gone(customer, thread)
-            return await send(build(await self._thread(customer, send)))
+            return await attempt(await self._thread(customer, send))
+
+    def _in_topic_text(self, customer: int, text: str, send: Send) -> Awaitable[int | None]:
+        """The bot's line in the customer's topic."""
+        return self._in_topic(customer, lambda thread: send(SendText(
+            self._forum(), text, None, thread)), send)
 
     async def _put_card(self, customer: int, thread: int, send: Send) -> None:
         t = self._t()
@@ -161,6 +197,20 @@ class SupportRelay:
             await self.desk.topic_gone(customer, thread)
             await self._thread(customer, send)
 
+    async def _card_edit(self, message: OutgoingMessage, send: Send) -> None:
+        """The card, shown afresh where it is (gone with its topic: the next one is new)."""
+        customer = int(message.params["customer"])
+        ref = await self.desk.topic(customer)
+        if ref is None or ref.card_message_id is None:
+            return
+        t, view = self._t(), await self.desk.card(customer)
+        try:
+            await send(EditText(self._forum(), ref.card_message_id, card_text(t, view),
+                                card_keyboard(t, view)))
+        except Refused as error:
+            if not any(gone in error.description for gone in CARD_GONE):
+                raise
+
     async def _note(self, message: OutgoingMessage, send: Send) -> None:
         p = message.params
         t = self._t()
@@ -168,30 +218,26 @@ class SupportRelay:
         values = {k: v for k, v in p.items() if isinstance(v, (int, str)) and k != "key"}
         if p.get("order_id"):
             values["number"] = await self._order_number(int(p["order_id"]))
-        text = t(f"support.note.{p['key']}", **values)
-        if p.get("general"):
+        if p.get("general"):  # an alert in General, naming the customer's topic
             view = await self.desk.card(customer)
-            await send(SendText(self._forum(), t("support.note.sla_general",
-                                                  name=html.escape(topic_name(view)),
-                                                  minutes=p.get("minutes", 0))))
+            values["name"] = html.escape(topic_name(view))
+            await send(SendText(self._forum(), t(f"support.note.{p['key']}", **values)))
             return
-        await self._in_topic(customer, send, lambda thread: SendText(self._forum(), text, None,
-                                                                     thread))
+        await self._in_topic_text(customer, t(f"support.note.{p['key']}", **values), send)
 
     async def _order_number(self, order_id: int) -> str:
         card = await self.services.merchant.card(order_id)
         return html.escape(card.order.number)
 
     # ---- the customer ---------------------------------------------------------------------
-    async def _to_customer(self, customer: int, send: Send, reply: Reply) -> int | None:
+    async def _to_customer(self, customer: int, send: Send, sending: Awaitable[T]) -> T:
         """Send to the customer; if they blocked the bot, the agents read a note about it."""
         try:
-            return await send(reply)
+            return await sending
         except Refused as error:
             if error.forbidden:
-                t = self._t()
-                await self._in_topic(customer, send, lambda thread: SendText(
-                    self._forum(), t("support.note.customer_blocked_bot"), None, thread))
+                await self._in_topic_text(customer, self._t()("support.note.customer_blocked_bot"),
+                                          send)
             raise
 
     async def _edit(self, message: OutgoingMessage, send: Send) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import re
+import secrets
 import time
 from typing import Any
 
@@ -267,6 +268,39 @@ def send_file(
         state, bot, user, chat, content, thread_id=thread_id, typed=typed, reply_to=reply_to
     )
 
+
+def send_album(
+    state: SandboxState,
+    bot: BotRecord,
+    user: SimUser,
+    chat: SimChat,
+    count: int,
+    *,
+    caption: str | None = None,
+    thread_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """A user sends 2-10 photos as one album: as in Telegram, one message (and one update)
+    per photo, all with the same media_group_id, the caption on the first."""
+    if not 2 <= count <= 10:
+        raise ActionError("an album has 2-10 items")
+    group = str(secrets.randbelow(10**17) + 10**17)
+    sent = []
+    for index in range(count):
+        data = TINY_PNG_ALBUM + bytes([index])
+        rec = state.store_file("photo", data, mime_type="image/png", width=1, height=1)
+        content: dict[str, Any] = {
+            "media_group_id": group,
+            "photo": [{"file_id": rec.file_id, "file_unique_id": rec.file_unique_id,
+                       "file_size": len(data), "width": 1, "height": 1}],
+        }
+        if caption and index == 0:
+            content["caption"] = caption
+        sent.append(user_send(state, bot, user, chat, content, thread_id=thread_id))
+    return sent
+
+
+# Bytes standing for an album's photos (each piece its own file).
+TINY_PNG_ALBUM = b"\x89PNG\r\n\x1a\nalbum"
 
 # Required fields of each media kind beyond the file's ids (Bot API Voice, Video, Sticker).
 _MEDIA_FIELDS: dict[str, dict[str, Any]] = {

@@ -5,7 +5,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Cart, CartLine, Customer, Order, ReturnRequest, SupportTopic
-from services.support.views import CardView, OrderLineView, SessionView
+from services.context import ServiceContext
+from services.notifications import SUPPORT, queue
+from services.support.views import CARD_EDIT, CardView, OrderLineView, SessionView
 
 RECENT_ORDERS = 5
 CLOSED_RETURNS = ("rejected", "refunded", "replaced", "closed")
@@ -27,3 +29,16 @@ async def build_card(s: AsyncSession, topic: SupportTopic, session: SessionView 
         tuple(OrderLineView(o.id, o.number, o.status, o.total, o.currency, o.created_at)
               for o in orders),
         int(items or 0), int(returns or 0), session, topic.blocked)
+
+
+async def refresh_later(s: AsyncSession, ctx: ServiceContext, telegram_id: int | None) -> None:
+    """Queue a fresh card for the customer's topic (a new order), if they have one with a card:
+    sent with the caller's transaction, like every other message."""
+    chat = ctx.rules.support.chat_id
+    if chat is None or telegram_id is None:
+        return
+    card = await s.scalar(select(SupportTopic.card_message_id).where(
+        SupportTopic.telegram_id == telegram_id, SupportTopic.thread_id.is_not(None)))
+    if card is not None:
+        queue(s, audience=SUPPORT, chat_id=chat, template=CARD_EDIT, now=ctx.clock.now(),
+              params={"customer": telegram_id}, language=ctx.rules.support.language)

@@ -31,6 +31,10 @@ from services.support.views import (
 )
 
 CREATING_LEASE = timedelta(seconds=60)  # one sender makes a topic; another may after this
+LOW_RATING = 2  # ratings of 1 or 2 stars alert the agents
+# An album arrives as one update per piece, within a moment: its relays wait this long, so
+# the first one sent copies every piece at once (copyMessages keeps them an album).
+ALBUM_WAIT = timedelta(seconds=2)
 
 
 class SupportService:
@@ -69,17 +73,20 @@ class SupportService:
             self._queue(s, self._chat(), CARD, customer=telegram_id, session_id=current.id)
             return OpenResult(current.id, True)
 
-    async def relay_in(self, telegram_id: int, message_id: int, reply_to: int | None) -> bool:
-        """Queue a customer's message for their topic; False when no conversation is open."""
+    async def relay_in(self, telegram_id: int, message_id: int, reply_to: int | None,
+                       album: str | None = None) -> bool:
+        """Queue a customer's message for their topic; False when no conversation is open.
+        A piece of an album waits a moment for the rest, to be copied with them as one."""
         async with self.ctx.db.write() as s:
             current = await self._current(s, telegram_id)
             if current is None:
                 return False
             chat = self._chat()
-            if await self._link(s, telegram_id, message_id, chat, telegram_id):
+            if await self._link(s, telegram_id, message_id, chat, telegram_id, album=album):
                 current.waiting_since = current.waiting_since or self.ctx.clock.now()
                 self._queue(s, chat, RELAY_IN, customer=telegram_id, message_id=message_id,
-                            reply_to=await self._peer(s, telegram_id, reply_to))
+                            reply_to=await self._peer(s, telegram_id, reply_to), album=album,
+                            delay=ALBUM_WAIT if album else None)
             return True
 
     async def end(self, telegram_id: int) -> bool:
@@ -105,7 +112,10 @@ class SupportService:
                 .values(rating=stars).execution_options(synchronize_session=False))
             if done.rowcount != 1:  # type: ignore[attr-defined]
                 return False
-            self._note(s, telegram_id, "rated", stars=stars)
+            low = stars <= LOW_RATING
+            self._note(s, telegram_id, "rated_low" if low else "rated", stars=stars)
+            if low:  # an unhappy customer: every agent hears of it in General too
+                self._note(s, telegram_id, "rated_low_general", stars=stars, general=True)
             return True
 
     async def in_support(self, telegram_id: int) -> bool:
@@ -114,18 +124,28 @@ class SupportService:
             return await self._current(s, telegram_id) is not None
 
     # ---- the agents' side ----------------------------------------------------------------
-    async def relay_out(self, thread_id: int, message_id: int, reply_to: int | None) -> bool:
+    async def relay_out(self, thread_id: int, message_id: int, reply_to: int | None,
+                        album: str | None = None) -> bool:
         """Queue an agent's message in a topic for its customer (counts as an answer)."""
         async with self.ctx.db.write() as s:
             topic = await self._by_thread(s, thread_id)
             if topic is None:
                 return False
             chat = self._chat()
-            if await self._link(s, chat, message_id, topic.telegram_id, topic.telegram_id):
+            if await self._link(s, chat, message_id, topic.telegram_id, topic.telegram_id,
+                                album=album):
                 await self._answered(s, topic.telegram_id)
                 self._queue(s, topic.telegram_id, RELAY_OUT, message_id=message_id,
-                            reply_to=await self._peer(s, chat, reply_to))
+                            reply_to=await self._peer(s, chat, reply_to), album=album,
+                            delay=ALBUM_WAIT if album else None)
             return True
+
+    async def album_to_copy(self, chat_id: int, album: str) -> list[int]:
+        """The pieces of an album in this chat not copied yet, in order."""
+        async with self.ctx.db.read() as s:
+            return list((await s.scalars(select(SupportLink.message_id).where(
+                SupportLink.chat_id == chat_id, SupportLink.media_group_id == album,
+                SupportLink.peer_message_id.is_(None)).order_by(SupportLink.message_id))).all())
 
     async def send_text(self, thread_id: int, key: str) -> str:
         """Queue a canned reply for the topic's customer; the text they will read."""
@@ -283,16 +303,19 @@ class SupportService:
             for row in rows:
                 row.alerted_at = now
                 self._note(s, row.telegram_id, "sla", minutes=minutes)
-                self._note(s, row.telegram_id, "sla", minutes=minutes, general=True)
+                self._note(s, row.telegram_id, "sla_general", minutes=minutes, general=True)
             return len(rows)
 
-    async def stats(self) -> SupportStats:
-        """Conversations so far, average times to first answer and to close, ratings."""
+    async def stats(self, days: int | None = None) -> SupportStats:
+        """Conversations (opened in the last `days` days, or ever), average times to first
+        answer and to close, ratings."""
+        query = select(SupportSession.opened_at, SupportSession.first_response_at,
+                       SupportSession.resolved_at, SupportSession.rating)
+        if days is not None:
+            query = query.where(
+                SupportSession.opened_at >= self.ctx.clock.now() - timedelta(days=days))
         async with self.ctx.db.read() as s:
-            rows = (await s.execute(select(SupportSession.opened_at,
-                                           SupportSession.first_response_at,
-                                           SupportSession.resolved_at,
-                                           SupportSession.rating))).all()
+            rows = (await s.execute(query)).all()
         firsts = [f - o for o, f, _, _ in rows if f is not None]
         closes = [r - o for o, _, r, _ in rows if r is not None]
         ratings = [r for *_, r in rows if r is not None]
@@ -306,9 +329,12 @@ class SupportService:
             raise NotAllowed("no support chat configured", what="support_off")
         return self.rules.chat_id
 
-    def _queue(self, s: AsyncSession, chat_id: int, template: str, **params: Any) -> None:
-        queue(s, audience=SUPPORT, chat_id=chat_id, template=template, now=self.ctx.clock.now(),
-              params=params, language=self.rules.language)
+    def _queue(self, s: AsyncSession, chat_id: int, template: str,
+               delay: timedelta | None = None, **params: Any) -> None:
+        now = self.ctx.clock.now()
+        queue(s, audience=SUPPORT, chat_id=chat_id, template=template, now=now,
+              params=params, language=self.rules.language,
+              available_at=now + delay if delay else None)
 
     def _note(self, s: AsyncSession, telegram_id: int, key: str, **params: Any) -> None:
         self._queue(s, self._chat(), TOPIC_NOTE, customer=telegram_id, key=key, **params)
@@ -355,12 +381,14 @@ class SupportService:
             current.waiting_since, current.alerted_at = None, None
 
     async def _link(self, s: AsyncSession, chat_id: int, message_id: int, peer_chat_id: int,
-                    telegram_id: int, peer_message_id: int | None = None) -> bool:
+                    telegram_id: int, peer_message_id: int | None = None,
+                    album: str | None = None) -> bool:
         """Record a relayed message once: False when it was already (a repeated update)."""
         insert = postgresql.insert if self.ctx.db.is_postgres else sqlite.insert
         got = await s.scalar(insert(SupportLink).values(
             chat_id=chat_id, message_id=message_id, peer_chat_id=peer_chat_id,
-            peer_message_id=peer_message_id, telegram_id=telegram_id)
+            peer_message_id=peer_message_id, telegram_id=telegram_id,
+            media_group_id=album[:64] if album else None)
             .on_conflict_do_nothing(index_elements=["chat_id", "message_id"])
             .returning(SupportLink.id))
         return got is not None

@@ -10,6 +10,7 @@ RELAY_OUT = "relay_out"  # an agent's message -> the customer
 TEXT_OUT = "text_out"  # a canned reply -> the customer
 EDIT = "edit"  # an edited message -> its copy
 CARD = "card"  # the customer card at the top of the topic (made with the topic)
+CARD_EDIT = "card_edit"  # the card shown afresh in place (the customer placed an order)
 TOPIC_NOTE = "topic_note"  # the bot's line in a topic (and, for alerts, in General)
 CUSTOMER_NOTE = "customer_note"  # the bot's line to the customer (joined, closed + rating)
 

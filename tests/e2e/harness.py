@@ -33,6 +33,8 @@ from tests.conftest import TEST_RULES, make_context
 from tests.databases import open_test_database
 from tests.shop import ShopData, seed_shop
 
+# The support desk's prepared answers (`canned` of running_shop).
+DELIVERY_TIME = (CannedReply("delivery_time", "Delivery takes 1-3 days.", "发货后 1-3 天送达。"),)
 # With the sandbox's flood limits off, our own limiter need not pace the tests either.
 UNLIMITED = Limits(10_000, 10_000, 10_000, 10_000, 600_000, 10_000)
 
@@ -101,6 +103,7 @@ async def running_shop(
     payment_methods: tuple[str, ...] | None = None,
     flood_limits: bool = False,
     support: bool = False,
+    canned: tuple[CannedReply, ...] = DELIVERY_TIME,
     **sandbox_options: Any,
 ) -> AsyncIterator[ShopUnderTest]:
     """Sandbox + database + seeded shop + the real bot (aiogram, polling), torn down after.
@@ -123,8 +126,7 @@ async def running_shop(
             rules = replace(rules, support=replace(
                 rules.support, chat_id=support_chat.id,
                 agents=frozenset(a.user.id for a in agents),
-                canned=(CannedReply("delivery_time", "Delivery takes 1-3 days.",
-                                    "发货后 1-3 天送达。"),)))
+                canned=canned))
         settings = settings or Settings(
             shop_name="Test Shop", admin_user_ids=frozenset({merchant.user.id}),
             admin_chat_id=admin_chat.id, telegram_provider_token="TEST:provider",

@@ -125,7 +125,7 @@ async def test_not_understood_text_offers_a_person_and_goes_with_it(desk: ShopUn
     offer = await li.wait_for_message(predicate=lambda m: "问人工客服" in str(m.buttons))
     await li.click("💬 问人工客服", message_id=offer.message_id)
     opened = await li.wait_for_message()
-    assert "已为你接通客服" in opened.text
+    assert "已为您接通客服" in opened.text
     forum = desk.support_chat
     assert forum is not None
     copy = await forum.wait_for_message(predicate=lambda m: m.text == "我的快递到哪了？")
