@@ -34,7 +34,7 @@ from aiogram.types import (
 from aiogram.types import User as TgUser
 
 from bot.ratelimit import Limits, RateLimiter
-from bot.runtimes.telegram_calls import LimitedCalls
+from bot.runtimes.aiogram_calls import LimitedCalls
 from sandbox.client import SandboxUser
 
 TOKEN = "123456:BENCH-token"

@@ -29,8 +29,9 @@ async def run(messages: int, limits_on: bool) -> list[object]:
     """Queue `messages` rows, send them all, and measure from the sandbox's request log."""
     from bot.outbox_sender import OutboxSender
     from bot.ratelimit import RateLimiter
-    from bot.runtimes.aiogram import make_bot
+    from bot.runtimes.aiogram import delivery_errors, make_bot
     from bot.runtimes.aiogram_render import Renderer
+    from handlers.events import Reply
     from handlers.notifications import Notifications
     from sandbox.testing import running_sandbox
 
@@ -45,7 +46,12 @@ async def run(messages: int, limits_on: bool) -> list[object]:
                                     now=now, params={"order_number": f"N{n:06d}"})
         limiter = RateLimiter() if limits_on else RateLimiter(UNLIMITED)
         bot = make_bot(sandbox.token, sandbox.api_url, limiter)
-        sender = OutboxSender(services.outbox, Renderer(bot), Notifications(services.ctx),
+        renderer = Renderer(bot)
+
+        async def send(reply: Reply) -> int | None:
+            async with delivery_errors():
+                return await renderer.one(reply)
+        sender = OutboxSender(services.outbox, send, Notifications(services.ctx),
                               interval=0.05)
         watch = Stopwatch()
         task = asyncio.create_task(sender.run())

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from bench.common import (
     BenchShop,
@@ -50,6 +51,7 @@ from bench.harness import (
     user_of,
 )
 from bot.app import settle_memory
+from bot.runtimes.base import FeedingRuntime
 from handlers.i18n import Translator
 from handlers.router import Conversation
 from handlers.turn import Settings
@@ -245,16 +247,18 @@ async def over_http(backend: str, levels: list[int]) -> list[list[object]]:
         finished = Finished()
         bot = ShopBot.build(services, settings_for(admins.id), sandbox.token, sandbox.api_url,
                             RateLimiter(UNLIMITED), outbox_interval=1.0)
-        feed = bot.runtime.feed
+        runtime = bot.runtime
+        assert isinstance(runtime, FeedingRuntime)
+        feed = runtime.feed
 
-        async def feed_and_mark(update):  # type: ignore[no-untyped-def]
+        async def feed_and_mark(update: Any) -> None:
             try:
                 await feed(update)
             finally:
                 user = user_of(update)
                 if user is not None:
                     finished(user)
-        bot.runtime.feed = feed_and_mark  # type: ignore[method-assign]
+        runtime.poller.handle = feed_and_mark  # what polling hands each update to
         await bot.start()
 
         def full_steps(rng: random.Random) -> list[Step]:

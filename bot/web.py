@@ -5,10 +5,10 @@ import hmac
 import logging
 from typing import TYPE_CHECKING
 
-from aiogram.types import Update
 from aiohttp import web
 
 from bot.config import AppConfig
+from bot.runtimes import BadUpdate
 
 if TYPE_CHECKING:
     from bot.app import ShopBot
@@ -38,8 +38,16 @@ def web_app(config: AppConfig, shop: ShopBot) -> web.Application:
                 return web.Response(status=401)
             if shop.runtime.stopping:  # Telegram resends it, to the next process
                 return web.Response(status=503)
-            update = Update.model_validate(await request.json(), context={"bot": shop.bot})
-            await shop.runtime.feed(update)  # 200 only once the work is committed
+            try:
+                data = await request.json()
+            except ValueError:  # not JSON: nothing Telegram would send, nothing to resend
+                return web.Response(status=400)
+            if not isinstance(data, dict):
+                return web.Response(status=400)
+            try:
+                await shop.runtime.feed_json(data)  # 200 only once the work is committed
+            except BadUpdate:
+                return web.Response(status=400)
             return web.Response()
 
         app.router.add_post(config.telegram.webhook.path, webhook)
@@ -56,10 +64,7 @@ async def start_web(config: AppConfig, shop: ShopBot) -> web.AppRunner:
                                                                           config.web.port):
         await web.TCPSite(runner, hook.host, hook.port).start()
     if config.telegram.mode == "webhook" and config.telegram.webhook.public_url:
-        from bot.runtimes.aiogram import ALLOWED_UPDATES
-
-        await shop.bot.set_webhook(str(config.telegram.webhook.public_url).rstrip("/")
-                                   + config.telegram.webhook.path,
-                                   secret_token=config.telegram.webhook.secret_token,
-                                   allowed_updates=list(ALLOWED_UPDATES))
+        await shop.runtime.set_webhook(str(config.telegram.webhook.public_url).rstrip("/")
+                                       + config.telegram.webhook.path,
+                                       config.telegram.webhook.secret_token)
     return runner

@@ -1,5 +1,6 @@
 """Webhook mode: the sandbox delivers updates to the bot's web app, secret token checked, and the
-bot answers 200 only once the update's work is committed."""
+bot answers 200 only once the update's work is committed. On both frameworks: the project's
+web app parses the body and feeds the runtime."""
 from __future__ import annotations
 
 import asyncio
@@ -8,9 +9,9 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.app import ShopBot
 from bot.config import load_config
 from bot.ratelimit import RateLimiter
+from bot.runtimes import Framework
 from bot.web import start_web
 from tests.e2e.harness import UNLIMITED, running_shop
 from tests.e2e.steps import new_message
@@ -22,8 +23,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_updates_arrive_by_webhook_with_the_secret(tmp_path: Path) -> None:
-    async with running_shop(tmp_path) as shop:
+async def test_updates_arrive_by_webhook_with_the_secret(tmp_path: Path,
+                                                          framework: Framework) -> None:
+    async with running_shop(tmp_path, framework=framework) as shop:
         while shop.sandbox.bot.allowed_updates is None:  # the polling bot's first getUpdates
             await asyncio.sleep(0.01)
         polled = list(shop.sandbox.bot.allowed_updates)
@@ -37,8 +39,7 @@ async def test_updates_arrive_by_webhook_with_the_secret(tmp_path: Path) -> None
         config = config.model_copy(update={"telegram": config.telegram.model_copy(update={
             "webhook": config.telegram.webhook.model_copy(update={"host": "127.0.0.1",
                                                                    "port": port})})})
-        shop.bot = ShopBot.build(shop.services, shop.settings, shop.sandbox.token,
-                                 shop.sandbox.api_url, RateLimiter(UNLIMITED), outbox_interval=0.05)
+        shop.bot = shop.build(RateLimiter(UNLIMITED))
         await shop.bot.start(polling=False)
         runner = await start_web(config, shop.bot)
         try:
@@ -62,5 +63,13 @@ async def test_updates_arrive_by_webhook_with_the_secret(tmp_path: Path) -> None
                     assert r.status == 401
                 async with http.post(url, json=forged) as r:
                     assert r.status == 401
+                secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+                for body in (b"not json", b"[1, 2]", b'{"message": {"text": "no update_id"}}',
+                             b'{"update_id": "x", "message": 5}'):
+                    async with http.post(url, data=body, headers=secret) as r:
+                        assert r.status == 400, body
+                await shop.bot.runtime.stop()  # stopping: Telegram must send it again later
+                async with http.post(url, json=forged, headers=secret) as r:
+                    assert r.status == 503
         finally:
             await runner.cleanup()
