@@ -7,6 +7,7 @@ arrives, and our poller (bot.polling) confirms it only once handled. PTB's Bot d
 """
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -98,6 +99,8 @@ class LimitedCalls(BaseRateLimiter[None]):
 def make_bot(token: str, api_url: str | None, limiter: RateLimiter) -> ExtBot[None]:
     """A PTB Bot talking to real Telegram or to any Bot API server (the sandbox), rate-limited;
     files are downloaded from the same server (base_file_url)."""
+    # httpx logs every request at INFO with its URL, which holds the bot token: warnings only.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     base = (api_url or TELEGRAM).rstrip("/")
     return ExtBot(token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot",
                   request=_request(CONNECTIONS), get_updates_request=_request(1),
