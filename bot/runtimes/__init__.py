@@ -66,9 +66,9 @@ def make_runtime(framework: Framework, token: str, api_url: str | None, limiter:
                  conversation: Conversation) -> Runtime:
     """The runtime of `framework`, talking to Telegram or to a Bot API server at `api_url`."""
     if framework == "ptb":
-        from bot.runtimes.ptb import PtbRuntime
+        from bot.runtimes import ptb
 
-        return PtbRuntime(token, api_url, limiter, conversation)
+        return ptb.PtbRuntime(ptb.make_bot(token, api_url, limiter), conversation)
     from bot.runtimes.aiogram import AiogramRuntime, make_bot
 
     return AiogramRuntime(make_bot(token, api_url, limiter), conversation)

@@ -8,6 +8,7 @@ arrives, and our poller (bot.polling) confirms it only once handled. PTB's Bot d
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -26,7 +27,7 @@ from telegram.error import Forbidden as TgForbidden
 from telegram.error import NetworkError, TelegramError
 from telegram.error import RetryAfter as TgRetryAfter
 from telegram.ext import BaseRateLimiter, ExtBot
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.ratelimit import RateLimiter
@@ -96,14 +97,18 @@ class LimitedCalls(BaseRateLimiter[None]):
                                   lambda: callback(*args, **kwargs), classify)
 
 
-def make_bot(token: str, api_url: str | None, limiter: RateLimiter) -> ExtBot[None]:
+def make_bot(token: str, api_url: str | None, limiter: RateLimiter,
+             request: BaseRequest | None = None) -> ExtBot[None]:
     """A PTB Bot talking to real Telegram or to any Bot API server (the sandbox), rate-limited;
-    files are downloaded from the same server (base_file_url)."""
+    files are downloaded from the same server (base_file_url). `request`: another transport
+    (the benchmark's recording one)."""
+    # PTB 22 warns at every 429 that retry_after becomes a timedelta; we read both: opt in.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     # httpx logs every request at INFO with its URL, which holds the bot token: warnings only.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     base = (api_url or TELEGRAM).rstrip("/")
     return ExtBot(token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot",
-                  request=_request(CONNECTIONS), get_updates_request=_request(1),
+                  request=request or _request(CONNECTIONS), get_updates_request=_request(1),
                   rate_limiter=LimitedCalls(limiter))
 
 
@@ -131,11 +136,10 @@ async def delivery_errors() -> AsyncIterator[None]:
 class PtbRuntime(FeedingRuntime[Update]):
     """Feeds PTB Updates to the conversation core and sends its replies with PTB's Bot."""
 
-    def __init__(self, token: str, api_url: str | None, limiter: RateLimiter,
-                 conversation: Conversation) -> None:
+    def __init__(self, bot: ExtBot[None], conversation: Conversation) -> None:
         super().__init__(conversation)
-        self.bot = make_bot(token, api_url, limiter)
-        self.renderer = Renderer(self.bot)
+        self.bot = bot
+        self.renderer = Renderer(bot)
 
     def parse(self, data: dict[str, Any]) -> Update:
         try:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.runtimes import FRAMEWORKS, Framework
-from tests.e2e.harness import ShopUnderTest, running_shop
+from tests.e2e.harness import DEFAULT_FRAMEWORK, ShopUnderTest, running_shop
 
 
 @pytest.fixture(params=FRAMEWORKS)
@@ -25,7 +25,7 @@ async def shop(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[
     (the representative journeys run on both).
     """
     framework = (request.getfixturevalue("framework") if "framework" in request.fixturenames
-                 else "aiogram")
+                 else DEFAULT_FRAMEWORK)
     async with running_shop(tmp_path, framework=framework) as running:
         yield running
         if request.node.get_closest_marker("allow_refused") is None:

@@ -12,6 +12,7 @@ the test shop).
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -35,6 +36,10 @@ from tests.conftest import TEST_RULES, make_context
 from tests.databases import open_test_database
 from tests.shop import ShopData, seed_shop
 
+# The framework of every test that does not run on both: aiogram, the default, unless
+# SHOPBOT_TEST_FRAMEWORK=ptb runs the whole suite on python-telegram-bot.
+DEFAULT_FRAMEWORK: Framework = ("ptb" if os.environ.get("SHOPBOT_TEST_FRAMEWORK") == "ptb"
+                                else "aiogram")
 # With the sandbox's flood limits off, our own limiter need not pace the tests either.
 UNLIMITED = Limits(10_000, 10_000, 10_000, 10_000, 600_000, 10_000)
 
@@ -54,7 +59,7 @@ class ShopUnderTest:
     # With `support=True`: the support forum and its two agents (Mei, Kai).
     support_chat: SandboxGroup | None = None
     agents: tuple[SandboxUser, ...] = ()
-    framework: Framework = "aiogram"
+    framework: Framework = DEFAULT_FRAMEWORK
     _restarts: int = field(default=0)
 
     def customer(self, first_name: str = "Li", language_code: str = "en", **kw: Any) -> SandboxUser:
@@ -109,7 +114,7 @@ async def running_shop(
     payment_methods: tuple[str, ...] | None = None,
     flood_limits: bool = False,
     support: bool = False,
-    framework: Framework = "aiogram",
+    framework: Framework = DEFAULT_FRAMEWORK,
     **sandbox_options: Any,
 ) -> AsyncIterator[ShopUnderTest]:
     """Sandbox + database + seeded shop + the real bot (aiogram or python-telegram-bot,

@@ -15,6 +15,7 @@ import pytest
 from handlers.i18n import Translator
 from tests.e2e import browser as browser_setup
 from tests.e2e.browser import LAUNCH_ARGS, SCREENSHOTS
+from tests.e2e.harness import DEFAULT_FRAMEWORK
 from tests.offline import OfflineShop, running_offline
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def shop(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[OfflineShop
     """`shopbot run` with no token, in an empty folder; on the test's `framework` if it is
     parametrized with one (else aiogram, the default)."""
     framework = (request.getfixturevalue("framework") if "framework" in request.fixturenames
-                 else "aiogram")
+                 else DEFAULT_FRAMEWORK)
     with running_offline(tmp_path, framework=framework) as running:
         yield running
         assert running.stop() == 0
