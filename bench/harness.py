@@ -1,40 +1,29 @@
-"""Bots under measurement for bench/updates.py: the full shop bot and a bare aiogram echo bot,
-each in process (updates fed to aiogram, a session that records instead of sending) or over HTTP
-(polling the sandbox Bot API server), and the simulated customers that drive them.
+"""Bots under measurement for bench/updates.py: the full shop bot on each runtime (aiogram,
+python-telegram-bot) and a bare aiogram echo bot, each in process (Telegram's JSON fed to the
+runtime, a transport that records instead of sending) or over HTTP (polling the sandbox Bot API
+server), and the simulated customers that drive them.
 """
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import re
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.methods import EditMessageText, TelegramMethod
-from aiogram.types import (
-    CallbackQuery,
-    Chat,
-    Contact,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    PhotoSize,
-    PreCheckoutQuery,
-    ReplyKeyboardMarkup,
-    SuccessfulPayment,
-    Update,
-)
-from aiogram.types import User as TgUser
+from aiogram.methods import TelegramMethod
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.request import BaseRequest, RequestData
 
 from bot.ratelimit import Limits, RateLimiter
-from bot.runtimes.telegram_calls import LimitedCalls
+from bot.runtimes.aiogram_calls import LimitedCalls
 from sandbox.client import SandboxUser
 
 TOKEN = "123456:BENCH-token"
@@ -42,6 +31,7 @@ TOKEN = "123456:BENCH-token"
 UNLIMITED = Limits(10_000, 10_000, 10_000, 10_000, 600_000, 10_000)
 WAIT = 60.0
 PHONE = "+8613800138000"
+BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Bench", "username": "bench_bot"}
 
 
 @dataclass
@@ -55,29 +45,61 @@ class Shown:
     invoice: tuple[str, str, int] | None = None  # (payload, currency, amount)
 
 
-def _shown(message_id: int, method: Any) -> Shown:
-    shown = Shown(message_id,
-                  getattr(method, "text", None) or getattr(method, "caption", None) or "")
-    markup = getattr(method, "reply_markup", None)
-    if isinstance(markup, InlineKeyboardMarkup):
-        shown.inline = [(b.text, b.callback_data or "")
-                        for row in markup.inline_keyboard for b in row]
-    elif isinstance(markup, ReplyKeyboardMarkup):
-        shown.reply = [(b.text, bool(b.request_contact)) for row in markup.keyboard for b in row]
-    if method.__api_method__ == "sendInvoice":
-        shown.invoice = (method.payload, method.currency, sum(p.amount for p in method.prices))
+def _shown(message_id: int, name: str, params: dict[str, Any]) -> Shown:
+    """What a send or edit puts on screen, read from the call's JSON parameters."""
+    shown = Shown(message_id, params.get("text") or params.get("caption") or "")
+    markup = params.get("reply_markup") or {}
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    shown.inline = [(b["text"], b.get("callback_data") or "")
+                    for row in markup.get("inline_keyboard", ()) for b in row]
+    shown.reply = [(b["text"], bool(b.get("request_contact")))
+                   for row in markup.get("keyboard", ()) for b in row]
+    if name == "sendInvoice":
+        prices = params["prices"]
+        prices = json.loads(prices) if isinstance(prices, str) else prices
+        shown.invoice = (params["payload"], params["currency"], sum(p["amount"] for p in prices))
     return shown
 
 
-class RecordingSession(BaseSession):
-    """A Bot API session that answers every call at once, as Telegram would, and keeps what
-    each chat shows (so simulated customers can press the buttons they were sent)."""
+class Screens:
+    """What each chat shows, kept from the bot's calls, and the answer Telegram would give."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.screens: dict[int, dict[int, Shown]] = {}
         self.calls = 0
         self._ids = itertools.count(1)
+
+    def answer(self, name: str, params: dict[str, Any]) -> Any:
+        """The `result` of a call: a Message for sends and edits, the bot for getMe, else True."""
+        self.calls += 1
+        chat = str(params.get("chat_id", ""))  # aiogram sends every form value as a string
+        if name == "getMe":
+            return BOT_USER
+        if (not (name.startswith("send") or name == "editMessageText")
+                or not chat.lstrip("-").isdigit()):
+            return True
+        chat_id = int(chat)
+        screen = self.screens.setdefault(chat_id, {})
+        message_id = (int(params["message_id"]) if name == "editMessageText"
+                      else next(self._ids))
+        screen[message_id] = shown = _shown(message_id, name, params)
+        message: dict[str, Any] = {"message_id": message_id, "date": int(time.time()),
+                                   "chat": {"id": chat_id, "type": "private"},
+                                   "text": shown.text}
+        if name == "sendPhoto":
+            message["photo"] = [{"file_id": f"p{message_id}", "file_unique_id": f"p{message_id}",
+                                 "width": 1, "height": 1}]
+        return message
+
+
+class RecordingSession(BaseSession):
+    """An aiogram session that answers every call at once, as Telegram would: the request is
+    serialised and the answer parsed as over HTTP, only the network is left out."""
+
+    def __init__(self, screens: Screens | None = None) -> None:
+        super().__init__()
+        self.recorded = screens or Screens()
 
     async def close(self) -> None:
         """Nothing to close."""
@@ -90,22 +112,40 @@ class RecordingSession(BaseSession):
 
     async def make_request(self, bot: Bot, method: TelegramMethod[Any],
                            timeout: int | None = None) -> Any:
-        """The result Telegram would give: a Message for sends and edits, True for the rest."""
-        self.calls += 1
-        name = method.__api_method__
-        chat_id = getattr(method, "chat_id", None)
-        if (not (name.startswith("send") or name == "editMessageText")
-                or not isinstance(chat_id, int)):
-            return True
-        screen = self.screens.setdefault(chat_id, {})
-        message_id = method.message_id if isinstance(method, EditMessageText) else next(self._ids)
-        assert message_id is not None  # the bots edit chat messages, not inline ones
-        screen[message_id] = _shown(message_id, method)
-        photo = ([PhotoSize(file_id=f"p{message_id}", file_unique_id=f"p{message_id}", width=1,
-                            height=1)] if name == "sendPhoto" else None)
-        return Message(message_id=message_id, date=datetime.now(UTC),
-                       chat=Chat(id=chat_id, type="private"), text=screen[message_id].text,
-                       photo=photo)
+        """The result Telegram would give, through aiogram's own response parsing."""
+        files: dict[str, Any] = {}
+        params = {key: value for key, item in method.model_dump(warnings=False).items()
+                  if (value := self.prepare_value(item, bot, files)) is not None}
+        content = json.dumps({"ok": True,
+                              "result": self.recorded.answer(method.__api_method__, params)})
+        return self.check_response(bot, method, 200, content).result
+
+
+class RecordingRequest(BaseRequest):
+    """The same for python-telegram-bot: a transport that answers as Telegram would."""
+
+    def __init__(self, screens: Screens | None = None) -> None:
+        self.recorded = screens or Screens()
+
+    @property
+    def read_timeout(self) -> float | None:
+        """No network, no timeout."""
+        return None
+
+    async def initialize(self) -> None:
+        """Nothing to open."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         read_timeout: Any = None, write_timeout: Any = None,
+                         connect_timeout: Any = None, pool_timeout: Any = None,
+                         ) -> tuple[int, bytes]:
+        """(200, Telegram's JSON answer) for the call named at the end of `url`."""
+        params = request_data.parameters if request_data is not None else {}
+        result = self.recorded.answer(url.rsplit("/", 1)[-1], params)
+        return 200, json.dumps({"ok": True, "result": result}).encode()
 
 
 # --- the journey ------------------------------------------------------------------------------
@@ -185,30 +225,47 @@ def find_button(screen: dict[int, Shown], label: str,
 
 
 # --- in process -------------------------------------------------------------------------------
-class InProcess:
-    """A bot fed aiogram Updates directly, replying into a RecordingSession."""
+UPDATE_IDS = itertools.count(1)
+USER_IDS = itertools.count(10_000)
 
-    def __init__(self, feed: Callable[[Update], Awaitable[Any]], session: RecordingSession) -> None:
+
+class InProcess:
+    """A bot fed Telegram's JSON directly (as a webhook's body), replying into a recorder."""
+
+    def __init__(self, feed: Callable[[dict[str, Any]], Awaitable[Any]],
+                 screens: Screens) -> None:
         self.feed = feed
-        self.session = session
-        self.update_ids = itertools.count(1)
-        self.user_ids = itertools.count(10_000)
+        self.screens = screens
+        # Shared by every bot of the run: they share the database, which drops an update id
+        # it has seen and remembers each user.
+        self.update_ids = UPDATE_IDS
+        self.user_ids = USER_IDS
 
     def customer(self) -> InProcessCustomer:
         """A new person."""
         return InProcessCustomer(self, next(self.user_ids))
 
 
-def full_bot_in_process(conversation: Any) -> InProcess:
-    """The shop's aiogram runtime, as production wires it (limiter middleware included)."""
-    from bot.runtimes.aiogram import AiogramRuntime
+async def full_bot_in_process(conversation: Any, framework: str = "aiogram") -> InProcess:
+    """The shop's runtime on `framework`, as production wires it (its rate limiter included),
+    over a recording transport."""
+    from bot.runtimes.base import FeedingRuntime
 
-    session = RecordingSession()
-    session.middleware(LimitedCalls(RateLimiter(UNLIMITED)))
-    bot = Bot(TOKEN, session=session)
-    runtime = AiogramRuntime(bot, conversation)
+    screens = Screens()
+    runtime: FeedingRuntime[Any]
+    if framework == "ptb":
+        from bot.runtimes.ptb import PtbRuntime, make_bot
 
-    return InProcess(runtime.feed, session)
+        runtime = PtbRuntime(make_bot(TOKEN, None, RateLimiter(UNLIMITED),
+                                      RecordingRequest(screens)), conversation)
+    else:
+        from bot.runtimes.aiogram import AiogramRuntime
+
+        session = RecordingSession(screens)
+        session.middleware(LimitedCalls(RateLimiter(UNLIMITED)))
+        runtime = AiogramRuntime(Bot(TOKEN, session=session), conversation)
+    await runtime.open()
+    return InProcess(runtime.feed_json, screens)
 
 
 ECHO_KEYBOARD = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="echo",
@@ -240,30 +297,31 @@ def echo_bot_in_process() -> InProcess:
     bot = Bot(TOKEN, session=session)
     dp = echo_dispatcher()
 
-    async def feed(update: Update) -> Any:
-        return await dp.feed_update(bot, update)
-    return InProcess(feed, session)
+    async def feed(update: dict[str, Any]) -> Any:
+        return await dp.feed_raw_update(bot, update)
+    return InProcess(feed, session.recorded)
 
 
 class InProcessCustomer(Customer):
-    """A person whose updates are fed straight to the bot."""
+    """A person whose updates are fed straight to the bot, as Telegram's JSON."""
 
     def __init__(self, harness: InProcess, user_id: int) -> None:
         self.h = harness
-        self.user = TgUser(id=user_id, is_bot=False, first_name=f"Buyer{user_id}",
-                           language_code="en")
-        self.chat = Chat(id=user_id, type="private")
+        self.user_id = user_id
+        self.user: dict[str, Any] = {"id": user_id, "is_bot": False,
+                                     "first_name": f"Buyer{user_id}", "language_code": "en"}
+        self.chat = {"id": user_id, "type": "private"}
         self.message_ids = itertools.count(1_000_000)
 
     async def _feed(self, **fields: Any) -> list[float]:
-        update = Update(update_id=next(self.h.update_ids), **fields)
+        update = {"update_id": next(self.h.update_ids), **fields}
         started = time.perf_counter()
         await self.h.feed(update)
         return [time.perf_counter() - started]
 
-    def _message(self, **fields: Any) -> Message:
-        return Message(message_id=next(self.message_ids), date=datetime.now(UTC), chat=self.chat,
-                       from_user=self.user, **fields)
+    def _message(self, **fields: Any) -> dict[str, Any]:
+        return {"message_id": next(self.message_ids), "date": int(time.time()),
+                "chat": self.chat, "from": self.user, **fields}
 
     async def command(self, text: str) -> list[float]:
         return await self.send(text)
@@ -272,33 +330,34 @@ class InProcessCustomer(Customer):
         return await self._feed(message=self._message(text=text))
 
     async def contact(self) -> list[float]:
-        return await self._feed(message=self._message(contact=Contact(
-            phone_number=PHONE, first_name=self.user.first_name, user_id=self.user.id)))
+        return await self._feed(message=self._message(contact={
+            "phone_number": PHONE, "first_name": self.user["first_name"],
+            "user_id": self.user_id}))
 
     async def press(self, label: str, data: bool = False) -> list[float]:
-        found = find_button(self.h.session.screens.get(self.user.id, {}), label, data)
+        found = find_button(self.h.screens.screens.get(self.user_id, {}), label, data)
         if found is None:
             raise AssertionError(f"no button {label!r} on screen")
         shown, kind, value, contact = found
         if kind == "reply":
             return await (self.contact() if contact else self.send(value))
-        message = Message(message_id=shown.message_id, date=datetime.now(UTC), chat=self.chat,
-                          text=shown.text or "…")
-        return await self._feed(callback_query=CallbackQuery(
-            id=f"q{next(self.h.update_ids)}", from_user=self.user, chat_instance="1",
-            message=message, data=value))
+        message = {"message_id": shown.message_id, "date": int(time.time()), "chat": self.chat,
+                   "text": shown.text or "…"}
+        return await self._feed(callback_query={
+            "id": f"q{next(self.h.update_ids)}", "from": self.user, "chat_instance": "1",
+            "message": message, "data": value})
 
     async def pay(self) -> list[float]:
-        screen = self.h.session.screens.get(self.user.id, {})
+        screen = self.h.screens.screens.get(self.user_id, {})
         invoice = next(s.invoice for _, s in sorted(screen.items(), reverse=True) if s.invoice)
         payload, currency, amount = invoice
-        first = await self._feed(pre_checkout_query=PreCheckoutQuery(
-            id=f"pc{next(self.h.update_ids)}", from_user=self.user, currency=currency,
-            total_amount=amount, invoice_payload=payload))
-        charge = f"tg-{self.user.id}-{next(self.h.update_ids)}"
-        second = await self._feed(message=self._message(successful_payment=SuccessfulPayment(
-            currency=currency, total_amount=amount, invoice_payload=payload,
-            telegram_payment_charge_id=charge, provider_payment_charge_id=f"p-{charge}")))
+        first = await self._feed(pre_checkout_query={
+            "id": f"pc{next(self.h.update_ids)}", "from": self.user, "currency": currency,
+            "total_amount": amount, "invoice_payload": payload})
+        charge = f"tg-{self.user_id}-{next(self.h.update_ids)}"
+        second = await self._feed(message=self._message(successful_payment={
+            "currency": currency, "total_amount": amount, "invoice_payload": payload,
+            "telegram_payment_charge_id": charge, "provider_payment_charge_id": f"p-{charge}"}))
         return first + second
 
 
@@ -326,11 +385,11 @@ class Finished:
         return self.times[user_id]
 
 
-def user_of(update: Update) -> int | None:
-    """The private chat (= user) an update belongs to."""
+def user_of(update: Any) -> int | None:
+    """The private chat (= user) an update belongs to (an aiogram or a PTB Update)."""
     for part in (update.message, update.callback_query, update.pre_checkout_query):
         if part is not None and part.from_user is not None:
-            return part.from_user.id
+            return int(part.from_user.id)
     return None
 
 

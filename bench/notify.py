@@ -29,9 +29,11 @@ async def run(messages: int, limits_on: bool) -> list[object]:
     """Queue `messages` rows, send them all, and measure from the sandbox's request log."""
     from bot.outbox_sender import OutboxSender
     from bot.ratelimit import RateLimiter
-    from bot.runtimes.aiogram import make_bot
-    from bot.runtimes.aiogram_render import Renderer
+    from bot.runtimes import Steps
+    from bot.runtimes.aiogram import AiogramRuntime, make_bot
     from handlers.notifications import Notifications
+    from handlers.router import Conversation
+    from handlers.turn import Settings
     from sandbox.testing import running_sandbox
 
     async with running_sandbox(flood_limits=limits_on) as sandbox, open_database("sqlite") as bench:
@@ -44,8 +46,9 @@ async def run(messages: int, limits_on: bool) -> list[object]:
                                     chat_id=chats[n % len(chats)], template="order_completed",
                                     now=now, params={"order_number": f"N{n:06d}"})
         limiter = RateLimiter() if limits_on else RateLimiter(UNLIMITED)
-        bot = make_bot(sandbox.token, sandbox.api_url, limiter)
-        sender = OutboxSender(services.outbox, Renderer(bot), Notifications(services.ctx),
+        runtime = AiogramRuntime(make_bot(sandbox.token, sandbox.api_url, limiter),
+                                 Conversation(services, Settings()))
+        sender = OutboxSender(services.outbox, Steps(runtime), Notifications(services.ctx),
                               interval=0.05)
         watch = Stopwatch()
         task = asyncio.create_task(sender.run())
@@ -59,7 +62,7 @@ async def run(messages: int, limits_on: bool) -> list[object]:
             seconds = watch.seconds
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            await bot.session.close()
+            await runtime.close()
             await limiter.close()
         log = sandbox.requests("sendMessage")
         sent = sorted(e.time for e in log if e.ok)

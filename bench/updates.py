@@ -18,13 +18,13 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from bench.common import (
     BenchShop,
@@ -51,10 +51,11 @@ from bench.harness import (
     user_of,
 )
 from bot.app import settle_memory
+from bot.runtimes.base import FeedingRuntime
 from handlers.i18n import Translator
 from handlers.router import Conversation
 from handlers.turn import Settings
-from services.container import build_services
+from services.container import Services, build_services
 
 LEVELS = (1, 50, 200)
 MIN_JOURNEYS = 10  # per level: one customer does 10 journeys in a row
@@ -162,13 +163,15 @@ def settings_for(admin_chat_id: int | None) -> Settings:
                     telegram_provider_token="TEST:provider", public_url="http://pay.bench")
 
 
-async def in_process(backend: str, levels: list[int], profile: str | None) -> list[list[object]]:
-    """Echo bot and full bot fed in process, level by level."""
+async def in_process(backend: str, levels: list[int], profile: str | None,
+                     frameworks: list[str]) -> list[list[object]]:
+    """Echo bot and the full bot on each framework, fed in process, level by level."""
     rows: list[list[object]] = []
     async with open_database(backend) as bench_db:
         shop = await seed_catalogue(bench_db.db)
         services = build_services(bench_context(bench_db.db))
-        full = full_bot_in_process(Conversation(services, settings_for(None)))
+        fulls = {name: await full_bot_in_process(Conversation(services, settings_for(None)), name)
+                 for name in frameworks}
         echo = echo_bot_in_process()
         counter = StatementCounter(bench_db.engines)
 
@@ -178,18 +181,18 @@ async def in_process(backend: str, levels: list[int], profile: str | None) -> li
         def echo_journey(rng: random.Random) -> list[Step]:
             return echo_steps(journey(shop, rng))
 
-        await run_level(echo.customer, echo_journey, 2, None)  # warm up both
-        await run_level(full.customer, full_steps, 2, counter)
+        await run_level(echo.customer, echo_journey, 2, None)  # warm up all
+        for full in fulls.values():
+            await run_level(full.customer, full_steps, 2, counter)
         settle_memory()  # as `shopbot run` does once it has started
         for level in levels:
             reference = await run_level(echo.customer, echo_journey, level, None, THINK)
-            if os.environ.get("SHOPBOT_BENCH_VERBS"):
-                print("verbs of the warm-up:", dict(sorted(counter.by_verb.items())))
-            measured = await _maybe_profiled(
-                profile if level == max(levels) else None,
-                partial(run_level, full.customer, full_steps, level, counter, THINK))
             rows.append(row("echo", level, reference, None))
-            rows.append(row(f"shop ({backend})", level, measured, reference))
+            for name, full in fulls.items():
+                measured = await _maybe_profiled(
+                    profile if level == max(levels) and name == frameworks[0] else None,
+                    partial(run_level, full.customer, full_steps, level, counter, THINK))
+                rows.append(row(f"shop {name} ({backend})", level, measured, reference))
         counter.close()
     return rows
 
@@ -211,10 +214,9 @@ async def _maybe_profiled(path: str | None, work: Callable[[], Awaitable[Result]
         print(profiler.output_text(unicode=True, color=False, flat=True)[:6_000])
 
 
-async def over_http(backend: str, levels: list[int]) -> list[list[object]]:
-    """Echo bot then full bot polling the sandbox, level by level."""
-    from bot.app import ShopBot
-    from bot.ratelimit import RateLimiter
+async def over_http(backend: str, levels: list[int],
+                    frameworks: list[str]) -> list[list[object]]:
+    """Echo bot then the full bot on each framework polling the sandbox, level by level."""
     from sandbox.testing import running_sandbox
 
     rows: list[list[object]] = []
@@ -243,6 +245,9 @@ async def over_http(backend: str, levels: list[int]) -> list[list[object]]:
         def echo_journey(rng: random.Random) -> list[Step]:
             return echo_steps(journey(shop, rng))
 
+        def full_steps(rng: random.Random) -> list[Step]:
+            return journey(shop, rng)
+
         await measure(2, customers(finished), echo_journey, False, 0.0)
         for level in levels:
             echo_results[level] = await measure(level, customers(finished), echo_journey, False)
@@ -251,35 +256,55 @@ async def over_http(backend: str, levels: list[int]) -> list[list[object]]:
             await polling
         await echo_bot.session.close()
 
-        finished = Finished()
-        bot = ShopBot.build(services, settings_for(admins.id), sandbox.token, sandbox.api_url,
-                            RateLimiter(UNLIMITED), outbox_interval=1.0)
-        feed = bot.runtime.feed
-
-        async def feed_and_mark(update):  # type: ignore[no-untyped-def]
-            try:
-                await feed(update)
-            finally:
-                user = user_of(update)
-                if user is not None:
-                    finished(user)
-        bot.runtime.feed = feed_and_mark  # type: ignore[method-assign]
-        await bot.start()
-
-        def full_steps(rng: random.Random) -> list[Step]:
-            return journey(shop, rng)
-
-        try:
-            await measure(2, customers(finished), full_steps, True, 0.0)
-            settle_memory()  # as `shopbot run` does once it has started
-            for level in levels:
-                measured = await measure(level, customers(finished), full_steps, True)
-                rows.append(row("echo", level, echo_results[level], None))
-                rows.append(row(f"shop ({backend})", level, measured, echo_results[level]))
-        finally:
-            await bot.stop()
+        measured_by: dict[str, dict[int, Result]] = {}
+        for name in frameworks:
+            measured_by[name] = await _full_over_http(
+                name, services, admins.id, sandbox, customers, levels,
+                lambda level, make, count: measure(level, make, full_steps, count))
+        for level in levels:
+            rows.append(row("echo", level, echo_results[level], None))
+            for name in frameworks:
+                rows.append(row(f"shop {name} ({backend})", level, measured_by[name][level],
+                                echo_results[level]))
         counter.close()
     return rows
+
+
+async def _full_over_http(framework: str, services: Services, admin_chat: int, sandbox: Any,
+                          customers: Callable[[Finished], Callable[[], Customer]],
+                          levels: list[int],
+                          measure: Callable[[int, Callable[[], Customer], bool],
+                                            Awaitable[Result]]) -> dict[int, Result]:
+    """The real ShopBot on `framework` polling the sandbox: a warm-up, then each level."""
+    from bot.app import ShopBot
+    from bot.ratelimit import RateLimiter
+
+    finished = Finished()
+    bot = ShopBot.build(services, settings_for(admin_chat), sandbox.token, sandbox.api_url,
+                        RateLimiter(UNLIMITED), outbox_interval=1.0,
+                        framework=framework)  # type: ignore[arg-type]
+    runtime = bot.runtime
+    assert isinstance(runtime, FeedingRuntime)
+    feed = runtime.feed
+
+    async def feed_and_mark(update: Any) -> None:
+        try:
+            await feed(update)
+        finally:
+            user = user_of(update)
+            if user is not None:
+                finished(user)
+    runtime.poller.handle = feed_and_mark  # what polling hands each update to
+    await bot.start()
+    results: dict[int, Result] = {}
+    try:
+        await measure(2, customers(finished), True)
+        settle_memory()  # as `shopbot run` does once it has started
+        for level in levels:
+            results[level] = await measure(level, customers(finished), True)
+    finally:
+        await bot.stop()
+    return results
 
 
 def main() -> None:
@@ -292,20 +317,25 @@ def main() -> None:
     parser.add_argument("--harness", default="all", choices=("inprocess", "http", "all"))
     parser.add_argument("--think", type=float, default=0.0,
                         help="mean seconds customers pause between steps (default 0: saturate)")
+    parser.add_argument("--frameworks", default="aiogram,ptb",
+                        help="the shop bot's runtimes, comma-separated (default aiogram,ptb)")
     parser.add_argument("--profile", metavar="HTML",
                         help="profile the full bot's biggest in-process level")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     levels = [int(x) for x in args.levels.split(",")]
+    frameworks = args.frameworks.split(",")
     global THINK
     THINK = args.think
     for backend in backends(args.backend):
         if args.harness in ("inprocess", "all"):
-            print(f"\nIn process (aiogram dispatcher, recording session), {backend}:")
-            print(table(HEADERS, asyncio.run(in_process(backend, levels, args.profile))))
+            print(f"\nIn process (Telegram's JSON fed to each runtime, a recording transport), "
+                  f"{backend}:")
+            print(table(HEADERS, asyncio.run(in_process(backend, levels, args.profile,
+                                                        frameworks))))
         if args.harness in ("http", "all"):
             print(f"\nOver HTTP (polling the sandbox, flood limits off), {backend}:")
-            print(table(HEADERS, asyncio.run(over_http(backend, levels))))
+            print(table(HEADERS, asyncio.run(over_http(backend, levels, frameworks))))
 
 
 if __name__ == "__main__":

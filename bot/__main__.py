@@ -149,10 +149,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     web = config.web.model_copy(update={k: v for k, v in (("host", args.host),
                                                           ("port", args.port)) if v})
     config = config.model_copy(update={"web": web})
-    if config.telegram.framework != "aiogram":
-        # The python-telegram-bot runtime is not written yet: say so rather than ignore the key.
-        return _fail("config error: telegram.framework: "
-                     "only 'aiogram' is available in this version")
     from bot.public_links import check_public_links
 
     check_public_links(config)  # before anything starts: a payment link nobody can open

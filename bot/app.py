@@ -34,11 +34,9 @@ from services.payments.sandbox import SandboxProvider
 from services.shipping import build_carriers
 from services.shipping.sandbox_carrier import DEMO_PACE
 
-if TYPE_CHECKING:  # aiogram is imported when the bot is built: the offline page comes up first
-    from aiogram import Bot
-
+if TYPE_CHECKING:  # the framework is imported when the bot is built: the offline page first
     from bot.outbox_sender import OutboxSender
-    from bot.runtimes.aiogram import AiogramRuntime
+    from bot.runtimes import Framework, Runtime
 
 log = logging.getLogger(__name__)
 
@@ -97,38 +95,36 @@ def build_services_from(config: AppConfig, db: Database, clock: Clock | None = N
 
 @dataclass
 class ShopBot:
-    """A running bot: the runtime feeding the core, and the outbox sender."""
+    """A running bot: the runtime (aiogram or python-telegram-bot) feeding the core, and the
+    outbox sender."""
 
     services: Services
     settings: Settings
-    bot: Bot
-    runtime: AiogramRuntime
+    runtime: Runtime
     sender: OutboxSender
     limiter: RateLimiter
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
     def build(cls, services: Services, settings: Settings, token: str, api_url: str | None,
-              limiter: RateLimiter | None = None, outbox_interval: float = 1.0) -> ShopBot:
-        """Wire a bot around ready services."""
+              limiter: RateLimiter | None = None, outbox_interval: float = 1.0,
+              framework: Framework = "aiogram") -> ShopBot:
+        """Wire a bot around ready services, on aiogram or python-telegram-bot."""
         from bot.outbox_sender import OutboxSender
-        from bot.runtimes.aiogram import AiogramRuntime, make_bot
+        from bot.runtimes import Steps, make_runtime
 
         limiter = limiter or RateLimiter()
-        bot = make_bot(token, api_url, limiter)
-        runtime = AiogramRuntime(bot, Conversation(services, settings))
+        runtime = make_runtime(framework, token, api_url, limiter,
+                               Conversation(services, settings))
         alerts = Notifications(services.ctx, {"admin": AdminAlerts(services, settings),
                                               "support": SupportRelay(services, settings)})
-        sender = OutboxSender(services.outbox, runtime.renderer, alerts, outbox_interval)
-        return cls(services, settings, bot, runtime, sender, limiter)
+        sender = OutboxSender(services.outbox, Steps(runtime), alerts, outbox_interval)
+        return cls(services, settings, runtime, sender, limiter)
 
     async def start(self, polling: bool = True) -> None:
         """Register commands, say what will not work in the configured chats, then poll (or
         wait for webhooks) and send the outbox."""
-        from bot.runtimes.chat_check import check_chats
-
-        await self.runtime.register_commands()
-        await check_chats(self.bot, self.settings)
+        await self.runtime.start()
         if polling:
             self.tasks.append(asyncio.create_task(self.runtime.poll(), name="polling"))
         self.tasks.append(asyncio.create_task(self.sender.run(), name="outbox"))
@@ -154,7 +150,7 @@ class ShopBot:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.tasks.clear()
-        await self.bot.session.close()
+        await self.runtime.close()
 
 
 async def serve(config: AppConfig) -> None:
@@ -188,8 +184,9 @@ async def _offline(config: AppConfig, db: Database,
     print(f"No BOT_TOKEN: the shop runs on the local Telegram sandbox at {world.address} "
           "(open it in a browser to chat with the bot)", flush=True)
     await fill_demo_shop(db, Path(config.shop.media_dir), config.warehouses)
-    # aiogram takes seconds to import: in a thread, so the page keeps answering meanwhile.
-    for module in ("bot.runtimes.aiogram", "bot.outbox_sender", "bot.web", "scheduler"):
+    # A framework takes seconds to import: in a thread, so the page keeps answering meanwhile.
+    runtime = f"bot.runtimes.{config.telegram.framework}"
+    for module in (runtime, "bot.outbox_sender", "bot.web", "scheduler"):
         await asyncio.to_thread(importlib.import_module, module)
     return world
 
@@ -210,17 +207,18 @@ async def _serve(config: AppConfig, services: Services, token: str, api_url: str
 
     limiter = make_limiter(config.redis.url, token)
     shop = ShopBot.build(services, conversation_settings(config), token, api_url, limiter,
-                         outbox_interval=config.scheduler.outbox)
+                         outbox_interval=config.scheduler.outbox,
+                         framework=config.telegram.framework)
     web_config = world.web_config() if world else config  # offline: behind the sandbox's page
     try:
         web = await start_web(web_config, shop)
     except OSError as error:
-        await shop.bot.session.close()
+        await shop.runtime.close()
         raise listen_error(web_config.web.host, web_config.web.port, error) from None
     scheduler = start_scheduler(services, config.scheduler)
     await shop.start(polling=config.telegram.mode == "polling")
     settle_memory()
-    log.info("shop bot running (%s)", config.telegram.mode)
+    log.info("shop bot running (%s, %s)", config.telegram.framework, config.telegram.mode)
     stop = stop or asyncio.Event()
     try:
         await stop.wait()

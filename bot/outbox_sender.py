@@ -6,8 +6,9 @@ Delivery guarantees, with the lease of services.outbox:
   lost; it is sent twice only if the crash fell between the send and the mark;
 - while rows wait for their turn in the rate limiter their leases are renewed, so a slow
   batch is never taken over by another sender (which would send it a second time);
-- every call goes through the Bot's request middleware (bot.runtimes.telegram_calls): the same
-  limiter as replies, 429 pauses, 5xx and network retries. What still fails is sorted here:
+- every call goes through the runtime's rate-limited calls (bot.runtimes.telegram_calls): the
+  same limiter as replies, 429 pauses, 5xx and network retries. What still fails (the
+  project's DeliveryError, whichever framework) is sorted here:
   permanent errors (blocked, chat not found) are recorded on the row and never retried, the
   rest are retried later with a growing delay. A merchant alert that cannot be delivered is
   logged at ERROR, since nobody else will notice; a support message to a customer who blocked
@@ -22,10 +23,7 @@ import logging
 from collections.abc import Awaitable
 from datetime import datetime, timedelta
 
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
-
-from bot.runtimes.aiogram_render import Renderer
-from handlers.events import CopyMessages, Refused, Reply
+from handlers.events import Refused, RetryAfter
 from handlers.notifications import Notifications, Send
 from services.outbox import OutboxService, OutgoingMessage
 
@@ -43,11 +41,11 @@ STOP_GRACE = 2.0
 class OutboxSender:
     """Sends what the services queued: retried on failure, never lost, sent once normally."""
 
-    def __init__(self, outbox: OutboxService, renderer: Renderer,
+    def __init__(self, outbox: OutboxService, send: Send,
                  notifications: Notifications, interval: float = 1.0, *,
                  concurrency: int = 50, lease: timedelta | None = None) -> None:
         self.outbox = outbox
-        self.renderer = renderer
+        self.send = send  # a runtime's `render`: one reply out, its message id back
         self.notifications = notifications
         self.interval = interval
         self.concurrency = concurrency
@@ -131,32 +129,24 @@ class OutboxSender:
         try:
             deliverer = self.notifications.deliverer(message)
             if deliverer is not None:
-                await deliverer.deliver(message, self.send_step)
+                await deliverer.deliver(message, self.send)
             else:
                 for reply in await self.notifications.compose(message):
-                    message_id = await self.renderer.one(reply)
+                    message_id = await self.send(reply)
                     await self._after_send(message,
                                            self.notifications.sent(message, reply, message_id))
-        except (TelegramForbiddenError, TelegramBadRequest, Refused) as exc:
-            forbidden = isinstance(exc, TelegramForbiddenError) or (
-                isinstance(exc, Refused) and exc.forbidden)
-            text = exc.description if isinstance(exc, Refused) else exc.message
-            if forbidden or any(p in text.lower() for p in PERMANENT) or (
+        except Refused as exc:
+            if exc.forbidden or any(p in exc.description.lower() for p in PERMANENT) or (
                     message.attempts >= BAD_REQUEST_TRIES):
-                await self._failed(message, text, forbidden)
+                await self._failed(message, exc.description, exc.forbidden)
             else:
-                await self._retry(message, text)
-        except TelegramRetryAfter as exc:  # still 429 after the middleware's tries
-            await self._retry(message, exc.message, timedelta(seconds=exc.retry_after))
+                await self._retry(message, exc.description)
+        except RetryAfter as exc:  # still 429 after the runtime's tries
+            await self._retry(message, exc.description, timedelta(seconds=exc.seconds))
         except Exception as exc:  # noqa: BLE001 - any other failure is retried, never lost
             await self._retry(message, repr(exc))
         else:
             await self._after_send(message, self.outbox.mark_sent(message.id))
-
-    @property
-    def send_step(self) -> Send:
-        """How a deliverer sends its steps: Telegram's refusals in the core's terms."""
-        return _Steps(self.renderer)
 
     async def _after_send(self, message: OutgoingMessage, bookkeeping: Awaitable[None]) -> None:
         """Record a delivered message; a failure here must not send it again."""
@@ -230,27 +220,3 @@ class OutboxSender:
             with contextlib.suppress(Exception):
                 await self.outbox.release(ids, until)
 
-
-class _Steps:
-    """The renderer for a deliverer's steps, Telegram's refusals raised as Refused."""
-
-    def __init__(self, renderer: Renderer) -> None:
-        self.renderer = renderer
-
-    async def __call__(self, reply: Reply) -> int | None:
-        """One step."""
-        try:
-            return await self.renderer.one(reply)
-        except (TelegramForbiddenError, TelegramBadRequest) as exc:
-            raise _refused(exc) from exc
-
-    async def copies(self, reply: CopyMessages) -> list[int]:
-        """Copies of several messages, all their ids."""
-        try:
-            return await self.renderer.copies(reply)
-        except (TelegramForbiddenError, TelegramBadRequest) as exc:
-            raise _refused(exc) from exc
-
-
-def _refused(exc: TelegramForbiddenError | TelegramBadRequest) -> Refused:
-    return Refused(exc.message, forbidden=isinstance(exc, TelegramForbiddenError))

@@ -6,11 +6,10 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from aiogram.types import Update
 from aiohttp import web
-from pydantic import ValidationError
 
 from bot.config import AppConfig
+from bot.runtimes import BadUpdate
 
 if TYPE_CHECKING:
     from bot.app import ShopBot
@@ -72,15 +71,14 @@ def web_app(config: AppConfig, shop: ShopBot) -> web.Application:
             if shop.runtime.stopping:  # Telegram resends it, to the next process
                 return web.Response(status=503)
             data = update_json(await request.read())
-            try:
-                update = (None if data is None
-                          else Update.model_validate(data, context={"bot": shop.bot}))
-            except ValidationError:  # an object, but not an Update
-                update = None
-            if update is None:  # Telegram never sends such a body: no traceback, no retry
+            if data is None:  # Telegram never sends such a body: no traceback, no retry
                 log.warning("webhook body refused: not a Telegram update")
                 return web.Response(status=400)
-            await shop.runtime.feed(update)  # 200 only once the work is committed
+            try:
+                await shop.runtime.feed_json(data)  # 200 only once the work is committed
+            except BadUpdate:  # an object, but not an Update
+                log.warning("webhook body refused: not a Telegram update")
+                return web.Response(status=400)
             return web.Response()
 
         app.router.add_post(config.telegram.webhook.path, webhook)
@@ -97,10 +95,7 @@ async def start_web(config: AppConfig, shop: ShopBot) -> web.AppRunner:
                                                                           config.web.port):
         await web.TCPSite(runner, hook.host, hook.port).start()
     if config.telegram.mode == "webhook" and config.telegram.webhook.public_url:
-        from bot.runtimes.aiogram import ALLOWED_UPDATES
-
-        await shop.bot.set_webhook(str(config.telegram.webhook.public_url).rstrip("/")
-                                   + config.telegram.webhook.path,
-                                   secret_token=config.telegram.webhook.secret_token,
-                                   allowed_updates=list(ALLOWED_UPDATES))
+        await shop.runtime.set_webhook(str(config.telegram.webhook.public_url).rstrip("/")
+                                       + config.telegram.webhook.path,
+                                       config.telegram.webhook.secret_token)
     return runner

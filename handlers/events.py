@@ -292,13 +292,33 @@ Reply = (
 GONE_TOPIC = ("message thread not found", "topic_deleted", "topic_closed")
 
 
-class Refused(Exception):
+class DeliveryError(Exception):
+    """Telegram did not take a reply: the project's own error, whichever framework sent it.
+
+    This base class alone: the call did not get through (network, Telegram's 5xx, a timeout),
+    after the runtime's own retries; trying again later may well work. `description` is
+    compared in lower case (python-telegram-bot rewrites the case of Telegram's words).
+    """
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+class RetryAfter(DeliveryError):
+    """429: still flooded after the runtime's retries; try again in `seconds`."""
+
+    def __init__(self, seconds: float, description: str = "") -> None:
+        super().__init__(description or f"Too Many Requests: retry after {seconds:g}")
+        self.seconds = seconds
+
+
+class Refused(DeliveryError):
     """Telegram refused a reply: its description, and `forbidden` for a 403 (the person
     blocked the bot, or the bot is not in the chat)."""
 
     def __init__(self, description: str, forbidden: bool = False) -> None:
         super().__init__(description)
-        self.description = description
         self.forbidden = forbidden
 
     @property
@@ -307,6 +327,20 @@ class Refused(Exception):
         or TOPIC_DELETED for a deleted one, TOPIC_CLOSED for a closed one."""
         text = self.description.lower()
         return any(answer in text for answer in GONE_TOPIC)
+
+
+class Forbidden(Refused):
+    """403: the person blocked the bot, or the bot is not (or no longer) in the chat."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description, forbidden=True)
+
+
+class BadRequest(Refused):
+    """400: Telegram will not do this call as it stands (chat not found, message gone ...)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
 
 
 @dataclass

@@ -80,11 +80,13 @@ class OfflineShop:
 
 
 @contextmanager
-def running_offline(folder: Path, port: int | None = None) -> Iterator[OfflineShop]:
-    """Start `shopbot run --port PORT` in an empty folder (a fresh clone); stop it after."""
+def running_offline(folder: Path, port: int | None = None,
+                    framework: str = "aiogram") -> Iterator[OfflineShop]:
+    """Start `shopbot run --port PORT` in an empty folder (a fresh clone), on that framework
+    (SHOPBOT_FRAMEWORK); stop it after."""
     port = port or free_port()
     started = time.monotonic()
-    proc = start(folder, "run", "--port", str(port))
+    proc = start(folder, "run", "--port", str(port), SHOPBOT_FRAMEWORK=framework)
     try:
         seconds = first_ok(f"http://127.0.0.1:{port}/", started, 30)
         line = proc.stdout.readline() if proc.stdout else ""

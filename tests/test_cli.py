@@ -61,8 +61,8 @@ def test_version(tmp_path: Path) -> None:
         ("shop:\n  nmae: Typo\n", {}, ("config error: shop.nmae: unknown key",)),
         (None, {"BOT_TOKEN": "12345"}, ("config error: BOT_TOKEN: must be a bot token",)),
         ("telegram:\n  mode: [\n", {}, ("config error:", "invalid YAML")),
-        (None, {"SHOPBOT_FRAMEWORK": "ptb"},
-         ("config error: telegram.framework: only 'aiogram' is available",)),
+        (None, {"SHOPBOT_FRAMEWORK": "telebot"},
+         ("config error: SHOPBOT_FRAMEWORK: must be 'aiogram' or 'ptb' (got 'telebot')",)),
     ],
 )
 def test_a_wrong_setting_stops_run_with_one_line_and_code_2(

@@ -1,35 +1,49 @@
-"""The aiogram runtime: one catch-all update handler feeds the core; Replies go out rate-limited."""
+"""The aiogram runtime: aiogram's Bot and Update types under the shared feeding
+(bot.runtimes.base); every call rate-limited by a request middleware; aiogram's errors mapped to
+the project's delivery errors."""
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
 
 import aiohttp
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError
-from aiogram.types import BotCommand, BotCommandScopeDefault, Update
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+)
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeDefault,
+    ChatMemberAdministrator,
+    ChatMemberRestricted,
+    Update,
+)
+from pydantic import ValidationError
 
-from bot.polling import DRAIN_TIMEOUT, Poller
 from bot.ratelimit import RateLimiter
+from bot.runtimes import BadUpdate
+from bot.runtimes.aiogram_calls import LimitedCalls
 from bot.runtimes.aiogram_events import to_event
 from bot.runtimes.aiogram_render import Renderer
-from bot.runtimes.telegram_calls import LimitedCalls
-from handlers.events import Event, ForceReply, Reply, SendText
-from handlers.i18n import Translator
-from handlers.once import ChatLocks
+from bot.runtimes.base import ALLOWED_UPDATES, FeedingRuntime
+from bot.runtimes.chat_check import ChatRights
+from handlers.events import (
+    BadRequest,
+    CopyMessages,
+    DeliveryError,
+    Event,
+    Forbidden,
+    Reply,
+    RetryAfter,
+)
 from handlers.router import Conversation
-
-log = logging.getLogger(__name__)
-COMMANDS = ("start", "catalog", "search", "cart", "orders", "support", "help", "language")
-MAX_DOCUMENT_BYTES = 1_000_000  # a catalog CSV; bigger files are refused before downloading
-# The update kinds the shop handles, asked for by polling and by setWebhook alike: Telegram keeps
-# the last list it was given, and a webhook set without one gets every kind but a few.
-ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "pre_checkout_query")
 
 
 def make_bot(token: str, api_url: str | None, limiter: RateLimiter) -> Bot:
@@ -40,95 +54,92 @@ def make_bot(token: str, api_url: str | None, limiter: RateLimiter) -> Bot:
     return Bot(token, session=session, default=DefaultBotProperties())
 
 
-def _update_id(update: Update) -> int:
-    return update.update_id
+@asynccontextmanager
+async def delivery_errors() -> AsyncIterator[None]:
+    """aiogram's errors (after the middleware's retries) as the project's."""
+    try:
+        yield
+    except TelegramRetryAfter as error:
+        raise RetryAfter(error.retry_after, error.message) from error
+    except TelegramForbiddenError as error:
+        raise Forbidden(error.message) from error
+    except TelegramBadRequest as error:
+        raise BadRequest(error.message) from error
+    except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as error:
+        raise DeliveryError(str(error)) from error
 
 
-class AiogramRuntime:
-    """Feeds every update to the conversation core and sends what it answers."""
+class AiogramRuntime(FeedingRuntime[Update]):
+    """Feeds aiogram Updates to the conversation core and sends its replies with aiogram."""
 
     def __init__(self, bot: Bot, conversation: Conversation) -> None:
+        super().__init__(conversation)
         self.bot = bot
-        self.conversation = conversation
         self.renderer = Renderer(bot)
-        self.chats = ChatLocks()
-        self.poller: Poller[Update] = Poller(self._fetch, self.feed, _update_id)
-        self.feeding: set[asyncio.Task[None]] = set()
-        self.stopping = False  # no new updates (a webhook's are answered 503: resent later)
 
-    async def feed(self, update: Update) -> None:
-        """Handle one update to the end: the core's work committed, then its replies sent.
-        Raises when the work failed (nothing of it committed): the update must come again."""
-        task = asyncio.current_task()
-        if task is not None:
-            self.feeding.add(task)
+    def parse(self, data: dict[str, Any]) -> Update:
         try:
-            event = to_event(update)
-            if event is None:
-                return
-            async with self.chats.hold(event.chat_id):
-                if event.kind == "document":
-                    event = await self._with_file(event, update)
-                replies = await self.conversation.handle(event)
-                await self._deliver(event, replies)
-                await self.conversation.delivered(event, replies)
-        finally:
-            if task is not None:
-                self.feeding.discard(task)
+            return Update.model_validate(data, context={"bot": self.bot})
+        except ValidationError as error:
+            raise BadUpdate(str(error)) from error
 
-    async def _deliver(self, event: Event, replies: list[Reply]) -> None:
-        """Send a committed turn's replies; one Telegram refuses is logged and skipped (the
-        turn stands, and sending the rest again would repeat them)."""
-        for reply in replies:
-            try:
-                message_id = await self.renderer.one(reply)
-            except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as error:
-                log.warning("update %s: %s not sent: %s", event.update_id,
-                            type(reply).__name__, error)
-                continue
-            if (message_id is not None and isinstance(reply, SendText)
-                    and isinstance(reply.keyboard, ForceReply)):
-                await self.conversation.prompted(event, reply.keyboard, message_id)
+    def to_event(self, update: Update) -> Event | None:
+        return to_event(update)
 
-    async def _with_file(self, event: Event, update: Update) -> Event:
-        """An admin's document in the admin chat, with its bytes (the core cannot download)."""
-        settings = self.conversation.settings
-        document = update.message.document if update.message else None
-        if (document is None or event.chat_id != settings.admin_chat_id
-                or event.user.id not in settings.admin_user_ids
-                or (document.file_size or 0) > MAX_DOCUMENT_BYTES):
-            return event  # without bytes the core answers "could not read the file"
-        try:
-            content = await self.bot.download(document.file_id)
-        except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as error:
-            log.warning("could not download document %s: %s", document.file_id, error)
-            return event
-        data = content.read() if content is not None else b""
-        return replace(event, file_bytes=data) if len(data) <= MAX_DOCUMENT_BYTES else event
+    def update_id(self, update: Update) -> int:
+        return update.update_id
 
-    async def register_commands(self) -> None:
-        """The command menu in both languages."""
-        for language in ("en", "zh"):
-            t = Translator("zh_CN" if language == "zh" else "en",
-                           self.conversation.settings.timezone)
-            commands = [BotCommand(command=c, description=t(f"command.{c}")) for c in COMMANDS]
-            await self.bot.set_my_commands(commands, BotCommandScopeDefault(),
-                                           language_code=language if language == "zh" else None)
-
-    async def _fetch(self, offset: int | None, timeout: int) -> Sequence[Update]:
+    async def fetch(self, offset: int | None, timeout: int) -> Sequence[Update]:
         return await self.bot.get_updates(offset=offset, timeout=timeout,
                                           allowed_updates=list(ALLOWED_UPDATES),
                                           request_timeout=timeout + 10)
 
-    async def poll(self) -> None:
-        """Long polling until `stop`, which lets the updates in flight finish first."""
-        await self.bot.delete_webhook(drop_pending_updates=False)
-        await self.poller.run()
+    async def render(self, reply: Reply) -> int | None:
+        async with delivery_errors():
+            return await self.renderer.one(reply)
 
-    async def stop(self) -> None:
-        """Stop polling: no new updates; those in flight finish (a bounded time) and are
-        confirmed. Webhook updates in flight finish too."""
-        self.stopping = True
-        self.poller.stop()
-        if self.feeding:
-            await asyncio.wait(list(self.feeding), timeout=DRAIN_TIMEOUT)
+    async def copies(self, reply: CopyMessages) -> list[int]:
+        async with delivery_errors():
+            return await self.renderer.copies(reply)
+
+    async def download(self, file_id: str, max_bytes: int) -> bytes | None:
+        async with delivery_errors():
+            file = await self.bot.get_file(file_id)
+            if (file.file_size or 0) > max_bytes or file.file_path is None:
+                return None
+            content = await self.bot.download_file(file.file_path)
+        data = content.read() if content is not None else b""
+        return data if len(data) <= max_bytes else None
+
+    async def set_commands(self, commands: list[tuple[str, str]], language: str | None) -> None:
+        await self.bot.set_my_commands([BotCommand(command=c, description=d) for c, d in commands],
+                                       BotCommandScopeDefault(), language_code=language)
+
+    async def me(self) -> tuple[int, str]:
+        async with delivery_errors():
+            me = await self.bot.get_me()
+        return me.id, me.username or ""
+
+    async def chat_rights(self, chat_id: int, user_id: int) -> ChatRights:
+        async with delivery_errors():
+            chat = await self.bot.get_chat(chat_id)
+            member = await self.bot.get_chat_member(chat_id, user_id)
+        return ChatRights(
+            chat.title, chat.type, bool(chat.is_forum), member.status,
+            can_send_messages=(member.can_send_messages
+                               if isinstance(member, ChatMemberRestricted) else True),
+            can_manage_topics=(bool(member.can_manage_topics)
+                               if isinstance(member, ChatMemberAdministrator) else False))
+
+    async def delete_webhook(self) -> None:
+        await self.bot.delete_webhook(drop_pending_updates=False)
+
+    async def set_webhook(self, url: str, secret_token: str | None) -> None:
+        await self.bot.set_webhook(url, secret_token=secret_token,
+                                   allowed_updates=list(ALLOWED_UPDATES))
+
+    async def open(self) -> None:
+        """aiogram opens its session at the first call."""
+
+    async def close(self) -> None:
+        await self.bot.session.close()

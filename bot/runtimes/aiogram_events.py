@@ -6,12 +6,8 @@ from dataclasses import replace
 from aiogram.types import InlineKeyboardMarkup, Message, MessageEntity, Update
 from aiogram.types import User as TgUser
 
+from bot.runtimes.base import SERVICE
 from handlers.events import Button, Entity, Event, Inline, Payment, Pressed, User
-
-# Service messages of a forum or group (topics opened or closed, members joining): no one's words.
-SERVICE = ("forum_topic_created", "forum_topic_edited", "forum_topic_closed",
-           "forum_topic_reopened", "general_forum_topic_hidden", "general_forum_topic_unhidden",
-           "new_chat_members", "left_chat_member", "pinned_message", "new_chat_title")
 
 
 def _user(u: TgUser) -> User:

@@ -5,12 +5,14 @@
         await li.command("/start")
         menu = await li.wait_for_message()
 
-The bot is the production wiring (bot.app.ShopBot: aiogram polling, the conversation core,
-the rate limiter, the outbox sender) around test services (a FakeClock, the test shop).
+The bot is the production wiring (bot.app.ShopBot: aiogram or python-telegram-bot polling,
+the conversation core, the rate limiter, the outbox sender) around test services (a FakeClock,
+the test shop).
 """
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -19,6 +21,7 @@ from typing import Any
 
 from bot.app import ShopBot
 from bot.ratelimit import Limits, RateLimiter
+from bot.runtimes import Framework
 from handlers.turn import Settings
 from sandbox.client import SandboxUser
 from sandbox.server.models import LogEntry
@@ -35,6 +38,10 @@ from tests.shop import ShopData, seed_shop
 
 # The support desk's prepared answers (`canned` of running_shop).
 DELIVERY_TIME = (CannedReply("delivery_time", "Delivery takes 1-3 days.", "发货后 1-3 天送达。"),)
+# The framework of every test that does not run on both: aiogram, the default, unless
+# SHOPBOT_TEST_FRAMEWORK=ptb runs the whole suite on python-telegram-bot.
+DEFAULT_FRAMEWORK: Framework = ("ptb" if os.environ.get("SHOPBOT_TEST_FRAMEWORK") == "ptb"
+                                else "aiogram")
 # With the sandbox's flood limits off, our own limiter need not pace the tests either.
 UNLIMITED = Limits(10_000, 10_000, 10_000, 10_000, 600_000, 10_000)
 
@@ -54,6 +61,7 @@ class ShopUnderTest:
     # With `support=True`: the support forum and its two agents (Mei, Kai).
     support_chat: SandboxGroup | None = None
     agents: tuple[SandboxUser, ...] = ()
+    framework: Framework = DEFAULT_FRAMEWORK
     _restarts: int = field(default=0)
 
     def customer(self, first_name: str = "Li", language_code: str = "en", **kw: Any) -> SandboxUser:
@@ -63,10 +71,15 @@ class ShopUnderTest:
     async def restart(self) -> None:
         """Stop the bot process's runtime and start a fresh one over the same database."""
         await self.bot.stop()
-        self.bot = ShopBot.build(self.services, self.settings, self.sandbox.token,
-                                 self.sandbox.api_url, self.bot.limiter, outbox_interval=0.05)
+        self.bot = self.build(self.bot.limiter)
         await self.bot.start()
         self._restarts += 1
+
+    def build(self, limiter: RateLimiter) -> ShopBot:
+        """A new bot process's wiring on this shop's framework (not started)."""
+        return ShopBot.build(self.services, self.settings, self.sandbox.token,
+                             self.sandbox.api_url, limiter, outbox_interval=0.05,
+                             framework=self.framework)
 
     async def send_outbox(self) -> int:
         """Send every due outbox row now (instead of waiting for the sender's next tick)."""
@@ -104,9 +117,11 @@ async def running_shop(
     flood_limits: bool = False,
     support: bool = False,
     canned: tuple[CannedReply, ...] = DELIVERY_TIME,
+    framework: Framework = DEFAULT_FRAMEWORK,
     **sandbox_options: Any,
 ) -> AsyncIterator[ShopUnderTest]:
-    """Sandbox + database + seeded shop + the real bot (aiogram, polling), torn down after.
+    """Sandbox + database + seeded shop + the real bot (aiogram or python-telegram-bot,
+    polling), torn down after.
 
     The sandbox has a merchant and the admin group they share with the bot (a plain member in
     privacy mode, so every typed answer must be a reply); the shop's rules and settings point
@@ -142,10 +157,10 @@ async def running_shop(
         data = await seed_shop(db)
         limiter = RateLimiter() if flood_limits else RateLimiter(UNLIMITED)
         bot = ShopBot.build(services, settings, sandbox.token, sandbox.api_url, limiter,
-                            outbox_interval=0.05)
+                            outbox_interval=0.05, framework=framework)
         await bot.start()
         shop = ShopUnderTest(sandbox, services, data, clock, settings, bot, merchant, admin_chat,
-                             support_chat, agents)
+                             support_chat, agents, framework)
         try:
             yield shop
         finally:

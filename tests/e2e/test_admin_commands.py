@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from sqlalchemy import func, select
 
 from models import Order, Product, Stock
@@ -42,6 +43,7 @@ async def test_order_of_an_unknown_number(shop: ShopUnderTest) -> None:
     await new_message(boss, "There is no order No. 999999999999")
 
 
+@pytest.mark.usefixtures("framework")  # files up and down: on both frameworks
 async def test_catalog_bad_row_then_good_file(shop: ShopUnderTest) -> None:
     boss = merchant(shop)
     await boss.command("/catalog")
@@ -97,6 +99,7 @@ async def test_neworder_reaches_the_customers_my_orders(shop: ShopUnderTest) -> 
     assert any(order.number in label for label in listing.buttons)
 
 
+@pytest.mark.usefixtures("framework")  # files up and down: on both frameworks
 async def test_stats_text_and_png_chart(shop: ShopUnderTest) -> None:
     svc = shop.services
     placed = await place(svc, await buyer(svc, shop.customer("Li").user.id), {shop.data.tea: 1})
@@ -111,6 +114,7 @@ async def test_stats_text_and_png_chart(shop: ShopUnderTest) -> None:
     assert record is not None and record.data.startswith(b"\x89PNG")
 
 
+@pytest.mark.usefixtures("framework")  # files up and down: on both frameworks
 async def test_settlement_csv(shop: ShopUnderTest) -> None:
     boss = merchant(shop)
     await boss.command("/settlement", "month")

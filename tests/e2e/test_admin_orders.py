@@ -22,6 +22,8 @@ from tests.e2e.harness import ShopUnderTest
 from tests.e2e.steps import WAIT, edited, new_message, press
 from tests.shop import buyer, pay, place
 
+pytestmark = pytest.mark.usefixtures("framework")  # on aiogram and on python-telegram-bot
+
 
 def card_of(chat: SandboxChat, number: str) -> SandboxMessage:
     """The (latest) order card of an order in the admin chat."""

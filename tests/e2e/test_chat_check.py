@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiogram import Bot
 
 from bot.ratelimit import RateLimiter
-from bot.runtimes.aiogram import make_bot
+from bot.runtimes import FRAMEWORKS, Framework, make_runtime
+from bot.runtimes.base import FeedingRuntime
 from bot.runtimes.chat_check import check_chats
+from handlers.router import Conversation
 from handlers.turn import Settings
 from sandbox.testing import Sandbox, running_sandbox
 from tests.e2e.harness import ShopUnderTest, running_shop
@@ -23,25 +24,31 @@ async def sb() -> AsyncIterator[Sandbox]:
         yield sandbox
 
 
-@pytest.fixture
-async def bot(sb: Sandbox) -> AsyncIterator[Bot]:
-    telegram = make_bot(sb.token, sb.api_url, RateLimiter())
-    yield telegram
-    await telegram.session.close()
+@pytest.fixture(params=FRAMEWORKS)
+async def bot(sb: Sandbox, request: pytest.FixtureRequest) -> AsyncIterator[FeedingRuntime]:
+    """A runtime of each framework (the check reads their answers the same way)."""
+    framework: Framework = request.param
+    runtime = make_runtime(framework, sb.token, sb.api_url, RateLimiter(),
+                           Conversation(None, Settings()))  # type: ignore[arg-type]
+    assert isinstance(runtime, FeedingRuntime)
+    await runtime.open()
+    yield runtime
+    await runtime.close()
 
 
-async def problems(bot: Bot, admin: int | None = None, support: int | None = None) -> list[str]:
+async def problems(bot: FeedingRuntime, admin: int | None = None,
+                   support: int | None = None) -> list[str]:
     return await check_chats(bot, Settings(admin_chat_id=admin, support_chat_id=support))
 
 
-async def test_a_good_set_up_says_nothing(sb: Sandbox, bot: Bot) -> None:
+async def test_a_good_set_up_says_nothing(sb: Sandbox, bot: FeedingRuntime) -> None:
     boss = sb.user("Boss")
     admins = sb.group("Admins", members=[boss], supergroup=True)  # a plain member: enough
     support = sb.forum("Support", members=[boss])  # an admin who manages topics
     assert await problems(bot, admins.id, support.id) == []
 
 
-async def test_a_chat_the_bot_is_not_in(sb: Sandbox, bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_chat_the_bot_is_not_in(sb: Sandbox, bot: FeedingRuntime, caplog: pytest.LogCaptureFixture) -> None:
     boss = sb.user("Boss")
     elsewhere = sb.group("Not the bot's", members=[boss], supergroup=True)
     elsewhere.chat.members.pop(sb.bot_id)
@@ -56,7 +63,7 @@ async def test_a_chat_the_bot_is_not_in(sb: Sandbox, bot: Bot, caplog: pytest.Lo
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == lines
 
 
-async def test_a_bot_removed_from_the_group(sb: Sandbox, bot: Bot) -> None:
+async def test_a_bot_removed_from_the_group(sb: Sandbox, bot: FeedingRuntime) -> None:
     boss = sb.user("Boss")
     admins = sb.group("Admins", members=[boss], supergroup=True)
     admins.chat.members[sb.bot_id] = "kicked"
@@ -65,7 +72,7 @@ async def test_a_bot_removed_from_the_group(sb: Sandbox, bot: Bot) -> None:
                            "bot was kicked from the supergroup chat)")
 
 
-async def test_a_support_group_without_topics(sb: Sandbox, bot: Bot) -> None:
+async def test_a_support_group_without_topics(sb: Sandbox, bot: FeedingRuntime) -> None:
     boss = sb.user("Boss")
     plain = sb.group("Support", members=[boss], supergroup=True,
                      bot_rights={"can_manage_topics": True})
@@ -74,7 +81,7 @@ async def test_a_support_group_without_topics(sb: Sandbox, bot: Bot) -> None:
         "in the group's settings turn on Topics")]
 
 
-async def test_a_support_forum_where_the_bot_cannot_manage_topics(sb: Sandbox, bot: Bot) -> None:
+async def test_a_support_forum_where_the_bot_cannot_manage_topics(sb: Sandbox, bot: FeedingRuntime) -> None:
     boss = sb.user("Boss")
     username = sb.bot.user.username
     member = sb.forum("Support", members=[boss], bot_admin=False)

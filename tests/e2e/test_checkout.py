@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.paypage import PREFIX, pay_page_app
+from bot.runtimes import Framework
 from models import Address, Order
 from models import Payment as PaymentRow
 from sandbox.client import PaymentError, SandboxMessage, SandboxUser
@@ -26,6 +27,8 @@ from services.postal import format_phone
 from tests.e2e.harness import ShopUnderTest, running_shop
 from tests.e2e.steps import WAIT, edited, new_message, press
 from tests.shop import ShopData
+
+pytestmark = pytest.mark.usefixtures("framework")  # on aiogram and on python-telegram-bot
 
 PHONE = "+8613800138000"
 
@@ -109,9 +112,10 @@ async def test_checkout_and_pay_through_the_link(shop: ShopUnderTest) -> None:
 
 
 @pytest.fixture
-async def telegram_shop(tmp_path: Path) -> AsyncIterator[ShopUnderTest]:
-    """The running shop with Telegram Payments enabled."""
-    async with running_shop(tmp_path, payment_methods=("sandbox", "telegram", "cod")) as running:
+async def telegram_shop(tmp_path: Path, framework: Framework) -> AsyncIterator[ShopUnderTest]:
+    """The running shop with Telegram Payments enabled (on both frameworks)."""
+    async with running_shop(tmp_path, payment_methods=("sandbox", "telegram", "cod"),
+                            framework=framework) as running:
         yield running
         assert running.refused_requests() == []
 

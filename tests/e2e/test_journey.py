@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
+from bot.runtimes import Framework
 from handlers.i18n import Translator
 from models import Order, OrderEvent, Payment, Review, Stock
 from sandbox.client import CallbackAnswer, SandboxMessage, SandboxUser
@@ -36,9 +37,11 @@ PEOPLE = {
 
 
 @pytest.fixture
-async def shop(tmp_path: Path) -> AsyncIterator[ShopUnderTest]:
-    """The running shop with the sandbox link, Telegram Payments and cash enabled."""
-    async with running_shop(tmp_path, payment_methods=("sandbox", "telegram", "cod")) as running:
+async def shop(tmp_path: Path, framework: Framework) -> AsyncIterator[ShopUnderTest]:
+    """The running shop with the sandbox link, Telegram Payments and cash enabled, on each
+    framework."""
+    async with running_shop(tmp_path, payment_methods=("sandbox", "telegram", "cod"),
+                            framework=framework) as running:
         yield running
         assert running.refused_requests() == []
 

@@ -1,9 +1,14 @@
-"""The aiogram runtime end to end: commands registered, /start answered, repeats ignored, restarts."""
+"""Each runtime (aiogram, python-telegram-bot) end to end: commands registered, /start
+answered, repeats ignored, restarts."""
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.e2e.harness import ShopUnderTest
+
+pytestmark = pytest.mark.usefixtures("framework")
 
 
 async def test_start_over_real_http(shop: ShopUnderTest) -> None:

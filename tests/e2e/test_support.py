@@ -14,15 +14,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.runtimes import Framework
 from models import SupportSession, SupportTopic
 from sandbox.client import CallbackAnswer, SandboxMessage
 from tests.e2e.harness import ShopUnderTest, running_shop
 
 
 @pytest.fixture
-async def desk(tmp_path: Path) -> AsyncIterator[ShopUnderTest]:
-    """The shop with a support forum and two agents."""
-    async with running_shop(tmp_path, support=True) as shop:
+async def desk(tmp_path: Path, framework: Framework) -> AsyncIterator[ShopUnderTest]:
+    """The shop with a support forum and two agents, on each framework."""
+    async with running_shop(tmp_path, support=True, framework=framework) as shop:
         yield shop
 
 

@@ -248,16 +248,17 @@ async def test_two_senders_racing_for_a_new_topic_make_one(desk: ShopUnderTest) 
                 break
             await asyncio.sleep(0.02)
     from bot.outbox_sender import OutboxSender
+    from bot.runtimes import Steps
     from services.outbox import OutgoingMessage
 
     first, second = (OutgoingMessage(r.id, r.audience, r.chat_id, r.template, r.language,
                                      dict(r.params), r.order_id, 1) for r in rows)
     relay = desk.bot.sender.notifications.deliverer(first)
     assert relay is not None
-    senders = [OutboxSender(desk.services.outbox, desk.bot.runtime.renderer,
+    senders = [OutboxSender(desk.services.outbox, Steps(desk.bot.runtime),
                             desk.bot.sender.notifications) for _ in range(2)]
-    results = await asyncio.gather(relay.deliver(first, senders[0].send_step),
-                                   relay.deliver(second, senders[1].send_step),
+    results = await asyncio.gather(relay.deliver(first, senders[0].send),
+                                   relay.deliver(second, senders[1].send),
                                    return_exceptions=True)
     busy = [r for r in results if isinstance(r, Exception)]
     assert [type(b).__name__ for b in busy] == ["TopicBusy"]  # the other one waits its turn

@@ -15,6 +15,7 @@ import pytest
 from handlers.i18n import Translator
 from tests.e2e import browser as browser_setup
 from tests.e2e.browser import LAUNCH_ARGS, SCREENSHOTS
+from tests.e2e.harness import DEFAULT_FRAMEWORK
 from tests.offline import OfflineShop, running_offline
 
 if TYPE_CHECKING:
@@ -40,9 +41,12 @@ def browser(chromium: str) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def shop(tmp_path: Path) -> Iterator[OfflineShop]:
-    """`shopbot run` with no token, in an empty folder."""
-    with running_offline(tmp_path) as running:
+def shop(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[OfflineShop]:
+    """`shopbot run` with no token, in an empty folder; on the test's `framework` if it is
+    parametrized with one (else aiogram, the default)."""
+    framework = (request.getfixturevalue("framework") if "framework" in request.fixturenames
+                 else DEFAULT_FRAMEWORK)
+    with running_offline(tmp_path, framework=framework) as running:
         yield running
         assert running.stop() == 0
 
@@ -98,6 +102,7 @@ def open_chat(page: Page, title: str) -> None:
     page.locator("#chat-title", has_text=title).wait_for()
 
 
+@pytest.mark.usefixtures("framework")  # the offline page on aiogram and on python-telegram-bot
 def test_a_customer_orders_and_pays_by_clicking_and_the_merchant_confirms_it(
     page: Page, shop: OfflineShop
 ) -> None:

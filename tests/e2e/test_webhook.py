@@ -1,5 +1,6 @@
 """Webhook mode: the sandbox delivers updates to the bot's web app, secret token checked, and the
-bot answers 200 only once the update's work is committed."""
+bot answers 200 only once the update's work is committed. On both frameworks: the project's
+web app parses the body and feeds the runtime."""
 from __future__ import annotations
 
 import asyncio
@@ -13,9 +14,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.app import ShopBot
 from bot.config import load_config
 from bot.ratelimit import RateLimiter
+from bot.runtimes import Framework
 from bot.web import start_web
 from tests.e2e.harness import UNLIMITED, ShopUnderTest, running_shop
 from tests.e2e.steps import new_message
@@ -35,9 +36,10 @@ FORGED = {"update_id": 999, "message": {"message_id": 1, "date": 0,
 
 
 @asynccontextmanager
-async def webhook_shop(tmp_path: Path) -> AsyncIterator[tuple[ShopUnderTest, str]]:
+async def webhook_shop(tmp_path: Path, framework: Framework = "aiogram"
+                       ) -> AsyncIterator[tuple[ShopUnderTest, str]]:
     """The shop switched from polling to a webhook; yields it and the webhook's URL."""
-    async with running_shop(tmp_path) as shop:
+    async with running_shop(tmp_path, framework=framework) as shop:
         while shop.sandbox.bot.allowed_updates is None:  # the polling bot's first getUpdates
             await asyncio.sleep(0.01)
         await shop.bot.stop()  # the polling bot steps aside for a webhook one
@@ -50,8 +52,7 @@ async def webhook_shop(tmp_path: Path) -> AsyncIterator[tuple[ShopUnderTest, str
         config = config.model_copy(update={"telegram": config.telegram.model_copy(update={
             "webhook": config.telegram.webhook.model_copy(update={"host": "127.0.0.1",
                                                                    "port": port})})})
-        shop.bot = ShopBot.build(shop.services, shop.settings, shop.sandbox.token,
-                                 shop.sandbox.api_url, RateLimiter(UNLIMITED), outbox_interval=0.05)
+        shop.bot = shop.build(RateLimiter(UNLIMITED))
         await shop.bot.start(polling=False)
         runner = await start_web(config, shop.bot)
         try:
@@ -60,8 +61,9 @@ async def webhook_shop(tmp_path: Path) -> AsyncIterator[tuple[ShopUnderTest, str
             await runner.cleanup()
 
 
-async def test_updates_arrive_by_webhook_with_the_secret(tmp_path: Path) -> None:
-    async with webhook_shop(tmp_path) as (shop, url):
+async def test_updates_arrive_by_webhook_with_the_secret(tmp_path: Path,
+                                                          framework: Framework) -> None:
+    async with webhook_shop(tmp_path, framework) as (shop, url):
         info = shop.sandbox.requests("setWebhook")[-1].params
         assert info["url"] == url
         assert info["secret_token"] == SECRET
@@ -77,6 +79,10 @@ async def test_updates_arrive_by_webhook_with_the_secret(tmp_path: Path) -> None
                 assert r.status == 401
             async with http.post(url, json=FORGED) as r:
                 assert r.status == 401
+            await shop.bot.runtime.stop()  # stopping: Telegram must send it again later
+            async with http.post(url, json=FORGED,
+                                 headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as r:
+                assert r.status == 503
 
 
 BAD_BODIES = {
@@ -97,9 +103,9 @@ BAD_BODIES = {
 
 
 async def test_bad_webhook_bodies_answer_400_without_a_traceback(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, framework: Framework
 ) -> None:
-    async with webhook_shop(tmp_path) as (shop, url):
+    async with webhook_shop(tmp_path, framework) as (shop, url):
         headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET,
                    "Content-Type": "application/json"}
         async with aiohttp.ClientSession() as http:

@@ -112,7 +112,7 @@ async def test_an_album_waits_for_one_slot_per_photo() -> None:
     from aiogram.methods import SendMediaGroup, SendMessage
     from aiogram.types import InputMediaPhoto
 
-    from bot.runtimes.telegram_calls import LimitedCalls
+    from bot.runtimes.aiogram_calls import LimitedCalls
 
     asked: list[int | str | None] = []
 

@@ -85,7 +85,7 @@ async def test_a_slow_batch_keeps_its_leases_and_is_sent_once(svc: Services, clo
     await queue(svc.ctx.db, [1, 2, 3], clock.now())
     screen = Screen()
     screen.gate.clear()  # the rate limiter holds every message back
-    sender = OutboxSender(svc.outbox, screen, Notifications(svc.ctx), lease=timedelta(seconds=0.3))  # type: ignore[arg-type]
+    sender = OutboxSender(svc.outbox, screen.one, Notifications(svc.ctx), lease=timedelta(seconds=0.3))
     running = asyncio.create_task(sender.run())
     try:
         for _ in range(6):  # twice the lease passes while they wait
@@ -105,7 +105,7 @@ async def test_a_stopped_sender_hands_its_unsent_rows_back(svc: Services, clock:
     await queue(svc.ctx.db, [1, 2], clock.now())
     screen = Screen()
     screen.gate.clear()
-    sender = OutboxSender(svc.outbox, screen, Notifications(svc.ctx))  # type: ignore[arg-type]
+    sender = OutboxSender(svc.outbox, screen.one, Notifications(svc.ctx))
     running = asyncio.create_task(sender.run())
     while not sender._held:  # wait until it holds the rows
         await asyncio.sleep(0.01)
@@ -122,7 +122,7 @@ async def test_a_stop_during_a_claim_sends_or_hands_back_what_it_took(
     await queue(svc.ctx.db, [1, 2, 3], clock.now())
     screen = Screen()
     screen.gate.clear()  # nothing goes out: every claimed row must come back
-    sender = OutboxSender(svc.outbox, screen, Notifications(svc.ctx))  # type: ignore[arg-type]
+    sender = OutboxSender(svc.outbox, screen.one, Notifications(svc.ctx))
     claim, in_claim = svc.outbox.claim, asyncio.Event()
 
     async def slow_claim(limit: int, lease: timedelta) -> list[OutgoingMessage]:
