@@ -22,7 +22,7 @@ def topic_name(view: CardView) -> str:
 def card_text(t: Translator, view: CardView) -> str:
     """Who the customer is and what they have with the shop."""
     lines = [t("support.card.title", name=html.escape(view.name or "?"),
-               username=f"@{html.escape(view.username)}" if view.username else "—",
+               username=f" · @{html.escape(view.username)}" if view.username else "",
                id=view.telegram_id),
              t("support.card.language", language=t(f"support.language.{view.language}")),
              t("support.card.phone", phone=html.escape(view.phone or "—"))]
