@@ -49,6 +49,7 @@ const S = {
   keyboard: null,
   botConnected: false, // the bot has polled (or set a webhook): until then the page says so
   atBottom: true, // the open chat shows its newest message: new content keeps it in view
+  autoTop: null, // where our own last scroll put the chat (its scroll event is not the person's)
   plain: false, // the reply bar was closed: the next message is not a reply
 };
 const $ = (id) => document.getElementById(id);
@@ -322,7 +323,10 @@ function nearBottom(area) { return area.scrollHeight - area.scrollTop - area.cli
 function followNewest(always) {
   const area = $("messages");
   if (always) S.atBottom = true;
-  if (S.atBottom) area.scrollTop = area.scrollHeight;
+  if (S.atBottom) {
+    area.scrollTop = area.scrollHeight;
+    S.autoTop = area.scrollTop; // the scroll event of this arrives later: not the person's
+  }
 }
 
 function renderBotStatus() {
@@ -651,7 +655,11 @@ function wire() {
     await loadChats();
     await openChat(user.id, null);
   });
-  $("messages").addEventListener("scroll", (e) => { S.atBottom = nearBottom(e.target); });
+  // Only the person's own scrolling decides whether to follow the newest message: the event of
+  // our own scroll can arrive after a photo grew the chat, and would look like scrolling up.
+  $("messages").addEventListener("scroll", (e) => {
+    if (e.target.scrollTop !== S.autoTop) S.atBottom = nearBottom(e.target);
+  });
   $("show-polling").addEventListener("change", renderCalls);
   $("clear-calls").addEventListener("click", async () => {
     await api("/sandbox/log", undefined, "DELETE");

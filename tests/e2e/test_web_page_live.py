@@ -125,6 +125,7 @@ def test_the_page_says_starting_until_the_bot_polls(page: Page, telegram: Telegr
 
 
 def test_a_photo_card_keeps_the_newest_message_in_view(page: Page, telegram: Telegram) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
     alice = telegram.control("/sandbox/users", {"first_name": "Alice"})
@@ -139,7 +140,13 @@ def test_a_photo_card_keeps_the_newest_message_in_view(page: Page, telegram: Tel
     expect(picture).to_be_visible()
     page.wait_for_function("() => [...document.querySelectorAll('#messages img.photo')]"
                            ".every((img) => img.complete && img.naturalHeight > 0)")
-    gap = page.evaluate("() => { const a = document.getElementById('messages');"
-                        " return a.scrollHeight - a.scrollTop - a.clientHeight; }")
-    assert gap < 2, f"the newest message is {gap}px below the bottom of the chat"
+    # The page scrolls in the image's load event, which the browser runs a moment after the
+    # image is complete: wait for the scroll (a page that never scrolls fails here).
+    gap = "() => { const a = document.getElementById('messages');" \
+          " return a.scrollHeight - a.scrollTop - a.clientHeight; }"
+    try:
+        page.wait_for_function(f"() => ({gap})() < 2", timeout=5_000)
+    except PlaywrightTimeout:
+        raise AssertionError(f"the newest message is {page.evaluate(gap)}px below the bottom "
+                             "of the chat") from None
     expect(page.locator("#messages .row", has_text="Green tea")).to_be_in_viewport()
