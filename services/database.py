@@ -137,10 +137,6 @@ class Database:
         async with self.read_factory() as session:
             yield session
 
-    def in_turn(self) -> bool:
-        """True while an update's turn is open in this task."""
-        return _current.get() is not None
-
     def turn_wrote(self) -> bool:
         """True when the open turn has written something (its commit will write)."""
         transaction = _current.get()

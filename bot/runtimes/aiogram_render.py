@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from functools import lru_cache
 from pathlib import Path
 
 from aiogram import Bot
@@ -22,6 +21,7 @@ from aiogram.types import (
 )
 from aiogram.types import ForceReply as TgForceReply
 
+from bot.runtimes.markup_cache import cached_markup
 from handlers.events import (
     AnswerCallback,
     AnswerPreCheckout,
@@ -48,24 +48,6 @@ log = logging.getLogger(__name__)
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | TgForceReply | None
 
 
-def markup(keyboard: Keyboard) -> Markup:
-    """aiogram's markup for a core keyboard (the same keyboard twice: the same markup)."""
-    if keyboard is None:
-        return None
-    try:
-        return _cached_markup(keyboard)
-    except TypeError:  # rows given as lists: unhashable, build it each time
-        return _markup(keyboard)
-
-
-@lru_cache(maxsize=4_096)
-def _cached_markup(keyboard: Keyboard) -> Markup:
-    # A menu, a shelf or a card shows the same buttons to everyone: building aiogram's
-    # validated models for them was a tenth of a browsing update. aiogram only reads them
-    # (to serialise the request), so one instance can serve every send.
-    return _markup(keyboard)
-
-
 def _markup(keyboard: Keyboard) -> Markup:
     if isinstance(keyboard, Inline):
         return InlineKeyboardMarkup(inline_keyboard=[
@@ -84,6 +66,10 @@ def _markup(keyboard: Keyboard) -> Markup:
         return TgForceReply(force_reply=True, selective=keyboard.selective or None,
                             input_field_placeholder=keyboard.placeholder[:64] or None)
     return None
+
+
+# aiogram's markup for a core keyboard.
+markup = cached_markup(_markup)
 
 
 class Renderer:

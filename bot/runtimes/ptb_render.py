@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from functools import lru_cache
 from pathlib import Path
 
 from telegram import (
@@ -21,6 +20,7 @@ from telegram import (
 from telegram import ForceReply as TgForceReply
 from telegram.error import BadRequest
 
+from bot.runtimes.markup_cache import cached_markup
 from handlers.events import (
     AnswerCallback,
     AnswerPreCheckout,
@@ -47,22 +47,6 @@ log = logging.getLogger(__name__)
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | TgForceReply | None
 
 
-def markup(keyboard: Keyboard) -> Markup:
-    """PTB's markup for a core keyboard (the same keyboard twice: the same markup)."""
-    if keyboard is None:
-        return None
-    try:
-        return _cached_markup(keyboard)
-    except TypeError:  # rows given as lists: unhashable, build it each time
-        return _markup(keyboard)
-
-
-@lru_cache(maxsize=4_096)
-def _cached_markup(keyboard: Keyboard) -> Markup:
-    # PTB's objects are frozen once built: one instance can serve every send.
-    return _markup(keyboard)
-
-
 def _markup(keyboard: Keyboard) -> Markup:
     if isinstance(keyboard, Inline):
         return InlineKeyboardMarkup([
@@ -81,6 +65,10 @@ def _markup(keyboard: Keyboard) -> Markup:
         return TgForceReply(selective=keyboard.selective or None,
                             input_field_placeholder=keyboard.placeholder[:64] or None)
     return None
+
+
+# PTB's markup for a core keyboard.
+markup = cached_markup(_markup)
 
 
 def _replying(message_id: int | None) -> ReplyParameters | None:
