@@ -34,6 +34,7 @@ SCHEMA: dict[str, str] = {
     "dlv": "w",         # delivery option code
     "pay": "w",         # payment method code
     "confirm": "",
+    "buy": "i",         # "Buy now": product id (one unit, the cart left alone)
     "orders": "i",      # page
     "order": "i",       # order id
     "paylink": "i",

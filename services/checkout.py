@@ -48,6 +48,9 @@ class CheckoutRequest:
     address_id: int | None = None
     save_address: bool = True
     note: str = ""
+    # "Buy now" / "Buy again": these (product id, quantity) pairs instead of the cart, which is
+    # then left as it is (the customer bought something else, not what they were collecting).
+    items: tuple[tuple[int, int], ...] = ()
 
 
 def new_checkout_key() -> str:
@@ -115,7 +118,7 @@ class CheckoutService:
         if existing is not None:
             return existing
         rules = self.ctx.rules
-        cart = await load_cart(session, customer_id, rules.currency)
+        cart = await self._basket(session, customer_id, req.items)
         if cart.is_empty:
             raise EmptyCart()
         address = await self._address(session, customer_id, req)
@@ -130,8 +133,34 @@ class CheckoutService:
         if req.save_address and req.address is not None:
             session.add(Address(customer_id=customer_id, created_at=self.ctx.clock.now(),
                                 **address.__dict__))
-        await empty_cart(session, customer_id)
+        if not req.items:
+            await empty_cart(session, customer_id)
         return _placed(order, created=True)
+
+    async def basket(self, customer_id: int,
+                     items: tuple[tuple[int, int], ...] = ()) -> CartView:
+        """What a checkout buys, priced now with free stock: `items`, or else the cart."""
+        identifier(customer_id, "customer_id")
+        async with self.ctx.db.read() as session:
+            return await self._basket(session, customer_id, items)
+
+    async def _basket(self, session: AsyncSession, customer_id: int,
+                      items: tuple[tuple[int, int], ...]) -> CartView:
+        if not items:
+            return await load_cart(session, customer_id, self.ctx.rules.currency)
+        if len(items) > self.ctx.rules.max_cart_lines:
+            raise InvalidInput(field="cart", reason="too_many_lines",
+                               max=self.ctx.rules.max_cart_lines)
+        return await item_lines(session, items, self.ctx.rules.currency,
+                                self.ctx.rules.max_line_quantity)
+
+    async def buy_now(self, customer_id: int, product_id: int) -> CartView:
+        """One unit of a product to check out at once: it must be for sale and in stock."""
+        basket = await self.basket(customer_id, ((identifier(product_id, "product_id"), 1),))
+        (line,) = basket.lines
+        if line.available < 1:
+            raise OutOfStock(sku=line.sku, available=0)
+        return basket
 
     async def _address(self, session: AsyncSession, customer_id: int,
                        req: CheckoutRequest) -> AddressInput:
@@ -252,6 +281,23 @@ def _announce(session: AsyncSession, ctx: ServiceContext, customer: Customer, or
     notifications.tell_admins(session, rules, "alert_new_order", now, order.id, **params)
     if order.important:
         notifications.tell_admins(session, rules, "alert_important_order", now, order.id, **params)
+
+
+async def item_lines(session: AsyncSession, items: tuple[tuple[int, int], ...], currency: str,
+                     max_qty: int) -> CartView:
+    """(product id, quantity) pairs priced now, with their free stock; a product no longer for
+    sale is NotFound."""
+    ids = [identifier(product_id, "product_id") for product_id, _ in items]
+    free = await stock.available_by_product(session, ids)
+    lines = []
+    for product_id, qty in items:
+        product = await session.get(Product, product_id)
+        if product is None or not product.active:
+            raise NotFound(what="product")
+        lines.append(CartLineView(product.id, product.sku, product.name_en, product.name_zh,
+                                  product.price, quantity(qty, maximum=max_qty),
+                                  free[product_id]))
+    return CartView(tuple(lines), currency)
 
 
 async def product_lines(session: AsyncSession, items: list[tuple[int, int]], currency: str,

@@ -2,7 +2,7 @@
 
 ```mermaid
 stateDiagram-v2
-    [*] --> address: "checkout" button or /checkout (cart not empty)
+    [*] --> address: "checkout" button or /checkout (cart not empty), or "Buy now" on a card
     address --> recipient: New address (or no saved address)
     address --> delivery: a saved address
     recipient --> phone --> region --> city --> line --> postcode
@@ -33,6 +33,7 @@ from handlers.checkout.common import (
     draft,
     field_step,
     in_checkout,
+    items_of,
     move,
     stale,
 )
@@ -43,12 +44,26 @@ from models import OrderStatus as S
 from services.errors import EmptyCart
 
 
-async def start(turn: Turn) -> None:
-    """Begin a checkout of the cart: a new draft every time."""
-    if await turn.services.cart.is_empty(turn.customer.id):
+async def start(turn: Turn, items: tuple[tuple[int, int], ...] = ()) -> None:
+    """Begin a checkout of the cart (or of `items`, the cart left alone): a new draft every
+    time."""
+    if not items and await turn.services.cart.is_empty(turn.customer.id):
         raise EmptyCart()
-    turn.go(ADDRESS)
+    turn.go(ADDRESS, **({"items": [list(item) for item in items]} if items else {}))
     await address.ask_address(turn, fresh=True)
+
+
+async def buy_now(turn: Turn, pressed: Callback) -> None:
+    """buy:<product id>: straight to the checkout of one unit of the product; the cart stays.
+
+    A second press on the same card while that checkout is open (a double click) leaves it as
+    it is rather than starting it over below."""
+    product_id = pressed.int(0)
+    if in_checkout(turn) and items_of(turn) == ((product_id, 1),):
+        return turn.answer(turn.t("checkout.buy_now_open"))
+    await turn.services.checkout.buy_now(turn.customer.id, product_id)
+    turn.answer()
+    await start(turn, ((product_id, 1),))
 
 
 async def start_command(turn: Turn) -> None:
@@ -179,6 +194,7 @@ def register(r: Registry) -> None:
     """Routes of this feature."""
     r.command("checkout", start_command)
     r.action("checkout", start_button)
+    r.action("buy", buy_now)
     r.action("ck", step_button)
     r.action("addr", saved_address)
     r.action("dlv", delivery)

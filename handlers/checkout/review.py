@@ -6,7 +6,7 @@ import html
 from handlers import callbacks
 from handlers.checkout.address import chosen_address, describe
 from handlers.checkout.choices import current_delivery, delivery_name, fee_text, methods
-from handlers.checkout.common import REVIEW, draft, move, present, with_cancel
+from handlers.checkout.common import REVIEW, draft, items_of, move, present, with_cancel
 from handlers.events import Button
 from handlers.turn import Turn
 from services.cart import CartView
@@ -41,7 +41,7 @@ def _buttons(turn: Turn) -> tuple[tuple[Button, ...], ...]:
 
 async def show_review(turn: Turn, address: AddressInput, fresh: bool = False) -> None:
     """The review screen; the checkout key is made the first time it is shown and then kept."""
-    cart = await turn.services.cart.view(turn.customer.id)
+    cart = await turn.services.checkout.basket(turn.customer.id, items_of(turn))
     option = current_delivery(turn)
     if cart.is_empty:
         turn.reset()
@@ -71,6 +71,7 @@ def request_of(turn: Turn) -> CheckoutRequest:
         checkout_key=data["key"], delivery=data["delivery"], payment_method=data["payment"],
         address=AddressInput(**typed) if typed else None,
         address_id=None if typed else data.get("address_id"),
+        items=items_of(turn),
     )
 
 

@@ -1,0 +1,77 @@
+"""Fewer taps to a placed order: "Buy now" on a card, and what a forged or repeated press does."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from models import OrderLine
+from services.container import Services
+from tests.handlers.chat import CoreChat
+from tests.handlers.test_checkout import orders_of, type_address
+from tests.shop import ShopData, buyer, place
+
+
+async def test_buy_now_checks_out_one_unit_and_leaves_the_cart(
+        chat: CoreChat, svc: Services, shop: ShopData) -> None:
+    customer = await buyer(svc, chat.user.id)
+    await svc.cart.add(customer.id, shop.mug, 3)  # collected earlier, for later
+    await chat.press(f"prod:{shop.tea}")
+    await chat.click("Buy now")
+    assert "Who will receive" in chat.last_text
+    await type_address(chat)
+    await chat.click("Standard delivery")
+    await chat.click("Pay online")
+    assert "Green tea × 1" in chat.last_text and "Mug" not in chat.last_text
+    assert "Total: CN¥60.00" in chat.last_text
+    await chat.click("Confirm order")
+    (order,) = await orders_of(svc)
+    async with svc.ctx.db.read() as session:
+        lines = (await session.scalars(select(OrderLine))).all()
+    assert [(ln.product_id, ln.quantity) for ln in lines] == [(shop.tea, 1)]
+    assert order.total == 6000
+    cart = await svc.cart.view(customer.id)
+    assert [(ln.product_id, ln.quantity) for ln in cart.lines] == [(shop.mug, 3)]
+
+
+async def test_buy_now_twice_keeps_one_checkout(chat: CoreChat, svc: Services,
+                                                shop: ShopData) -> None:
+    await chat.press(f"prod:{shop.tea}")
+    await chat.click("Buy now")
+    first = chat.last_text
+    await chat.click("Buy now")  # a double click
+    assert chat.texts == [] and chat.answers[0].text == (
+        "Your checkout of this item is already open below.")
+    assert chat.last_text == first
+
+
+async def test_buy_now_on_a_sold_out_or_missing_product(chat: CoreChat, svc: Services,
+                                                        shop: ShopData) -> None:
+    await chat.press(f"buy:{shop.gone}")  # forged: a sold-out card has no Buy now button
+    assert chat.answers[0].text == "Sorry, there is not enough stock (0 left)." and not chat.texts
+    await chat.press("buy:999999")  # a product that does not exist
+    assert chat.answers[0].text == "Sorry, this product is no longer available."
+    for forged in ("buy:-1", "buy:abc", "buy:1:2"):
+        await chat.press(forged)
+        assert chat.answers[0].text == "This button is no longer valid. Please open the menu again."
+    assert await orders_of(svc) == []
+    state = await svc.conversation.load(chat.user.id)
+    assert not state.name.startswith("checkout")
+
+
+async def test_buy_now_when_the_last_unit_goes_before_confirm(
+        chat: CoreChat, svc: Services, shop: ShopData) -> None:
+    await chat.press(f"buy:{shop.last}")
+    await type_address(chat)
+    await chat.click("Standard delivery")
+    await chat.click("Pay online")
+    await place(svc, await buyer(svc, 4242), {shop.last: 1})  # somebody takes the last scarf
+    await chat.click("Confirm order")
+    assert "stock" in (chat.answers[0].text + chat.last_text).lower()
+    assert len(await orders_of(svc)) == 1
+
+
+async def test_only_a_card_in_stock_offers_buy_now(chat: CoreChat, shop: ShopData) -> None:
+    await chat.press(f"prod:{shop.tea}")
+    assert "⚡ Buy now" in chat.buttons()
+    chat.messages.clear()
+    await chat.press(f"prod:{shop.gone}")
+    assert "⚡ Buy now" not in chat.buttons()
