@@ -37,8 +37,14 @@ def link_problem(url: str | None) -> str | None:
 
 
 def check_public_links(config: AppConfig) -> None:
-    """With a real token, refuse the sandbox provider's links unless they are public:
-    ConfigError."""
+    """With a real token, refuse the sandbox provider's links unless they are public; with a
+    live Stripe key, refuse Stripe's unless they are: ConfigError."""
+    if "stripe" in config.payments.methods and config.payments.stripe.live:
+        problem = link_problem(config.web.public_url)
+        if problem is not None:
+            raise ConfigError("web.public_url", problem + ": with a live Stripe key, customers "
+                              "pay real money through these links and Stripe posts webhooks "
+                              "there; set a public https web.public_url")
     if config.telegram.token is None or "sandbox" not in config.payments.methods:
         return
     problem = link_problem(config.web.public_url)
