@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.paypage import _page, _translator
+from bot.paypage import SERVICES_KEY, _page, _translator
 from models import OrderStatus
 from services.container import Services
 from services.errors import NotFound, PaymentError
@@ -37,7 +37,6 @@ MAX_BODY = 65_536  # Stripe's events are a few kilobytes
 log = logging.getLogger(__name__)
 
 Me = Callable[[], Awaitable[tuple[int, str]]]  # the bot's id and username (getMe)
-SERVICES_KEY = web.AppKey("services", Services)
 EVENTS_KEY = web.AppKey("stripe_events", StripeEvents)
 ME_KEY: web.AppKey[Me] = web.AppKey("me")
 

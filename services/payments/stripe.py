@@ -140,7 +140,7 @@ class StripeProvider:
 
     def __init__(self, api_key: str, webhook_secret: str, public_url: str,
                  methods: tuple[str, ...] = ("card",), api_base: str | None = None,
-                 tolerance: int = TOLERANCE) -> None:
+                 tolerance: int = TOLERANCE, network_retries: int = 2) -> None:
         if not api_key or not webhook_secret:
             raise ValueError("Stripe needs an API key and a webhook signing secret")
         self._secret = webhook_secret
@@ -153,7 +153,7 @@ class StripeProvider:
         self._http = stripe.AIOHTTPClient()
         self._client = stripe.StripeClient(
             api_key, base_addresses={"api": api_base} if api_base else None,
-            http_client=self._http, max_network_retries=2)
+            http_client=self._http, max_network_retries=network_retries)
 
     async def close(self) -> None:
         """Close the HTTP connections to Stripe."""
