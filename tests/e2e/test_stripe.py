@@ -15,11 +15,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestServer, unused_port
 from sqlalchemy import select
 
-from bot.stripe_web import PREFIX, stripe_app
+from bot.config import load_config
+from bot.web import web_app
 from models import Order, OutboxMessage, Payment, PaymentInboxEntry, Refund
 from sandbox.client import SandboxUser
 from services.payments.providers import ProviderRegistry
@@ -110,9 +110,9 @@ async def stripe_shop(tmp_path: Path) -> AsyncIterator[StripeShop]:
         ctx = replace(base, payments=ProviderRegistry([*base.payments, provider]))
         async with running_shop(tmp_path, rules=RULES, context=ctx) as shop:
             shop.clock = clock
-            root = web.Application()
-            root.add_subapp(PREFIX, stripe_app(shop.services, shop.bot.runtime.me))
-            server = TestServer(root, host="127.0.0.1", port=port)
+            # The web app as `shopbot run` serves it (bot/web.py mounts /stripe).
+            server = TestServer(web_app(load_config(tmp_path / "none.yaml", env={}), shop.bot),
+                                host="127.0.0.1", port=port)
             await server.start_server()
             fake.webhook_url = f"{web_url}/stripe/webhook"
             try:

@@ -239,16 +239,19 @@ class FakeStripe:
         self.intents[intent["id"]] = intent
         return intent
 
-    async def complete(self, session_id: str, method: str = "card") -> dict[str, Any]:
+    async def complete(self, session_id: str, method: str = "card",
+                       send: bool = True) -> dict[str, Any]:
         """The customer pays: a card is paid at once; Alipay waits for the wallet
-        (`settle_async`). Sends checkout.session.completed; returns the event."""
+        (`settle_async`). Sends checkout.session.completed (unless `send` is False: the
+        caller delivers it); returns the event."""
         session = self.sessions[session_id]
         paid = method in ("card", "wechat_pay")
         intent = self._intent(session, method, "succeeded" if paid else "processing")
         session.update(status="complete", payment_status="paid" if paid else "unpaid",
                        payment_intent=intent["id"])
         event = self.event("checkout.session.completed", self._public(session))
-        await self.send(event)
+        if send:
+            await self.send(event)
         return event
 
     async def settle_async(self, session_id: str, succeeded: bool = True) -> dict[str, Any]:
