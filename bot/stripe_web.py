@@ -75,7 +75,7 @@ async def pay(request: web.Request) -> web.Response:
     except NotFound:
         return _page(t, 404, html.escape(t("paypage.not_found")))
     now = services.ctx.clock.now()
-    if order.status != OrderStatus.PENDING_PAYMENT or (
+    if order.status != OrderStatus.PENDING_PAYMENT or order.payment_method != provider.code or (
             order.payment_deadline is not None and order.payment_deadline <= now):
         return await _back_page(request, 200, t("paypage.not_payable"))
     if order.total < MINIMUM.get(order.currency, 0):

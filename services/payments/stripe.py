@@ -213,12 +213,20 @@ class StripeProvider:
         """
         if order.total < MINIMUM.get(order.currency.upper(), 0):
             raise PaymentError("below Stripe's minimum charge")
-        try:
-            session = await self._client.v1.checkout.sessions.create_async(
-                self.session_params(order),  # type: ignore[arg-type]
-                {"idempotency_key": f"shopbot-checkout-{order.number}"})
-        except stripe.StripeError as error:
-            raise PaymentError(f"Stripe: {error.user_message or error}") from error
+        params = self.session_params(order)
+        # Stripe keeps a key's first answer for 24 hours, a 500 too: after one, the second key
+        # (at worst a second session, and money paid twice goes back as a double payment).
+        for key in (f"shopbot-checkout-{order.number}", f"shopbot-checkout-{order.number}-2"):
+            try:
+                session = await self._client.v1.checkout.sessions.create_async(
+                    params, {"idempotency_key": key})  # type: ignore[arg-type]
+                break
+            except stripe.APIError as error:  # Stripe's own failure
+                failure: stripe.StripeError = error
+            except stripe.StripeError as error:
+                raise PaymentError(f"Stripe: {error.user_message or error}") from error
+        else:
+            raise PaymentError(f"Stripe: {failure}") from failure
         if not session.url:
             raise PaymentError("Stripe: the session has no URL")
         return str(session.url)

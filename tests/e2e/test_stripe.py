@@ -319,3 +319,21 @@ async def test_a_partial_refund_from_the_admin_card_reaches_stripe_once(
     await stripe_shop.post(fake.charge_refunded(intent))
     (alert,) = await stripe_shop.told("alert_stripe_refund_outside")
     assert alert["amount"] == 500
+
+
+async def test_forged_links_and_the_way_back_from_stripe(stripe_shop: StripeShop) -> None:
+    order, link = await stripe_shop.placed()
+    page = await stripe_shop.open_link(link)
+    session = stripe_shop.fake.session_of(order.number)
+    chat = f"https://t.me/{stripe_shop.shop.sandbox.bot.user.username}"
+    async with aiohttp.ClientSession() as client:
+        async with client.get(session["cancel_url"]) as back:  # "back" on Stripe's page
+            text = await back.text()
+            assert back.status == 200 and "Nothing was charged" in text and chat in text
+        forged = [link.replace(order.number, str(int(order.number) + 1)),
+                  link[:-4] + "0000", session["cancel_url"].replace("sig=", "sig=0")]
+        for url in forged:
+            async with client.get(url, allow_redirects=False) as refused:
+                assert refused.status == 403 and "not valid" in await refused.text()
+    assert len(stripe_shop.fake.sessions) == 1 and page == session["url"]
+    assert (await stripe_shop.order(order.number)).status == "pending_payment"

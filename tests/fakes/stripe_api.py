@@ -101,6 +101,7 @@ class FakeStripe:
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)  # method, path, key
     deliveries: list[tuple[str, int]] = field(default_factory=list)  # event type, HTTP status
     drop_refund_answers: int = 0  # refunds made whose answer is lost (a timeout, a crash)
+    fail_sessions: int = 0  # session creations that fail inside Stripe (500, kept for the key)
     _answers: dict[str, tuple[dict[str, Any], int, dict[str, Any]]] = field(default_factory=dict)
 
     # -- the API -----------------------------------------------------------------------------
@@ -145,6 +146,9 @@ class FakeStripe:
         return endpoint
 
     def _create_session(self, params: dict[str, Any]) -> web.Response:
+        if self.fail_sessions > 0:
+            self.fail_sessions -= 1
+            return _error(500, "An unknown error occurred", kind="api_error")
         if params.get("mode") != "payment":
             return _error(400, "Only payment mode is used here.", param="mode")
         items = params.get("line_items") or []

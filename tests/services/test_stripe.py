@@ -254,3 +254,16 @@ async def test_payments_rows_hold_the_payment_intent(
     async with svc.ctx.db.read() as session:
         (payment,) = (await session.scalars(select(Payment))).all()
     assert (payment.provider, payment.provider_charge_id) == ("stripe", intent)
+
+
+async def test_a_session_stripe_failed_to_create_is_made_with_the_second_key(
+    stripe: WatchedStripe, fake: FakeStripe, clock: FakeClock
+) -> None:
+    fake.fail_sessions = 1  # Stripe answers 500, and keeps that answer for the key
+    order = CheckoutOrder("F1", (CheckoutLine("Tea", 6000, 1),), 6000, "CNY",
+                          session_expiry(None, clock.now()))
+    url = await stripe.checkout_url(order)
+    assert await stripe.checkout_url(order) == url  # the first key's 500, then the same session
+    assert [s["url"] for s in fake.sessions.values()] == [url]
+    keys = [key for _, path, key in fake.requests if path == "/v1/checkout/sessions"]
+    assert keys == ["shopbot-checkout-F1", "shopbot-checkout-F1-2"] * 2
