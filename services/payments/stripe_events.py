@@ -13,7 +13,9 @@
   repeat, or one that comes after the payment, changes nothing), its stock goes back on sale
   and the customer is told.
 - `charge.refunded`: the shop's own refunds are already in the ledger; when Stripe reports more
-  refunded than the ledger holds (a refund made in Stripe's dashboard), the merchant is alerted.
+  refunded than the ledger holds (a refund made in Stripe's dashboard), the difference is
+  written into the ledger as a refund that went back (keyed by the event id: once) and the
+  merchant is alerted.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from models import Customer, Order, Payment, Refund, RefundStatus
 from models import OrderStatus as S
@@ -95,27 +98,41 @@ class StripeEvents:
         return WebhookOutcome(event.id, "expired", event.order_number)
 
     async def _refunded(self, event: StripeEvent) -> WebhookOutcome:
-        """Alert the merchant of money Stripe refunded that the shop did not ask for."""
+        """Money Stripe refunded that the shop did not ask for (a refund in Stripe's dashboard):
+        written into the ledger as a refund that went back, once per event id, and the
+        merchant alerted. The shop's own refunds are already there: nothing happens."""
         obj = event.data
         intent, refunded, currency = (obj.get(k) for k in ("payment_intent", "amount_refunded",
                                                             "currency"))
         if not (isinstance(intent, str) and type(refunded) is int and isinstance(currency, str)):
             raise PaymentError("malformed event: charge")
+        now = self.ctx.clock.now()
         async with self.ctx.db.write() as session:
             payment = await session.scalar(select(Payment).where(
-                Payment.provider == StripeProvider.code, Payment.provider_charge_id == intent))
+                Payment.provider == StripeProvider.code, Payment.provider_charge_id == intent)
+                .with_for_update())  # PostgreSQL: one charge.refunded of a payment at a time
             if payment is None:
                 return WebhookOutcome(event.id, "ignored", event.order_number)
             known = int(await session.scalar(
                 select(func.coalesce(func.sum(Refund.amount), 0))
                 .where(Refund.payment_id == payment.id,
                        Refund.status.in_((RefundStatus.PENDING, RefundStatus.SUCCEEDED)))) or 0)
-            outside = from_stripe(refunded, currency) - known
+            outside = min(from_stripe(refunded, currency), payment.amount) - known
             order = await session.get(Order, payment.order_id)
             assert order is not None
-            if outside > 0:
-                notifications.tell_admins(
-                    session, self.ctx.rules, "alert_stripe_refund_outside", self.ctx.clock.now(),
-                    order.id, order_number=order.number, amount=outside,
-                    currency=payment.currency, charge_id=intent)
-        return WebhookOutcome(event.id, "refund_seen", order.number)
+            if outside <= 0:
+                return WebhookOutcome(event.id, "refund_seen", order.number)
+            insert = postgresql.insert if self.ctx.db.is_postgres else sqlite.insert
+            added = await session.scalar(insert(Refund).values(
+                payment_id=payment.id, order_id=order.id, amount=outside,
+                status=RefundStatus.SUCCEEDED, reason="refunded in Stripe's dashboard",
+                actor="provider:stripe", created_at=now, idempotency_key=f"stripe-{event.id}"[:64],
+                notice="").on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(Refund.id))
+            if added is None:  # this event, recorded by a delivery at the same time
+                return WebhookOutcome(event.id, "refund_seen", order.number)
+            notifications.tell_admins(
+                session, self.ctx.rules, "alert_stripe_refund_outside", now, order.id,
+                order_number=order.number, amount=outside, currency=payment.currency,
+                charge_id=intent)
+        return WebhookOutcome(event.id, "refund_recorded", order.number)

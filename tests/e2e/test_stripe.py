@@ -316,9 +316,17 @@ async def test_a_partial_refund_from_the_admin_card_reaches_stripe_once(
     assert (status, body["result"]) == (200, "refund_seen")
     assert await stripe_shop.told("alert_stripe_refund_outside") == []
     fake.intents[intent]["amount_refunded"] += 500  # a refund made in Stripe's dashboard
-    await stripe_shop.post(fake.charge_refunded(intent))
-    (alert,) = await stripe_shop.told("alert_stripe_refund_outside")
+    dashboard = fake.charge_refunded(intent)
+    answers = await asyncio.gather(*(stripe_shop.post(dashboard) for _ in range(3)))
+    assert sorted(body["result"] for _, body in answers) == ["refund_recorded"] + [
+        "refund_seen"] * 2
+    (alert,) = await stripe_shop.told("alert_stripe_refund_outside")  # once for the event
     assert alert["amount"] == 500
+    rows = await stripe_shop.rows(Refund)
+    assert [(r.amount, r.status) for r in rows] == [(1250, "succeeded"), (500, "succeeded")]
+    assert (await shop.services.orders.detail(order.id)).refunded == 1750
+    status, body = await stripe_shop.post(fake.charge_refunded(intent))  # a later redelivery
+    assert body["result"] == "refund_seen" and len(await stripe_shop.rows(Refund)) == 2
 
 
 async def test_forged_links_and_the_way_back_from_stripe(stripe_shop: StripeShop) -> None:

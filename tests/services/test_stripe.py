@@ -4,6 +4,7 @@ outside the write transaction; a lost answer leaves a pending intent the money s
 """
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -267,3 +268,19 @@ async def test_a_session_stripe_failed_to_create_is_made_with_the_second_key(
     assert [s["url"] for s in fake.sessions.values()] == [url]
     keys = [key for _, path, key in fake.requests if path == "/v1/checkout/sessions"]
     assert keys == ["shopbot-checkout-F1", "shopbot-checkout-F1-2"] * 2
+
+
+async def test_a_dashboard_refund_is_recorded_once_however_often_stripe_reports_it(
+    svc: Services, shop: ShopData, fake: FakeStripe
+) -> None:
+    order_id, intent = await paid_by_stripe(svc, fake, shop)
+    await svc.merchant.refund_part(order_id, 1000, ADMIN)  # the shop's own: already known
+    fake.intents[intent]["amount_refunded"] += 700  # and 7.00 more in Stripe's dashboard
+    first, second = fake.charge_refunded(intent), fake.charge_refunded(intent)
+    outcomes = await asyncio.gather(*(webhook(svc, fake, e) for e in [first, second] * 3))
+    assert sorted(o.result for o in outcomes) == ["refund_recorded"] + ["refund_seen"] * 5
+    assert [(r.amount, r.status) for r in await refunds(svc)] == [(1000, "succeeded"),
+                                                                  (700, "succeeded")]
+    (alert,) = await admin_alerts(svc, "alert_stripe_refund_outside")
+    assert alert["amount"] == 700
+    assert (await svc.orders.detail(order_id)).refunded == 1700
