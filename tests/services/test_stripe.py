@@ -284,3 +284,29 @@ async def test_a_dashboard_refund_is_recorded_once_however_often_stripe_reports_
     (alert,) = await admin_alerts(svc, "alert_stripe_refund_outside")
     assert alert["amount"] == 700
     assert (await svc.orders.detail(order_id)).refunded == 1700
+
+
+async def test_one_payment_however_often_and_in_whatever_order_stripe_reports_it(
+    svc: Services, shop: ShopData, fake: FakeStripe, stripe: WatchedStripe, clock: FakeClock
+) -> None:
+    customer = await buyer(svc)
+    placed = await place(svc, customer, {shop.tea: 1}, payment="stripe")
+    detail = await svc.orders.detail(placed.id)
+    await stripe.checkout_url(CheckoutOrder(
+        detail.number, (CheckoutLine("Green tea", detail.total, 1),), detail.total, "CNY",
+        session_expiry(detail.payment_deadline, detail.created_at)))
+    session_id = fake.session_of(detail.number)["id"]
+    completed = await fake.complete(session_id, "alipay", send=False)
+    fake.webhook_url = "http://127.0.0.1:9/unreachable"
+    with pytest.raises(OSError):
+        await fake.settle_async(session_id)  # Stripe's first try never arrives
+    succeeded = fake.event("checkout.session.async_payment_succeeded",
+                           fake._public(fake.sessions[session_id]))
+    outcomes = await asyncio.gather(*(webhook(svc, fake, e)
+                                      for e in [succeeded, completed] * 5))
+    assert sorted(o.result for o in outcomes) == ["duplicate"] * 4 + ["paid"] + ["waiting"] * 5
+    async with svc.ctx.db.read() as session:
+        (payment,) = (await session.scalars(select(Payment))).all()
+    assert payment.amount == detail.total
+    assert [n["order_number"] for n in await told(svc, "order_paid")] == [detail.number]
+    assert (await svc.orders.detail(placed.id)).status == "awaiting_review"
