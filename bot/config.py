@@ -94,6 +94,8 @@ class AppConfig(Section):
                 missing = "return_address_zh" if given[1] is None else "return_address_en"
                 raise ConfigError(f"warehouses[{index}].{missing}",
                                   "is required with the other language's return address")
+        if "stripe" in self.payments.methods:
+            _stripe_fits(self)
         return self
 
     def to_rules(self) -> ShopRules:
@@ -165,3 +167,17 @@ def load_config(
         return AppConfig.model_validate(settings)
     except ValidationError as error:
         raise ConfigError.from_validation(error, sources) from None
+
+
+def _stripe_fits(config: AppConfig) -> None:
+    """Stripe can charge the shop's currency with the chosen methods, and a Checkout Session
+    (at most 24 hours) outlives the payment deadline."""
+    from services.payments.stripe import currency_problem
+
+    problem = currency_problem(config.shop.currency, config.payments.stripe.payment_method_types)
+    if problem:
+        raise ConfigError("shop.currency", problem)
+    if config.orders.payment_deadline_minutes > 22 * 60:
+        raise ConfigError("orders.payment_deadline_minutes",
+                          "must be at most 1320 (22 hours) with Stripe: a Checkout Session "
+                          "lasts at most 24 hours")
