@@ -53,6 +53,15 @@ class CheckoutRequest:
     items: tuple[tuple[int, int], ...] = ()
 
 
+@dataclass(frozen=True)
+class LastChoices:
+    """What the customer chose on their last order: where it went, how, and how they paid."""
+
+    address_id: int | None
+    delivery: str
+    payment_method: str
+
+
 def new_checkout_key() -> str:
     """A fresh key for one checkout attempt (a double click reuses it)."""
     return secrets.token_urlsafe(16)
@@ -72,6 +81,13 @@ def validate_address(raw: AddressInput, default_region: str) -> AddressInput:
 
 # Statements of every order placed, built once (values are bound parameters).
 _BY_KEY = select(Order).where(Order.checkout_key == bindparam("key"))
+_LAST_ORDER = (select(Order).where(Order.customer_id == bindparam("customer_id"),
+                                   Order.channel == "bot").order_by(Order.id.desc()).limit(1))
+_SAVED_AS = (select(Address.id).where(
+    Address.customer_id == bindparam("customer_id"), Address.recipient == bindparam("recipient"),
+    Address.phone == bindparam("phone"), Address.region == bindparam("region"),
+    Address.city == bindparam("city"), Address.line == bindparam("line"),
+    Address.postcode == bindparam("postcode")).order_by(Address.id.desc()).limit(1))
 _NUMBER_TAKEN = select(Order.id).where(Order.number == bindparam("number"))
 
 
@@ -153,6 +169,19 @@ class CheckoutService:
                                max=self.ctx.rules.max_cart_lines)
         return await item_lines(session, items, self.ctx.rules.currency,
                                 self.ctx.rules.max_line_quantity)
+
+    async def last_choices(self, customer_id: int) -> LastChoices | None:
+        """The choices of the customer's newest order placed in the chat (None for a first
+        order), with the saved address it went to when that address is still saved."""
+        async with self.ctx.db.read() as session:
+            order = await session.scalar(_LAST_ORDER, {"customer_id": customer_id})
+            if order is None:
+                return None
+            address_id = await session.scalar(_SAVED_AS, {
+                "customer_id": customer_id, "recipient": order.recipient_name,
+                "phone": order.phone, "region": order.region, "city": order.city,
+                "line": order.address_line, "postcode": order.postcode})
+            return LastChoices(address_id, order.delivery_option, order.payment_method)
 
     async def buy_now(self, customer_id: int, product_id: int) -> CartView:
         """One unit of a product to check out at once: it must be for sale and in stock."""

@@ -3,6 +3,7 @@
 ```mermaid
 stateDiagram-v2
     [*] --> address: "checkout" button or /checkout (cart not empty), or "Buy now" on a card
+    [*] --> review: a returning customer (last address, delivery, payment preselected)
     address --> recipient: New address (or no saved address)
     address --> delivery: a saved address
     recipient --> phone --> region --> city --> line --> postcode
@@ -14,9 +15,10 @@ stateDiagram-v2
     review --> payment: ck:edit_payment
     review --> [*]: Confirm -> "Order No. ... is placed" with the payment step
 ```
-After an edit the flow returns to the review as soon as every part is filled. Each typed value is
-checked at once and asked again politely when it is wrong. The checkout key is made when the
-review is first shown, so Confirm pressed twice places one order.
+A step with one possible answer (one delivery option, one payment method) is skipped, its
+answer taken. After an edit the flow returns to the review as soon as every part is filled.
+Each typed value is checked at once and asked again politely when it is wrong. The checkout
+key is made when the review is first shown, so Confirm pressed twice places one order.
 """
 from __future__ import annotations
 
@@ -50,7 +52,11 @@ async def start(turn: Turn, items: tuple[tuple[int, int], ...] = ()) -> None:
     if not items and await turn.services.cart.is_empty(turn.customer.id):
         raise EmptyCart()
     turn.go(ADDRESS, **({"items": [list(item) for item in items]} if items else {}))
-    await address.ask_address(turn, fresh=True)
+    last = await turn.services.checkout.last_choices(turn.customer.id)
+    if last is not None:  # a returning customer starts at the review, their last choices made
+        move(turn, ADDRESS, address_id=last.address_id, delivery=last.delivery,
+             payment=last.payment_method)
+    await advance(turn, fresh=True)
 
 
 async def buy_now(turn: Turn, pressed: Callback) -> None:
@@ -78,7 +84,9 @@ async def start_button(turn: Turn, pressed: Callback) -> None:
 
 
 async def advance(turn: Turn, fresh: bool = False) -> None:
-    """Ask for the first missing part, or show the review when nothing is missing."""
+    """Ask for the first missing part, or show the review when nothing is missing; a part
+    with a single possible answer is not asked."""
+    choices.preselect(turn)
     found = await address.chosen_address(turn)
     if found is None:
         return await address.ask_address(turn, fresh)

@@ -5,7 +5,13 @@ import html
 
 from handlers import callbacks
 from handlers.checkout.address import chosen_address, describe
-from handlers.checkout.choices import current_delivery, delivery_name, fee_text, methods
+from handlers.checkout.choices import (
+    choosable,
+    current_delivery,
+    delivery_name,
+    fee_text,
+    methods,
+)
 from handlers.checkout.common import REVIEW, draft, items_of, move, present, with_cancel
 from handlers.events import Button
 from handlers.turn import Turn
@@ -33,9 +39,11 @@ def _lines(turn: Turn, cart: CartView) -> str:
     return "\n".join(shown)
 
 
-def _buttons(turn: Turn) -> tuple[tuple[Button, ...], ...]:
+def _buttons(turn: Turn, delivery: bool = True,
+             payment: bool = True) -> tuple[tuple[Button, ...], ...]:
+    parts = ("address",) + ("delivery",) * delivery + ("payment",) * payment
     edits = tuple(Button(turn.t(f"checkout.edit.{part}"), callbacks.encode("ck", f"edit_{part}"))
-                  for part in ("address", "delivery", "payment"))
+                  for part in parts)
     return edits, (Button(turn.t("checkout.confirm"), callbacks.encode("confirm")),)
 
 
@@ -60,7 +68,7 @@ async def show_review(turn: Turn, address: AddressInput, fresh: bool = False) ->
         address=describe(turn.t, address),
         payment=turn.t(f"checkout.method.{draft(turn)['payment']}"),
     )
-    present(turn, text, with_cancel(turn, *_buttons(turn)), fresh)
+    present(turn, text, with_cancel(turn, *_buttons(turn, *choosable(turn))), fresh)
 
 
 def request_of(turn: Turn) -> CheckoutRequest:

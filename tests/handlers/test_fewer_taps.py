@@ -1,8 +1,11 @@
 """Fewer taps to a placed order: "Buy now" on a card, and what a forged or repeated press does."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import select
 
+from handlers.router import Conversation
 from models import OrderLine
 from services.container import Services
 from tests.handlers.chat import CoreChat
@@ -75,3 +78,34 @@ async def test_only_a_card_in_stock_offers_buy_now(chat: CoreChat, shop: ShopDat
     chat.messages.clear()
     await chat.press(f"prod:{shop.gone}")
     assert "⚡ Buy now" not in chat.buttons()
+
+
+async def test_one_delivery_option_and_one_method_are_not_asked(
+        conversation: Conversation, svc: Services, shop: ShopData) -> None:
+    rules = svc.ctx.rules
+    single = replace(rules, delivery_options=rules.delivery_options[:1],
+                     payment_methods=("sandbox",))
+    conversation.services = replace(svc, ctx=replace(svc.ctx, rules=single))
+    chat = CoreChat(conversation)
+    await chat.press(f"buy:{shop.tea}")
+    await type_address(chat)
+    assert "Please check your order" in chat.last_text  # no delivery, no payment screen
+    assert "Standard delivery" in chat.last_text and "Pay online" in chat.last_text
+    assert [b for b in chat.buttons() if b.startswith("✏️")] == ["✏️ Address"]
+
+
+async def test_a_returning_customer_starts_at_the_review(chat: CoreChat, svc: Services,
+                                                         shop: ShopData) -> None:
+    customer = await buyer(svc, chat.user.id)
+    await place(svc, customer, {shop.mug: 1}, delivery="pickup", payment="cod")
+    await chat.press(f"buy:{shop.tea}")
+    text = chat.last_text
+    assert "Please check your order" in text and "Green tea × 1" in text
+    assert "Li Lei, 138 0013 8000" in text and "Pick up" in text and "Cash on delivery" in text
+    assert {"✏️ Address", "✏️ Delivery", "✏️ Payment", "✅ Confirm order"} <= set(chat.buttons())
+    await chat.click("✏️ Delivery")
+    await chat.click("Express delivery")  # no cash with express: the one method left is taken
+    assert "Please check your order" in chat.last_text and "Pay online" in chat.last_text
+    await chat.click("Confirm order")
+    orders = await orders_of(svc)
+    assert (orders[-1].delivery_option, orders[-1].payment_method) == ("express", "sandbox")
