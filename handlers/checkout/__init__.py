@@ -3,6 +3,7 @@
 ```mermaid
 stateDiagram-v2
     [*] --> address: "checkout" button or /checkout (cart not empty), or "Buy now" on a card
+    [*] --> address: "Buy again" on a delivered order (what is still to be had)
     [*] --> review: a returning customer (last address, delivery, payment preselected)
     address --> recipient: New address (or no saved address)
     address --> delivery: a saved address
@@ -43,7 +44,10 @@ from handlers.registry import Registry
 from handlers.start import main_menu
 from handlers.turn import Turn
 from models import OrderStatus as S
+from services.checkout import Missing
 from services.errors import EmptyCart
+
+ALERT_CHARS = 200  # Bot API: answerCallbackQuery text is 0-200 characters
 
 
 async def start(turn: Turn, items: tuple[tuple[int, int], ...] = ()) -> None:
@@ -81,6 +85,28 @@ async def start_button(turn: Turn, pressed: Callback) -> None:
     """The cart's "Check out" button: a new message, the cart stays on screen."""
     turn.answer()
     await start(turn)
+
+
+async def buy_again(turn: Turn, pressed: Callback) -> None:
+    """again:<order id>: the goods of a delivered order to the checkout, at today's prices and
+    stock; what cannot be had as it was is said in an alert the customer has to close."""
+    reorder = await turn.services.checkout.buy_again(turn.customer.id, pressed.int(0))
+    notes = [_missing(turn, m) for m in reorder.missing]
+    if not reorder.items:
+        return turn.answer(turn.t("checkout.again_nothing", number=reorder.number,
+                                  missing="\n".join(notes))[:ALERT_CHARS], alert=True)
+    turn.answer(turn.t("checkout.again_missing", missing="\n".join(notes))[:ALERT_CHARS]
+                if notes else "", alert=bool(notes))
+    await start(turn, reorder.items)
+
+
+def _missing(turn: Turn, line: Missing) -> str:
+    name = line.name_zh if turn.t.language == "zh_CN" else line.name_en
+    if line.gone:
+        return turn.t("checkout.again_gone", name=name)
+    if not line.available:
+        return turn.t("checkout.again_sold_out", name=name)
+    return turn.t("checkout.again_fewer", name=name, qty=line.available, wanted=line.wanted)
 
 
 async def advance(turn: Turn, fresh: bool = False) -> None:
@@ -203,6 +229,7 @@ def register(r: Registry) -> None:
     r.command("checkout", start_command)
     r.action("checkout", start_button)
     r.action("buy", buy_now)
+    r.action("again", buy_again)
     r.action("ck", step_button)
     r.action("addr", saved_address)
     r.action("dlv", delivery)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from sqlalchemy import select
 
 from handlers.router import Conversation
-from models import OrderLine
+from models import Order, OrderLine, Product
 from services.container import Services
 from tests.handlers.chat import CoreChat
 from tests.handlers.test_checkout import orders_of, type_address
@@ -109,3 +109,57 @@ async def test_a_returning_customer_starts_at_the_review(chat: CoreChat, svc: Se
     await chat.click("Confirm order")
     orders = await orders_of(svc)
     assert (orders[-1].delivery_option, orders[-1].payment_method) == ("express", "sandbox")
+
+
+async def delivered_order(svc: Services, telegram_id: int, items: dict[int, int],
+                          status: str = "completed") -> int:
+    """An order of these items that reached the customer (its history is tested elsewhere)."""
+    placed = await place(svc, await buyer(svc, telegram_id), items)
+    async with svc.ctx.db.write() as session:
+        order = await session.get(Order, placed.id)
+        assert order is not None
+        order.status = status
+    return placed.id
+
+
+async def test_buy_again_at_todays_prices_and_stock(chat: CoreChat, svc: Services,
+                                                    shop: ShopData) -> None:
+    order_id = await delivered_order(svc, chat.user.id, {shop.tea: 2, shop.mug: 7, shop.last: 1})
+    async with svc.ctx.db.write() as session:
+        tea = await session.get(Product, shop.tea)
+        assert tea is not None
+        tea.price = 5500  # dearer now
+        last = await session.get(Product, shop.last)
+        assert last is not None
+        last.active = False  # no longer sold
+    await chat.command("/orders")
+    await chat.click("🔁 Buy again: order No.")
+    alert = chat.answers[0]
+    assert alert.alert and "Last scarf: no longer sold" in alert.text
+    assert "Mug: only 3 of 7 left" in alert.text  # 10 mugs, 7 went to the first order
+    text = chat.last_text
+    assert "Please check your order" in text  # a returning customer: straight to the review
+    assert "Green tea × 2 — CN¥110.00" in text and "Mug × 3" in text and "scarf" not in text
+    await chat.click("Confirm order")
+    orders = await orders_of(svc)
+    assert len(orders) == 2 and orders[1].subtotal == 2 * 5500 + 3 * 2500
+    assert orders[0].id == order_id
+
+
+async def test_buy_again_refused_politely(chat: CoreChat, svc: Services, shop: ShopData) -> None:
+    customer = await buyer(svc, chat.user.id)
+    unpaid = await place(svc, customer, {shop.tea: 1})
+    theirs = await delivered_order(svc, 4242, {shop.tea: 1})
+    sold_out = await delivered_order(svc, chat.user.id, {shop.last: 1})
+    await chat.press(f"again:{theirs}")  # someone else's order
+    assert chat.answers[0].alert and "could not find that order" in chat.answers[0].text
+    await chat.press(f"again:{unpaid.id}")  # not delivered: nothing to buy again yet
+    assert chat.answers[0].alert and not chat.texts
+    await chat.press(f"again:{sold_out}")
+    assert chat.answers[0].text.startswith("Sorry, nothing from order No.")
+    assert "Last scarf: sold out for now" in chat.answers[0].text
+    for forged in ("again:-5", "again:x", "again:99999999"):
+        await chat.press(forged)
+        assert chat.answers[0].alert and not chat.texts
+    assert len(await orders_of(svc)) == 3
+    assert not (await svc.conversation.load(chat.user.id)).name
