@@ -7,6 +7,7 @@ from services.cart import CartService
 from services.catalog import CatalogService
 from services.catalog_import import CatalogImportService
 from services.checkout import CheckoutService
+from services.checkout_form import FormCheckoutService
 from services.context import ServiceContext
 from services.conversation import ConversationService
 from services.customers import CustomerService
@@ -35,6 +36,7 @@ class Services:
     catalog: CatalogService
     cart: CartService
     checkout: CheckoutService
+    checkout_form: FormCheckoutService
     orders: OrderService
     payments: PaymentService
     payment_inbox: PaymentInbox
@@ -55,13 +57,14 @@ class Services:
 
 def build_services(ctx: ServiceContext) -> Services:
     """Wire every service to the same context."""
-    payments = PaymentService(ctx)
+    payments, checkout = PaymentService(ctx), CheckoutService(ctx)
     return Services(
         ctx=ctx,
         customers=CustomerService(ctx),
         catalog=CatalogService(ctx),
         cart=CartService(ctx),
-        checkout=CheckoutService(ctx),
+        checkout=checkout,
+        checkout_form=FormCheckoutService(ctx, checkout),
         orders=OrderService(ctx),
         payments=payments,
         payment_inbox=PaymentInbox(ctx, payments),

@@ -15,6 +15,8 @@ stateDiagram-v2
     review --> delivery: ck:edit_delivery
     review --> payment: ck:edit_payment
     review --> [*]: Confirm -> "Order No. ... is placed" with the payment step
+    review --> [*]: Telegram Payments and no address yet: Confirm -> an invoice whose form asks
+    the name, phone, address and delivery (the order is placed at the pre-checkout query)
 ```
 A step with one possible answer (one delivery option, one payment method) is skipped, its
 answer taken. After an edit the flow returns to the review as soon as every part is filled.
@@ -113,6 +115,8 @@ async def advance(turn: Turn, fresh: bool = False) -> None:
     """Ask for the first missing part, or show the review when nothing is missing; a part
     with a single possible answer is not asked."""
     choices.preselect(turn)
+    if choices.form_pays(turn):
+        return await review.show_form_review(turn, fresh)
     found = await address.chosen_address(turn)
     if found is None:
         return await address.ask_address(turn, fresh)
@@ -210,6 +214,8 @@ async def confirm(turn: Turn, pressed: Callback) -> None:
         if number:  # the same Confirm again, after the order was placed
             return turn.answer(turn.t("checkout.already_placed", number=number))
         return stale(turn)
+    if choices.form_pays(turn) and draft(turn).get("key"):
+        return await _send_form(turn)
     if not await review.ready(turn) or not draft(turn).get("key"):
         turn.answer()
         return await advance(turn)
@@ -222,6 +228,17 @@ async def confirm(turn: Turn, pressed: Callback) -> None:
     if placed.status == S.PENDING_PAYMENT:
         return await payment.offer(turn, placed, placed=review.placed_text(turn, placed))
     turn.show(review.placed_text(turn, placed))
+
+
+async def _send_form(turn: Turn) -> None:
+    """Confirm with Telegram's form: the invoice goes out (the order is placed when the
+    customer pays); the review says so in place of its buttons."""
+    form = await turn.services.checkout_form.open(turn.customer.id, draft(turn)["key"],
+                                                  items_of(turn))
+    turn.reset()
+    turn.answer()
+    turn.show(turn.t("checkout.form_below", number=form.number))
+    turn.replies.append(payment.form_invoice(turn, form))
 
 
 def register(r: Registry) -> None:

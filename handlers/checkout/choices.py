@@ -33,6 +33,14 @@ def methods(turn: Turn, option: DeliveryOption | None) -> list[str]:
             if m in ctx.payments and (m != "cod" or (option is not None and option.allows_cod))]
 
 
+def form_pays(turn: Turn) -> bool:
+    """True when Telegram Payments is the way to pay and no address is chosen yet: Telegram's
+    own form then asks for the name, phone, address and delivery option."""
+    data = draft(turn)
+    return (data.get("payment") == "telegram" and "telegram" in methods(turn, None)
+            and not data.get("address") and not data.get("address_id"))
+
+
 def preselect(turn: Turn) -> None:
     """Choose for the customer what has one possible answer: the only delivery option, the
     only payment method (cash waits until the delivery option says whether it may be used)."""

@@ -71,6 +71,23 @@ async def show_review(turn: Turn, address: AddressInput, fresh: bool = False) ->
     present(turn, text, with_cancel(turn, *_buttons(turn, *choosable(turn))), fresh)
 
 
+async def show_form_review(turn: Turn, fresh: bool = False) -> None:
+    """The review when Telegram's form will ask for the address and delivery: the goods, the
+    way to pay, and Confirm (which sends the invoice)."""
+    cart = await turn.services.checkout.basket(turn.customer.id, items_of(turn))
+    if cart.is_empty:
+        turn.reset()
+        raise EmptyCart()
+    move(turn, REVIEW, key=draft(turn).get("key") or new_checkout_key())
+    text = turn.t("checkout.review_form", lines=_lines(turn, cart),
+                  subtotal=turn.t.money(cart.subtotal, cart.currency),
+                  payment=turn.t("checkout.method.telegram"))
+    edits = (Button(turn.t("checkout.edit.payment"), callbacks.encode("ck", "edit_payment")),)
+    rows = ((edits,) if choosable(turn)[1] else ()) + (
+        (Button(turn.t("checkout.confirm"), callbacks.encode("confirm")),),)
+    present(turn, text, with_cancel(turn, *rows), fresh)
+
+
 def request_of(turn: Turn) -> CheckoutRequest:
     """The order the review screen shows, with its key."""
     data = draft(turn)
