@@ -5,9 +5,20 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
+from handlers.events import (
+    AnswerPreCheckout,
+    AnswerShipping,
+    OrderInfo,
+    Payment,
+    SendInvoice,
+    ShippingAddress,
+    ShippingQuery,
+)
 from handlers.router import Conversation
 from models import Order, OrderLine, Product
-from services.container import Services
+from services.container import Services, build_services
+from services.payments.providers import ProviderRegistry
+from services.payments.telegram import TelegramPayments
 from tests.handlers.chat import CoreChat
 from tests.handlers.test_checkout import orders_of, type_address
 from tests.shop import ShopData, buyer, place
@@ -163,3 +174,82 @@ async def test_buy_again_refused_politely(chat: CoreChat, svc: Services, shop: S
         assert chat.answers[0].alert and not chat.texts
     assert len(await orders_of(svc)) == 3
     assert not (await svc.conversation.load(chat.user.id)).name
+
+
+# --- Telegram's form: shipping and pre-checkout queries as the core sees them --------------
+SHANGHAI = ShippingAddress("CN", "上海市", "上海市", "世纪大道100号", "", "200120")
+FORM = OrderInfo("张三", "8613800138000", SHANGHAI)
+
+
+def telegram_only(conversation: Conversation, svc: Services) -> Services:
+    """The conversation's services with Telegram Payments as the one way to pay."""
+    ctx = replace(svc.ctx, rules=replace(svc.ctx.rules, payment_methods=("telegram",)),
+                  payments=ProviderRegistry([TelegramPayments()]))
+    conversation.services = build_services(ctx)
+    return conversation.services
+
+
+async def form_invoice(chat: CoreChat, product_id: int) -> SendInvoice:
+    """Buy now, Confirm: the invoice with Telegram's form."""
+    await chat.press(f"buy:{product_id}")
+    await chat.click("Confirm order")
+    (invoice,) = [r for r in chat.last if isinstance(r, SendInvoice)]
+    assert invoice.form
+    return invoice
+
+
+async def ship_to(chat: CoreChat, payload: str, address: ShippingAddress) -> AnswerShipping:
+    await chat.deliver(chat._event("shipping_query", shipping=ShippingQuery("sq1", payload,
+                                                                            address)))
+    (answer,) = chat.last
+    assert isinstance(answer, AnswerShipping)
+    return answer
+
+
+async def pre_checkout(chat: CoreChat, payload: str, total: int, option: str = "standard",
+                       info: OrderInfo = FORM) -> AnswerPreCheckout:
+    payment = Payment(payload, "CNY", total, "pq1", shipping_option_id=option, order_info=info)
+    await chat.deliver(chat._event("pre_checkout", payment=payment))
+    (answer,) = chat.last
+    assert isinstance(answer, AnswerPreCheckout)
+    return answer
+
+
+async def test_form_queries_of_someone_else_or_forged(conversation: Conversation, svc: Services,
+                                                      shop: ShopData) -> None:
+    services = telegram_only(conversation, svc)
+    li, mallory = CoreChat(conversation, 1001), CoreChat(conversation, 1002)
+    invoice = await form_invoice(li, shop.tea)
+    answer = await ship_to(mallory, invoice.payload, SHANGHAI)  # someone else's invoice
+    assert not answer.ok and answer.error_message == "Sorry, this order could not be found."
+    answer = await ship_to(li, "garbage", SHANGHAI)
+    assert not answer.ok and answer.options == ()
+    refused = await pre_checkout(mallory, invoice.payload, 6000)
+    assert not refused.ok and refused.error_message == "Sorry, this order could not be found."
+    refused = await pre_checkout(li, invoice.payload, 6000, option="teleport")
+    assert not refused.ok and "amount does not match" in (refused.error_message or "")
+    refused = await pre_checkout(li, invoice.payload, 1, option="standard")
+    assert not refused.ok and "amount does not match" in (refused.error_message or "")
+    abroad = OrderInfo("Li", "14155550123", ShippingAddress("US", "CA", "SF", "1 Main", "", "1"))
+    refused = await pre_checkout(li, invoice.payload, 6000, info=abroad)
+    assert not refused.ok and "address we deliver to" in (refused.error_message or "")
+    refused = await pre_checkout(li, invoice.payload, 6000, info=OrderInfo())
+    assert not refused.ok and "address we deliver to" in (refused.error_message or "")
+    assert await orders_of(services) == []
+
+
+async def test_the_same_pre_checkout_twice_places_one_order(
+        conversation: Conversation, svc: Services, shop: ShopData) -> None:
+    services = telegram_only(conversation, svc)
+    li = CoreChat(conversation)
+    invoice = await form_invoice(li, shop.tea)
+    answer = await ship_to(li, invoice.payload, SHANGHAI)
+    assert answer.ok and [(o.id, o.amount) for o in answer.options] == [
+        ("standard", 1000), ("express", 2500), ("pickup", 0)]
+    assert (await ship_to(li, invoice.payload, SHANGHAI)) == answer  # asked again: same answer
+    assert (await pre_checkout(li, invoice.payload, 6000)).ok
+    assert (await pre_checkout(li, invoice.payload, 6000)).ok  # Telegram asks again: still ok
+    (order,) = await orders_of(services)
+    assert (order.number, order.total, order.recipient_name, order.phone) == (
+        invoice.payload, 6000, "张三", "+8613800138000")
+    assert len(await services.customers.addresses(order.customer_id)) == 1
