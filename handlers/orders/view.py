@@ -62,8 +62,8 @@ def list_keyboard(t: Translator, orders: list[OrderSummary], page: int, pages: i
     rows: list[tuple[Button, ...]] = [(summary_button(t, o),) for o in orders]
     again = next((o for o in orders if o.status in REORDERABLE), None)
     if again is not None and page == 0:  # the newest delivered order, again in one tap
-        rows.insert(0, (Button(t("orders.btn_again_list", number=again.number),
-                               callbacks.encode("again", again.id)),))
+        rows.append((Button(t("orders.btn_again_list", number=again.number),
+                            callbacks.encode("again", again.id)),))
     if pages > 1:
         arrows = [Button(t("orders.page", page=page + 1, pages=pages), callbacks.encode("noop"))]
         if page > 0:
