@@ -253,3 +253,34 @@ async def test_the_same_pre_checkout_twice_places_one_order(
     assert (order.number, order.total, order.recipient_name, order.phone) == (
         invoice.payload, 6000, "张三", "+8613800138000")
     assert len(await services.customers.addresses(order.customer_id)) == 1
+
+
+async def test_a_query_delivered_twice_is_answered_once(conversation: Conversation,
+                                                        svc: Services, shop: ShopData) -> None:
+    services = telegram_only(conversation, svc)
+    li = CoreChat(conversation)
+    invoice = await form_invoice(li, shop.tea)
+    shipping = li._event("shipping_query", shipping=ShippingQuery("sq1", invoice.payload,
+                                                                  SHANGHAI))
+    assert [type(r) for r in await li.deliver(shipping)] == [AnswerShipping]
+    assert await li.repeat(shipping) == []  # the same update again: answered already
+    payment = Payment(invoice.payload, "CNY", 6000, "pq1", shipping_option_id="standard",
+                      order_info=FORM)
+    query = li._event("pre_checkout", payment=payment)
+    assert [type(r) for r in await li.deliver(query)] == [AnswerPreCheckout]
+    assert await li.repeat(query) == []
+    assert len(await orders_of(services)) == 1
+
+
+async def test_pre_checkout_when_a_product_left_the_shop(conversation: Conversation,
+                                                         svc: Services, shop: ShopData) -> None:
+    services = telegram_only(conversation, svc)
+    li = CoreChat(conversation)
+    invoice = await form_invoice(li, shop.tea)
+    async with services.ctx.db.write() as session:
+        tea = await session.get(Product, shop.tea)
+        assert tea is not None
+        tea.active = False
+    refused = await pre_checkout(li, invoice.payload, 6000)
+    assert not refused.ok and "no longer sold" in (refused.error_message or "")
+    assert await orders_of(services) == []
