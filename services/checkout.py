@@ -14,14 +14,7 @@ from models import OrderStatus as S
 from services import notifications
 from services.cart import CartLineView, CartView, empty_cart, load_cart, take_from_cart
 from services.context import ServiceContext
-from services.errors import (
-    EmptyCart,
-    InvalidInput,
-    InvalidTransition,
-    NotAllowed,
-    NotFound,
-    OutOfStock,
-)
+from services.errors import EmptyCart, InvalidInput, NotAllowed, NotFound, OutOfStock
 from services.inventory import stock
 from services.inventory.allocation import Need
 from services.orders.dto import PlacedOrder
@@ -70,31 +63,6 @@ class LastChoices:
     address_id: int | None
     delivery: str
     payment_method: str
-
-
-# Orders whose goods arrived: what "Buy again" is offered on.
-REORDERABLE = (S.DELIVERED, S.COMPLETED, S.ARCHIVED)
-
-
-@dataclass(frozen=True)
-class Missing:
-    """A line of an old order that cannot be bought again as it was: `available` units now
-    (0: sold out), `gone` when the product is no longer for sale."""
-
-    name_en: str
-    name_zh: str
-    wanted: int
-    available: int
-    gone: bool = False
-
-
-@dataclass(frozen=True)
-class Reorder:
-    """"Buy again": what can be checked out now, and what of the old order cannot."""
-
-    number: str
-    items: tuple[tuple[int, int], ...]
-    missing: tuple[Missing, ...]
 
 
 def new_checkout_key() -> str:
@@ -220,34 +188,6 @@ class CheckoutService:
                 "phone": order.phone, "region": order.region, "city": order.city,
                 "line": order.address_line, "postcode": order.postcode})
             return LastChoices(address_id, order.delivery_option, order.payment_method)
-
-    async def buy_again(self, customer_id: int, order_id: int) -> Reorder:
-        """The lines of one of the customer's delivered orders, at today's stock: as many units
-        as are free (at most the old quantity), and the lines that cannot be had as they were."""
-        identifier(order_id, "order_id")
-        async with self.ctx.db.read() as session:
-            order = await session.get(Order, order_id)
-            if order is None or order.customer_id != customer_id:
-                raise NotFound(what="order")
-            if order.status not in REORDERABLE:
-                raise InvalidTransition(action="buy_again", status=order.status)
-            lines = (await session.scalars(select(OrderLine).where(
-                OrderLine.order_id == order.id).order_by(OrderLine.id))).all()
-            wanted: dict[int, int] = {}
-            for line in lines:
-                wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
-            free = await stock.available_by_product(session, list(wanted))
-            items, missing = [], []
-            for line in {ln.product_id: ln for ln in lines}.values():
-                product = await session.get(Product, line.product_id)
-                want = min(wanted[line.product_id], self.ctx.rules.max_line_quantity)
-                have = min(want, free[line.product_id]) if product and product.active else 0
-                if have:
-                    items.append((line.product_id, have))
-                if have < want:
-                    missing.append(Missing(line.name_en, line.name_zh, want, have,
-                                           gone=not (product and product.active)))
-            return Reorder(order.number, tuple(items), tuple(missing))
 
     async def buy_now(self, customer_id: int, product_id: int) -> CartView:
         """One unit of a product to check out at once: it must be for sale and in stock."""

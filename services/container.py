@@ -20,6 +20,7 @@ from services.payments.inbox import PaymentInbox
 from services.payments.refunds import RefundService
 from services.payments.service import PaymentService
 from services.phone_orders import PhoneOrderService
+from services.reorder import ReorderService
 from services.returns import ReturnService
 from services.reviews import ReviewService
 from services.settlements import SettlementService
@@ -37,6 +38,7 @@ class Services:
     cart: CartService
     checkout: CheckoutService
     checkout_form: FormCheckoutService
+    reorder: ReorderService
     orders: OrderService
     payments: PaymentService
     payment_inbox: PaymentInbox
@@ -65,6 +67,7 @@ def build_services(ctx: ServiceContext) -> Services:
         cart=CartService(ctx),
         checkout=checkout,
         checkout_form=FormCheckoutService(ctx, checkout),
+        reorder=ReorderService(ctx),
         orders=OrderService(ctx),
         payments=payments,
         payment_inbox=PaymentInbox(ctx, payments),

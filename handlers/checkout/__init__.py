@@ -46,8 +46,8 @@ from handlers.registry import Registry
 from handlers.start import main_menu
 from handlers.turn import Turn
 from models import OrderStatus as S
-from services.checkout import Missing
 from services.errors import EmptyCart
+from services.reorder import Missing
 
 ALERT_CHARS = 200  # Bot API: answerCallbackQuery text is 0-200 characters
 
@@ -92,7 +92,7 @@ async def start_button(turn: Turn, pressed: Callback) -> None:
 async def buy_again(turn: Turn, pressed: Callback) -> None:
     """again:<order id>: the goods of a delivered order to the checkout, at today's prices and
     stock; what cannot be had as it was is said in an alert the customer has to close."""
-    reorder = await turn.services.checkout.buy_again(turn.customer.id, pressed.int(0))
+    reorder = await turn.services.reorder.buy_again(turn.customer.id, pressed.int(0))
     notes = [_missing(turn, m) for m in reorder.missing]
     if not reorder.items:
         return turn.answer(turn.t("checkout.again_nothing", number=reorder.number,

@@ -10,12 +10,12 @@ from handlers.events import Button, Inline
 from handlers.i18n import Translator, catalogue
 from handlers.turn import Turn
 from models import OrderStatus as S
-from services.checkout import REORDERABLE
 from services.context import ServiceContext
 from services.errors import InvalidInput, PaymentError
 from services.orders.dto import LineView, OrderDetail, OrderSummary, ShipmentView
 from services.orders.lifecycle import ACTIONS
 from services.postal import format_phone
+from services.reorder import REORDERABLE
 from services.returns import RETURNABLE, ReturnView
 from services.reviews import REVIEWABLE
 from services.shipping.carriers import CarrierRegistry
