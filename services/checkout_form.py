@@ -10,8 +10,9 @@ order's and a saved one. `successful_payment` then pays it like any other Telegr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import CheckoutForm, Order
@@ -135,6 +136,14 @@ class FormCheckoutService:
         except InvalidInput:
             return "address"
         return None
+
+    async def prune(self, before: datetime) -> int:
+        """Forget invoices sent before `before`: a placed one's order keeps what it bought, and
+        an old invoice paid after that is refused at its pre-checkout query (nothing found)."""
+        async with self.ctx.db.write() as session:
+            result = await session.execute(
+                delete(CheckoutForm).where(CheckoutForm.created_at < before))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def _basket(self, session: AsyncSession, customer_id: int,
                       items: tuple[tuple[int, int], ...]) -> CartView:
