@@ -1,4 +1,6 @@
-"""Paying for an order: the payment link or a Telegram invoice, pre-checkout, successful_payment.
+"""Paying for an order: the payment link or a Telegram invoice, pre-checkout, successful_payment;
+an invoice with Telegram's own form (services/checkout_form.py): its shipping query, and its
+pre-checkout query that places the order.
 
 Money is confirmed only by the provider: the sandbox's signed callback (bot/paypage.py) or
 Telegram's `successful_payment`; both go through PaymentService, deduplicated by charge id.
