@@ -284,3 +284,15 @@ async def test_pre_checkout_when_a_product_left_the_shop(conversation: Conversat
     refused = await pre_checkout(li, invoice.payload, 6000)
     assert not refused.ok and "no longer sold" in (refused.error_message or "")
     assert await orders_of(services) == []
+
+
+async def test_the_forms_name_emoji_or_far_too_long(conversation: Conversation, svc: Services,
+                                                    shop: ShopData) -> None:
+    services = telegram_only(conversation, svc)
+    li = CoreChat(conversation)
+    invoice = await form_invoice(li, shop.tea)
+    refused = await pre_checkout(li, invoice.payload, 6000, info=replace(FORM, name="张" * 5000))
+    assert not refused.ok and "recipient's name" in (refused.error_message or "")
+    assert (await pre_checkout(li, invoice.payload, 6000, info=replace(FORM, name="🐼🐼"))).ok
+    (order,) = await orders_of(services)
+    assert order.recipient_name == "🐼🐼"
