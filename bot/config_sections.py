@@ -220,6 +220,21 @@ class StripeConfig(Section):
         return (self.api_key or "").startswith(("sk_live_", "rk_live_"))
 
 
+class ShippingConfig(Section):
+    """Where the shop delivers (Telegram's payment form asks the bot about each address)."""
+
+    countries: tuple[str, ...] = Field(default=("CN",), min_length=1)
+    regions: tuple[str, ...] = ()  # codes of `regions`; empty: anywhere in those countries
+
+    @field_validator("countries")
+    @classmethod
+    def _country_codes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for code in value:
+            if not re.fullmatch(r"[A-Z]{2}", code):
+                raise ValueError(f"not an ISO 3166-1 alpha-2 code (got {code!r})")
+        return value
+
+
 class PaymentsConfig(Section):
     """Enabled payment methods and their secrets (secrets from the environment only)."""
 
