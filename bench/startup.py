@@ -207,6 +207,27 @@ def python_reference(code: str, runs: int) -> list[float]:
     return times
 
 
+# What `shopbot run` imports, offline on aiogram (the framework in its thread, the rest first).
+RUN_IMPORTS = ("bot.__main__, bot.app, bot.migrate, alembic.command, "
+               "sandbox.testing, services.demo, bot.web, scheduler, bot.outbox_sender, "
+               "bot.runtimes.aiogram")
+
+
+def import_costs(modules: str = RUN_IMPORTS) -> list[tuple[str, float]]:
+    """Seconds of import (python -X importtime, self times summed per top-level package)."""
+    err = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {modules}"],
+                         check=True, capture_output=True, text=True, cwd=REPO,
+                         env=child_env(REPO)).stderr
+    costs: dict[str, float] = {}
+    for line in err.splitlines():
+        parts = line.removeprefix("import time:").split("|")
+        if len(parts) != 3 or not parts[0].strip().isdigit():
+            continue
+        top = parts[2].strip().split(".")[0]
+        costs[top] = costs.get(top, 0.0) + int(parts[0]) / 1e6
+    return sorted(costs.items(), key=lambda item: -item[1])
+
+
 def unpack(revision: str, into: Path) -> Path:
     """The tree of `revision` of this repository, unpacked in `into`."""
     archive = subprocess.run(["git", "-C", str(REPO), "archive", revision], check=True,
@@ -268,6 +289,11 @@ async def main_async(args: argparse.Namespace) -> None:
     for code in ("pass", "import aiogram", "import telegram"):
         times = python_reference(code, args.runs)
         print(f"python -c {code!r:18} {statistics.median(times):.2f} s ({max(times):.2f})")
+    costs = import_costs()
+    total = sum(seconds for _, seconds in costs)
+    print(f"\nimports of `shopbot run` (offline, aiogram), python -X importtime, {total:.2f} s:")
+    for package, seconds in costs[:args.top]:
+        print(f"  {seconds:6.2f} s  {100 * seconds / total:4.0f} %  {package}")
 
 
 def main() -> None:
@@ -275,6 +301,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="starts of each row (3)")
     parser.add_argument("--modes", default="offline,token", help="offline, token or both")
+    parser.add_argument("--top", type=int, default=15, help="packages in the import table")
     parser.add_argument("--reference", metavar="REV",
                         help="also measure this commit (e.g. main, HEAD~3) in the same run")
     asyncio.run(main_async(parser.parse_args()))
