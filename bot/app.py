@@ -157,10 +157,11 @@ async def serve(config: AppConfig, clock: StartupClock | None = None) -> None:
     """Run the bot until SIGINT/SIGTERM; with no token, against a local sandbox Bot API server.
 
     Start-up, in order: the offline page (no token), then the Telegram library's import in a
-    thread while the database schema is upgraded (in another thread: the page keeps
-    answering), the demo shop filled and the services built; then the bot. `clock` times it.
+    thread while the database schema is upgraded (in a child process: on the other core, and
+    the page keeps answering), the demo shop filled and the services built; then the bot.
+    `clock` times it.
     """
-    from bot.migrate import upgrade_database
+    from bot.migrate import upgrade_in_child
 
     # From the first moment: a Ctrl-C during start-up stops the bot once it is up, cleanly.
     stop = asyncio.Event()
@@ -175,7 +176,7 @@ async def serve(config: AppConfig, clock: StartupClock | None = None) -> None:
             token, api_url, config = world.sandbox.token, world.sandbox.api_url, world.config
             clock.mark("page")
         library = LibraryImport(config.telegram.framework)
-        await asyncio.to_thread(upgrade_database, config.database.url)
+        await upgrade_in_child(config.database.url)  # on the other core meanwhile
         clock.mark("database schema")
         # Logging starts after the migration, so a start-up failure is one line, not chatter.
         logging.basicConfig(level=config.logging.level,
