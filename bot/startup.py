@@ -1,12 +1,11 @@
-"""`shopbot run`'s start-up: the Telegram library imported in a thread from the first moment, and
-where the time went.
+"""`shopbot run`'s start-up: the Telegram library imported in a thread, and where the time went.
 
 aiogram takes seconds to import (pydantic builds the schema of each of its ~900 types), more than
-everything else start-up does. So `shopbot run` starts that import in a thread as soon as the
-settings are read, and the database, the page (offline) and the bot's own modules get ready
-meanwhile; the bot waits for the library only when it builds its runtime. The thread imports the
-library alone (not the project's modules, which the main thread imports): two threads never
-import the same chain of modules in opposite order.
+everything else start-up does. So `shopbot run` starts that import in a thread once the offline
+page answers (at once with a token), and the database schema, the demo shop and the services get
+ready meanwhile; the bot waits for the library only when it builds its runtime. The thread
+imports the library alone (not the project's modules, which the main thread imports): two
+threads never import the same chain of modules in opposite order.
 
 `StartupClock` keeps each phase's wall seconds; `shopbot run` logs them with "shop bot running"
 (bench/startup.py reads that line).
