@@ -55,9 +55,10 @@ async def upgrade_in_child(url: str) -> None:
     stdin, never on a command line): Alembic's import and the migration run on another core
     while `shopbot run` imports its framework, and Alembic never loads into the bot. Its one-line
     error is raised here as DatabaseSetupError."""
+    # A session of its own: a terminal's Ctrl-C stops the bot, which waits for the migration.
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.migrate", stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE)
+        stderr=subprocess.PIPE, start_new_session=True)
     _, err = await child.communicate(url.encode())
     if child.returncode != 0:
         lines = err.decode(errors="replace").strip().splitlines()
@@ -140,6 +141,12 @@ def _reporting(work: Callable[[], T], url: str) -> T:
 
 
 if __name__ == "__main__":  # upgrade_in_child's process
+    import signal
+
+    # A stop during start-up (a service manager signals every process of the service) is the
+    # bot's to handle: the migration, short, finishes; the bot stops after it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         upgrade_database(sys.stdin.read())
     except DatabaseSetupError as error:
