@@ -61,14 +61,16 @@ class StartupClock:
 
 
 class LibraryImport:
-    """A framework's library, imported in a daemon thread (a Ctrl-C or a bad setting during
-    start-up never waits for it to finish)."""
+    """A framework's library, imported in a thread. Not a daemon thread: at exit Python stops
+    daemon threads wherever they are, and one stopped inside pydantic-core's native code aborts
+    the process (SIGABRT, "exception not rethrown"); a start that fails meanwhile (say, the
+    database) exits once the import is done."""
 
     def __init__(self, framework: str) -> None:
         self.framework = framework
         self.seconds = 0.0
         self._done: concurrent.futures.Future[None] = concurrent.futures.Future()
-        threading.Thread(target=self._run, name=f"import {framework}", daemon=True).start()
+        threading.Thread(target=self._run, name=f"import {framework}", daemon=False).start()
 
     def _run(self) -> None:
         started = time.monotonic()
