@@ -157,11 +157,11 @@ async def serve(config: AppConfig, clock: StartupClock | None = None) -> None:
     """Run the bot until SIGINT/SIGTERM; with no token, against a local sandbox Bot API server.
 
     Start-up, in order: the offline page (no token), then the Telegram library's import in a
-    thread while the database schema is upgraded (in a child process: on the other core, and
-    the page keeps answering), the demo shop filled and the services built; then the bot.
+    thread while a child process upgrades the database schema and, offline, fills the demo
+    shop (bot/prepare.py: on the other core; the page keeps answering); then the bot.
     `clock` times it.
     """
-    from bot.migrate import upgrade_in_child
+    from bot.prepare import prepare_in_child
 
     # From the first moment: a Ctrl-C during start-up stops the bot once it is up, cleanly.
     stop = asyncio.Event()
@@ -176,19 +176,15 @@ async def serve(config: AppConfig, clock: StartupClock | None = None) -> None:
             token, api_url, config = world.sandbox.token, world.sandbox.api_url, world.config
             clock.mark("page")
         library = LibraryImport(config.telegram.framework)
-        await upgrade_in_child(config.database.url)  # on the other core meanwhile
-        clock.mark("database schema")
+        # On the other core meanwhile: the schema upgrade, and offline the demo shop.
+        await prepare_in_child(config, demo=world is not None)
+        clock.mark("database schema" + (" and demo shop" if world else ""))
         # Logging starts after the migration, so a start-up failure is one line, not chatter.
         logging.basicConfig(level=config.logging.level,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         db, engines = create_database(config.database.url, config.database.pool_size)
         for engine in engines:
             stack.push_async_callback(engine.dispose)
-        if world is not None:
-            from services.demo import fill_demo_shop
-
-            await fill_demo_shop(db, Path(config.shop.media_dir), config.warehouses)
-            clock.mark("demo shop")
         services = build_services_from(config, db, demo=world is not None)
         await library.wait()  # the page keeps answering meanwhile
         clock.mark(f"waiting for {config.telegram.framework}")

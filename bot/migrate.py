@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -48,21 +46,6 @@ def upgrade_database(url: str, revision: str = "head", **engine_options: Any) ->
     prepare_sqlite_path(url)
     config = alembic_config(url, **engine_options)
     _outside_event_loop(lambda: command.upgrade(config, revision), url)
-
-
-async def upgrade_in_child(url: str) -> None:
-    """upgrade_database(url) in a child Python process (`python -m bot.migrate`, the URL on its
-    stdin, never on a command line): Alembic's import and the migration run on another core
-    while `shopbot run` imports its framework, and Alembic never loads into the bot. Its one-line
-    error is raised here as DatabaseSetupError."""
-    # A session of its own: a terminal's Ctrl-C stops the bot, which waits for the migration.
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.migrate", stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, start_new_session=True)
-    _, err = await child.communicate(url.encode())
-    if child.returncode != 0:
-        lines = err.decode(errors="replace").strip().splitlines()
-        raise DatabaseSetupError(lines[-1] if lines else f"exit code {child.returncode}")
 
 
 def downgrade_database(url: str, revision: str = "base", **engine_options: Any) -> None:
@@ -138,17 +121,3 @@ def _reporting(work: Callable[[], T], url: str) -> T:
         where = make_url(url).render_as_string(hide_password=True)
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         raise DatabaseSetupError(f"cannot open or migrate {where}: {reason}") from error
-
-
-if __name__ == "__main__":  # upgrade_in_child's process
-    import signal
-
-    # A stop during start-up (a service manager signals every process of the service) is the
-    # bot's to handle: the migration, short, finishes; the bot stops after it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    try:
-        upgrade_database(sys.stdin.read())
-    except DatabaseSetupError as error:
-        print(error, file=sys.stderr)
-        sys.exit(2)

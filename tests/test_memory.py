@@ -84,13 +84,14 @@ def imported_by(code: str) -> set[str]:
 
 
 def test_the_aiogram_bot_loads_no_chart_pdf_or_other_framework_library() -> None:
-    """Everything `shopbot run` imports for an aiogram bot, charts, PDFs, python-telegram-bot
-    and Alembic (the schema upgrade imports it when it runs) left out."""
+    """Everything `shopbot run` imports for an aiogram bot, offline too: charts, PDFs,
+    python-telegram-bot left out, and Alembic and Pillow (the schema upgrade and the demo shop
+    run in a child process, bot.prepare)."""
     loaded = imported_by("import bot.__main__, bot.app, bot.web, bot.outbox_sender, scheduler, "
                          "bot.runtimes.aiogram, handlers.admin.commands.reports, "
-                         "services.merchant")
-    assert "aiogram" in loaded and "handlers" in loaded  # the probe does load the bot
-    assert loaded.isdisjoint({"matplotlib", "reportlab", "telegram", "alembic"}), loaded
+                         "services.merchant, bot.prepare, bot.offline, sandbox.testing")
+    assert {"aiogram", "handlers", "sandbox"} <= loaded  # the probe does load the bot
+    assert loaded.isdisjoint({"matplotlib", "reportlab", "telegram", "alembic", "PIL"}), loaded
 
 
 def test_the_ptb_bot_loads_no_aiogram() -> None:
