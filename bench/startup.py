@@ -207,10 +207,10 @@ def python_reference(code: str, runs: int) -> list[float]:
     return times
 
 
-# What `shopbot run` imports, offline on aiogram (the framework in its thread, the rest first).
-RUN_IMPORTS = ("bot.__main__, bot.app, bot.migrate, alembic.command, "
-               "sandbox.testing, services.demo, bot.web, scheduler, bot.outbox_sender, "
-               "bot.runtimes.aiogram")
+# What `shopbot run` imports, offline on aiogram (the framework in its thread, the rest first;
+# Alembic and Pillow only in its child process, bot.prepare).
+RUN_IMPORTS = ("bot.__main__, bot.app, bot.prepare, sandbox.testing, bot.web, scheduler, "
+               "bot.outbox_sender, bot.runtimes.aiogram")
 
 
 def import_costs(modules: str = RUN_IMPORTS) -> list[tuple[str, float]]:
