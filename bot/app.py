@@ -230,8 +230,8 @@ async def _serve(config: AppConfig, services: Services, token: str, api_url: str
         await shop.runtime.close()
         raise listen_error(web_config.web.host, web_config.web.port, error) from None
     scheduler = start_scheduler(services, config.scheduler)
+    settle_memory()  # before the first poll: its full collection must not hold an update back
     await shop.start(polling=config.telegram.mode == "polling")
-    settle_memory()
     if clock is not None:
         clock.mark("bot started")
     log.info("shop bot running (%s, %s) %s", config.telegram.framework, config.telegram.mode,
