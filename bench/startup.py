@@ -45,6 +45,7 @@ LINE = "No BOT_TOKEN: the shop runs on the local Telegram sandbox at "
 TIMEOUT = 60.0  # seconds a run may take to answer before it counts as failed
 PUBLIC = "web:\n  public_url: https://shop.example.com\n"  # with a token, links must be public
 COLUMNS = ("page", "address", "polling", "first reply")
+FRAMEWORK = {"name": "aiogram"}  # --framework: the bots this run starts
 
 
 def free_port() -> int:
@@ -110,6 +111,7 @@ def bot_process(tree: Path, folder: Path, port: int, **env: str) -> Iterator[
         tuple[subprocess.Popen[str], Lines, Lines, float]]:
     """`python -m bot run --port PORT` in `folder`; stopped (Ctrl-C) afterwards."""
     started = time.monotonic()
+    env = {"SHOPBOT_FRAMEWORK": FRAMEWORK["name"]} | env
     proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--port", str(port)],
                             cwd=folder, env=child_env(tree, **env), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -278,7 +280,9 @@ def table(rows: list[list[str]]) -> str:
 
 async def main_async(args: argparse.Namespace) -> None:
     modes = args.modes.split(",")
-    print(f"seconds from the start of `python -m bot run`, median (max) of {args.runs} runs")
+    FRAMEWORK["name"] = args.framework
+    print(f"seconds from the start of `python -m bot run` on {args.framework}, median (max) of "
+          f"{args.runs} runs")
     rows = await measure(REPO, "this tree", args.runs, modes)
     if args.reference:
         with tempfile.TemporaryDirectory(prefix="shopbot-ref-") as tmp:
@@ -301,6 +305,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="starts of each row (3)")
     parser.add_argument("--modes", default="offline,token", help="offline, token or both")
+    parser.add_argument("--framework", default="aiogram", choices=("aiogram", "ptb"))
     parser.add_argument("--top", type=int, default=15, help="packages in the import table")
     parser.add_argument("--reference", metavar="REV",
                         help="also measure this commit (e.g. main, HEAD~3) in the same run")
