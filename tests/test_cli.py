@@ -160,7 +160,7 @@ def test_an_unreachable_database_server_is_one_line(tmp_path: Path) -> None:
 
 
 def test_run_with_an_unreachable_database_server_is_one_line(tmp_path: Path) -> None:
-    """`shopbot run` upgrades the schema in a child process (bot.migrate.upgrade_in_child):
+    """`shopbot run` upgrades the schema in a child process (bot.prepare.prepare_in_child):
     its failure is still one line and code 2, the password hidden, nothing else started."""
     url = "postgresql+asyncpg://nobody:secret@127.0.0.1:1/shop"
     result = shopbot(tmp_path, "run", "--port", "1", SHOPBOT_DATABASE_URL=url,

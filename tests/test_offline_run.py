@@ -203,7 +203,7 @@ def test_ctrl_c_while_starting_stops_cleanly(tmp_path: Path) -> None:
 
 def test_ctrl_c_in_the_terminal_while_starting_stops_cleanly(tmp_path: Path) -> None:
     """A terminal's Ctrl-C reaches the whole process group, the schema upgrade's child process
-    too (bot.migrate.upgrade_in_child): the bot still stops cleanly, no error."""
+    too (bot.prepare.prepare_in_child): the bot still stops cleanly, no error."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--port", str(port)],
                             cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE,
