@@ -1,0 +1,515 @@
+"""A whole address pasted in one message, read into the checkout's fields.
+
+"张三 13800138000 上海市浦东新区世纪大道100号 200120" or "Alice Wang, +86 138 0013 8000,
+100 Century Ave, Pudong, Shanghai 200120": the phone is found with phonenumbers; a Chinese
+address is read against the table of China's provinces, cities and districts
+(services/data/cn_divisions.json, administrative division codes, about 70 KB); an English one
+by its parts (country, "City, ST 12345", a postcode, a known province or city). Whatever is not
+recognised stays empty: the checkout asks for it. Nothing here is checked for length or
+validity; services.checkout.validate_address does that.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, fields
+from functools import cache
+from pathlib import Path
+
+import phonenumbers
+
+REQUIRED = ("recipient", "phone", "region", "city", "line")
+MAX_PASTE = 1000  # characters; longer text is no address (the name step says it is too long)
+
+
+@dataclass(frozen=True)
+class ParsedAddress:
+    """What one message said of an address; an empty field was not recognised."""
+
+    recipient: str = ""
+    phone: str = ""      # E.164, e.g. "+8613800138000"
+    region: str = ""     # province / state
+    city: str = ""
+    line: str = ""       # district + street + number (+ building / room)
+    postcode: str = ""
+
+    def missing(self) -> tuple[str, ...]:
+        """Names of the required fields not recognised."""
+        return tuple(name for name in REQUIRED if not getattr(self, name))
+
+    def found(self) -> tuple[str, ...]:
+        """Names of the fields recognised."""
+        return tuple(f.name for f in fields(self) if getattr(self, f.name))
+
+
+# ---------------------------------------------------------------- cleaning
+
+_LABEL = re.compile(
+    r"(?:收货人|收件人|联系人|姓名|名字|手机号码|手机号|手机|电话号码|联系电话|电话|联系方式|"
+    r"收货地址|详细地址|所在地区|地区|地址|邮政编码|邮编|"
+    r"\b(?:recipient|name|full name|phone|mobile|tel|telephone|address|addr|postcode|"
+    r"post code|postal code|zip|zip code))\s*:",
+    re.IGNORECASE,
+)
+_SEPARATORS = re.compile(r"[\n\r,;|、]+")
+_SPACES = re.compile(r"[ \t\u3000]+")
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+def _clean(text: str) -> str:
+    """Full-width forms folded (１３８ → 138, ， → ,), emoji and other symbols dropped."""
+    text = unicodedata.normalize("NFKC", text)
+    kept = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if ch in "\n\t":
+            kept.append(ch)
+        elif category[0] in "LNZ" or ch in "-#/()'.&·・+:":
+            kept.append(ch)
+        elif category[0] == "P":  # other punctuation separates parts
+            kept.append("," if ch not in "\"'`“”‘’" else " ")
+        else:  # emoji, symbols, control and format characters
+            kept.append(" ")
+    return "".join(kept).replace("・", "·")
+
+
+def _tidy(text: str) -> str:
+    """Spaces collapsed, and dropped between Chinese characters and digits ("世纪大道 100号")."""
+    text = _SPACES.sub(" ", text).strip(" ,-")
+    return re.sub(r"(?<=[\u3400-\u9fff\d]) (?=[\u3400-\u9fff\d])",
+                  lambda m: "" if _HAN.search(text[max(0, m.start() - 1): m.end() + 1]) else " ",
+                  text)
+
+
+# ---------------------------------------------------------------- phones
+
+def _take_phone(text: str, region: str) -> tuple[str, str]:
+    """The first valid phone number in E.164, and the text without it."""
+    try:
+        matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
+        for match in matcher:
+            number = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+            return number, f"{text[: match.start]}\n{text[match.end:]}"
+    except Exception:  # noqa: BLE001 - a number the library cannot read is no number
+        return "", text
+    return "", text
+
+
+# ---------------------------------------------------------------- China's divisions
+
+_ETHNIC = (
+    "蒙古|回|藏|维吾尔|苗|彝|壮|布依|朝鲜|满|侗|瑶|白|土家|哈尼|哈萨克|傣|黎|傈僳|佤|畲|拉祜|水|"
+    "东乡|纳西|景颇|柯尔克孜|土|达斡尔|仫佬|羌|布朗|撒拉|毛南|仡佬|锡伯|阿昌|普米|塔吉克|怒|"
+    "乌孜别克|俄罗斯|鄂温克|德昂|保安|裕固|京|塔塔尔|独龙|鄂伦春|赫哲|门巴|珞巴|基诺|各"
+)
+_AUTONOMOUS = re.compile(rf"^(.{{2,}}?)(?:(?:{_ETHNIC})族?)+自治(?:州|县|旗)$")
+_PROVINCE_SUFFIX = re.compile(r"(?:壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区|省|市)$")
+_MUNICIPAL = ("11", "12", "31", "50", "81", "82")  # the province is the city
+
+
+@dataclass(frozen=True)
+class Division:
+    """One province, city or district of China."""
+
+    code: str
+    name: str        # the official full name: 广东省, 深圳市, 南山区
+    level: int       # 1 province, 2 city (prefecture or province-administered), 3 district
+    province: str    # full name of its province (itself for a province)
+    city: str        # full name of its city ("" for a province)
+
+
+def _short(name: str, level: int) -> str:
+    """The name people type without its unit: 广东, 深圳, 南山, 延边, 浦东."""
+    if level == 1:
+        return _PROVINCE_SUFFIX.sub("", name)
+    found = _AUTONOMOUS.match(name)
+    if found:
+        return found.group(1)
+    for unit in ("新区", "地区", "林区", "矿区", "区", "市", "县", "盟", "旗"):
+        if name.endswith(unit) and len(name) - len(unit) >= 2:
+            return name[: -len(unit)]
+    return name
+
+
+@dataclass(frozen=True)
+class _Table:
+    provinces: dict[str, list[Division]]          # name or short name -> divisions
+    cities: dict[str, list[Division]]
+    districts: dict[str, list[Division]]
+    short_districts: dict[str, list[Division]]
+
+
+@cache
+def _table() -> _Table:
+    path = Path(__file__).parent / "data" / "cn_divisions.json"
+    codes: dict[str, str] = json.loads(path.read_text("utf-8"))
+    table = _Table({}, {}, {}, {})
+    for code, name in codes.items():
+        province = codes[code[:2] + "0000"]
+        if code[2:] == "0000":
+            division = Division(code, name, 1, name, "")
+        elif code[4:] == "00" or (code[:2] not in _MUNICIPAL and code[:4] + "00" not in codes):
+            division = Division(code, name, 2, province, name)
+        else:
+            city = province if code[:2] in _MUNICIPAL else codes[code[:4] + "00"]
+            division = Division(code, name, 3, province, city)
+        short = _short(name, division.level)
+        if division.level == 2 and short != name and name.endswith("自治州"):
+            table.cities.setdefault(short + "州", []).append(division)  # 延边州
+        if division.level == 1:
+            for key in {name, short}:
+                table.provinces.setdefault(key, []).append(division)
+        elif division.level == 2:
+            for key in {name, short}:
+                table.cities.setdefault(key, []).append(division)
+        else:
+            table.districts.setdefault(name, []).append(division)
+            if short != name:
+                table.short_districts.setdefault(short, []).append(division)
+    return table
+
+
+def _longest(text: str, names: dict[str, list[Division]],
+             keep: object = None) -> tuple[Division, int] | None:
+    """The longest name in `names` that `text` starts with (among divisions `keep` accepts)."""
+    for size in range(min(len(text), 12), 1, -1):
+        found = names.get(text[:size])
+        if found:
+            chosen = [d for d in found if keep is None or keep(d)]  # type: ignore[operator]
+            if len(chosen) == 1:
+                return chosen[0], size
+    return None
+
+
+@dataclass
+class _Chinese:
+    region: str = ""
+    city: str = ""
+    line: str = ""
+
+
+def _skip(text: str) -> str:
+    return text.lstrip(" ,")
+
+
+def _read_divisions(text: str) -> _Chinese | None:
+    """Province, city and the rest (district first) of an address that starts with one of them."""
+    table = _table()
+    rest = _skip(text)
+    province: Division | None = None
+    city: Division | None = None
+    hit = _longest(rest, table.provinces)
+    if hit:
+        province, size = hit
+        rest = _skip(rest[size:])
+    if province is not None and province.code[:2] in _MUNICIPAL:
+        again = _longest(rest, table.provinces, lambda d: d == province)
+        if again:
+            rest = _skip(rest[again[1]:])
+        if rest.startswith("市辖区"):
+            rest = _skip(rest[3:])
+    else:
+        in_province = province
+        hit = _longest(rest, table.cities,
+                       lambda d: in_province is None or d.province == in_province.name)
+        if hit:
+            city, size = hit
+            rest = _skip(rest[size:])
+    district: Division | None = None
+    if province is None and city is None:
+        hit = _longest(rest, table.districts)
+        if hit is None:
+            return None
+        district = hit[0]
+    else:
+        def inside(d: Division) -> bool:
+            if city is not None:
+                return d.city == city.name and d.province == city.province
+            return province is not None and d.province == province.name
+
+        hit = _longest(rest, table.districts, inside)
+        if hit is None and (city is not None or (province and province.code[:2] in _MUNICIPAL)):
+            hit = _longest(rest, table.short_districts, inside)
+        if hit:
+            district = hit[0]
+    if district is not None:
+        province_name = district.province
+        city_name = district.city
+    else:
+        province_name = city.province if city else province.name if province else ""
+        city_name = city.name if city else ""
+    if province_name[:2] in ("香港", "澳门") or (
+            province_name and not city_name and _is_municipal(province_name)):
+        city_name = province_name
+    return _Chinese(province_name, city_name, _tidy(rest))
+
+
+def _is_municipal(name: str) -> bool:
+    return any(d.code[:2] in _MUNICIPAL for d in _table().provinces.get(name, []))
+
+
+def _starts_division(word: str) -> bool:
+    table = _table()
+    return any(_longest(word, names) for names in (table.provinces, table.cities, table.districts))
+
+
+_ADDRESS_END = re.compile(r"(?:路|街|道|巷|弄|号|室|区|县|市|省|镇|乡|村|楼|栋|幢|层|座|苑|园|"
+                          r"小区|大厦|广场|花园|公寓|中心|单元)$")
+_NAME_AFTER = re.compile(
+    r"^(.*\d\s*(?:号楼|号院|号|室|栋|幢|楼|层|单元|户))\s*([\u3400-\u9fff·]{2,4})$")
+
+
+def _han_name(word: str) -> bool:
+    """A Chinese personal name: 2-4 characters (longer with a middle dot), no address word."""
+    if not re.fullmatch(r"[\u3400-\u9fff·]{2,12}", word):
+        return False
+    if "·" not in word and len(word) > 4:
+        return False
+    if _starts_division(word):
+        return False
+    return not (len(word) >= 3 and _ADDRESS_END.search(word))
+
+
+def _latin_name(word: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z][A-Za-z .'\-]{0,62}", word)) and len(word.split()) <= 5
+
+
+def _parse_chinese(text: str, phone: str, postcode: str) -> ParsedAddress | None:
+    """A text with a Chinese address in it, or None when no division of China is named."""
+    words = [w for w in (_tidy(w) for w in re.split(r"[\n\r,;|、 \t\u3000]+", text)) if w]
+    recipient = ""
+    address_words: list[str] = []
+    for word in words:
+        if not address_words and not recipient and (_han_name(word) or _latin_name(word)):
+            recipient = word
+            continue
+        if not address_words and not _starts_division(word):
+            # A name glued to the address: 张三上海市浦东新区...
+            glued = next((i for i in range(2, min(5, len(word) - 1))
+                          if _starts_division(word[i:]) and _han_name(word[:i])), None)
+            if glued and not recipient:
+                recipient, word = word[:glued], word[glued:]
+            elif recipient and _han_name(word):
+                continue  # a second name-like word: ignored, not guessed
+        address_words.append(word)
+    if recipient and address_words and _han_name(address_words[-1]) and len(address_words) > 1:
+        address_words.pop()  # a word after the address that is another name: left out
+    if not recipient and address_words and len(address_words) > 1 and (
+            _han_name(address_words[-1]) or _latin_name(address_words[-1])):
+        recipient = address_words.pop()  # the name after the address
+    joined = _join(address_words)
+    if not recipient:
+        after = _NAME_AFTER.match(joined)
+        if after:
+            joined, recipient = after.group(1), after.group(2)
+    read = _read_divisions(joined)
+    if read is None:
+        return None
+    return ParsedAddress(recipient, phone, read.region, read.city, read.line, postcode)
+
+
+def _join(words: list[str]) -> str:
+    text = ""
+    for word in words:
+        glue = "" if (text and _HAN.search(text[-1]) and _HAN.search(word[0])) else " "
+        text = f"{text}{glue}{word}" if text else word
+    return _tidy(text)
+
+
+# ---------------------------------------------------------------- English addresses
+
+_COUNTRIES = {
+    "china": "CN", "prc": "CN", "p.r. china": "CN", "pr china": "CN", "people's republic of china": "CN",
+    "usa": "US", "us": "US", "u.s.a": "US", "u.s.a.": "US", "u.s.": "US", "united states": "US",
+    "united states of america": "US", "america": "US",
+    "uk": "GB", "u.k.": "GB", "united kingdom": "GB", "great britain": "GB", "gb": "GB",
+    "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+    "singapore": "SG", "hong kong": "HK", "hong kong sar": "HK", "hk": "HK",
+    "macau": "MO", "macao": "MO", "canada": "CA", "australia": "AU", "taiwan": "TW",
+    "japan": "JP", "germany": "DE", "france": "FR", "new zealand": "NZ", "malaysia": "MY",
+}
+_CITY_STATES = ("SG", "HK", "MO")
+_US_STATES = {
+    "AL": "alabama", "AK": "alaska", "AZ": "arizona", "AR": "arkansas", "CA": "california",
+    "CO": "colorado", "CT": "connecticut", "DE": "delaware", "FL": "florida", "GA": "georgia",
+    "HI": "hawaii", "ID": "idaho", "IL": "illinois", "IN": "indiana", "IA": "iowa",
+    "KS": "kansas", "KY": "kentucky", "LA": "louisiana", "ME": "maine", "MD": "maryland",
+    "MA": "massachusetts", "MI": "michigan", "MN": "minnesota", "MS": "mississippi",
+    "MO": "missouri", "MT": "montana", "NE": "nebraska", "NV": "nevada", "NH": "new hampshire",
+    "NJ": "new jersey", "NM": "new mexico", "NY": "new york", "NC": "north carolina",
+    "ND": "north dakota", "OH": "ohio", "OK": "oklahoma", "OR": "oregon", "PA": "pennsylvania",
+    "RI": "rhode island", "SC": "south carolina", "SD": "south dakota", "TN": "tennessee",
+    "TX": "texas", "UT": "utah", "VT": "vermont", "VA": "virginia", "WA": "washington",
+    "WV": "west virginia", "WI": "wisconsin", "WY": "wyoming", "DC": "district of columbia",
+}
+_OTHER_STATES = {  # Canada's provinces and Australia's states, by their abbreviations
+    "ON", "QC", "BC", "AB", "MB", "SK", "NS", "NB", "NL", "PE", "YT", "NT", "NU",
+    "NSW", "VIC", "QLD", "WA", "SA", "TAS", "ACT", "NT",
+}
+_CN_PROVINCES = {
+    "beijing", "tianjin", "shanghai", "chongqing", "hebei", "shanxi", "inner mongolia",
+    "liaoning", "jilin", "heilongjiang", "jiangsu", "zhejiang", "anhui", "fujian", "jiangxi",
+    "shandong", "henan", "hubei", "hunan", "guangdong", "guangxi", "hainan", "sichuan",
+    "guizhou", "yunnan", "tibet", "xizang", "shaanxi", "gansu", "qinghai", "ningxia", "xinjiang",
+}
+_CN_MUNICIPALITIES = {"beijing", "tianjin", "shanghai", "chongqing"}
+_CN_CITIES = {  # big cities people write without their province
+    "guangzhou": "Guangdong", "shenzhen": "Guangdong", "dongguan": "Guangdong",
+    "foshan": "Guangdong", "zhuhai": "Guangdong", "hangzhou": "Zhejiang", "ningbo": "Zhejiang",
+    "wenzhou": "Zhejiang", "nanjing": "Jiangsu", "suzhou": "Jiangsu", "wuxi": "Jiangsu",
+    "chengdu": "Sichuan", "wuhan": "Hubei", "xi'an": "Shaanxi", "xian": "Shaanxi",
+    "changsha": "Hunan", "zhengzhou": "Henan", "jinan": "Shandong", "qingdao": "Shandong",
+    "xiamen": "Fujian", "fuzhou": "Fujian", "hefei": "Anhui", "kunming": "Yunnan",
+    "shenyang": "Liaoning", "dalian": "Liaoning", "harbin": "Heilongjiang",
+    "changchun": "Jilin", "nanning": "Guangxi", "guiyang": "Guizhou", "nanchang": "Jiangxi",
+    "taiyuan": "Shanxi", "shijiazhuang": "Hebei", "lanzhou": "Gansu", "haikou": "Hainan",
+    "sanya": "Hainan", "urumqi": "Xinjiang", "lhasa": "Tibet", "hohhot": "Inner Mongolia",
+    "yinchuan": "Ningxia", "xining": "Qinghai",
+}
+_HK_AREAS = {"kowloon", "new territories", "hong kong island", "lantau"}
+_POSTCODES = {
+    "GB": re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})\b", re.IGNORECASE),
+    "CA": re.compile(r"\b([A-Z]\d[A-Z] ?\d[A-Z]\d)\b", re.IGNORECASE),
+    "US": re.compile(r"(?<![\d-])(\d{5}(?:-\d{4})?)$"),
+    "AU": re.compile(r"(?<!\d)(\d{4})$"),
+    "CN": re.compile(r"(?<!\d)(\d{6})$"),
+    "SG": re.compile(r"(?<!\d)(\d{6})$"),
+}
+_STREET = re.compile(
+    r"\b(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|court|ct|place|pl|"
+    r"floor|flat|unit|room|apt|apartment|suite|building|bldg|tower|block|blk|house|po box|"
+    r"district|terrace|square|sq|close|crescent|highway|hwy|park|garden|gardens)\b",
+    re.IGNORECASE,
+)
+
+
+def _country(part: str) -> str:
+    return _COUNTRIES.get(part.strip(" .").casefold(), "")
+
+
+def _is_place(part: str) -> bool:
+    key = part.strip(" .").casefold()
+    return (key in _COUNTRIES or key in _CN_PROVINCES or key in _CN_CITIES
+            or key in _HK_AREAS or part.strip().upper() in _US_STATES
+            or key in _US_STATES.values())
+
+
+def _name_part(part: str) -> bool:
+    return (_latin_name(part) and not _STREET.search(part) and not _is_place(part)) or _han_name(
+        part)
+
+
+def _parse_english(text: str, phone: str, country: str) -> ParsedAddress:
+    parts = [p for p in (_tidy(p) for p in _SEPARATORS.split(text)) if p]
+    written_country = ""
+    named = [i for i, p in enumerate(parts) if _country(p)]
+    if named and (named[-1] > 0 or len(parts) > 1):
+        written_country = parts.pop(named[-1])
+    recipient = ""
+    if parts and _name_part(parts[0]) and len(parts) > 1:
+        recipient = parts.pop(0)
+    elif parts and _name_part(parts[-1]) and len(parts) > 1:
+        recipient = parts.pop()
+    elif len(parts) == 1 and _name_part(parts[0]):
+        recipient = parts.pop()
+    postcode = ""
+    if parts:
+        parts[-1], postcode = _take_postcode(parts[-1], country)
+        if not parts[-1]:
+            parts.pop()
+        if not postcode and len(parts) > 1:  # "London, SW1A 2AA" style: the code alone before
+            parts[-2], postcode = _take_postcode(parts[-2], country)
+    region, city = "", ""
+    if parts:
+        last = parts[-1]
+        words = last.split()
+        key = last.casefold().strip(" .")
+        if country == "US" and len(words) > 1 and words[-1].upper() in _US_STATES:
+            region, city = words[-1], " ".join(words[:-1])
+            parts.pop()
+        elif len(words) > 1 and words[-1].upper() in _OTHER_STATES and country in ("CA", "AU"):
+            region, city = words[-1], " ".join(words[:-1])
+            parts.pop()
+        elif (last.upper() in _US_STATES or key in _US_STATES.values()
+              or key in _CN_PROVINCES or last.upper() in _OTHER_STATES):
+            region = parts.pop()
+            if key in _CN_MUNICIPALITIES:
+                city = region
+            elif parts and not re.search(r"\d", parts[-1]):
+                city = parts.pop()
+        elif key in _CN_CITIES:
+            city = parts.pop()
+            region = _CN_CITIES[key]
+        elif country in _CITY_STATES:
+            region = written_country or {"SG": "Singapore", "HK": "Hong Kong", "MO": "Macau"}[country]
+            if key in _HK_AREAS or key == region.casefold():
+                city = parts.pop()
+            else:
+                city = region
+        elif not re.search(r"\d", last) and len(parts) > 1:
+            city = parts.pop()
+            region = written_country
+    line = ", ".join(parts)
+    return ParsedAddress(recipient, phone, region, city, line, postcode)
+
+
+def _take_postcode(part: str, country: str) -> tuple[str, str]:
+    """A postcode at the end of a part (or a UK/Canadian one anywhere in it), and the rest."""
+    order = [country] if country in _POSTCODES else []
+    order += [c for c in ("GB", "CA") if c not in order]
+    for code in order:
+        found = _POSTCODES[code].search(part)
+        if found and (code in ("GB", "CA") or found.end() == len(part)):
+            if code in ("GB", "CA") and not any(ch.isdigit() for ch in found.group(1)[-3:]):
+                continue
+            rest = (part[: found.start()] + part[found.end():]).strip(" ,")
+            return rest, found.group(1).upper()
+    return part, ""
+
+
+def _country_of(text: str) -> str:
+    """The country a text names in one of its parts, as a two-letter code ("" when none)."""
+    for part in reversed([p for p in (_tidy(p) for p in _SEPARATORS.split(text)) if p]):
+        found = _country(part)
+        if found:
+            return found
+        if re.fullmatch(r"(?:.* )?[A-Z]{2} \d{5}(?:-\d{4})?", part) and part.split()[-2] in _US_STATES:
+            return "US"
+        if re.fullmatch(r"(?i)singapore \d{6}", part):
+            return "SG"
+    return ""
+
+
+# ---------------------------------------------------------------- the whole message
+
+_CN_POSTCODE = re.compile(r"(?<![\d\-])(\d{6})(?![\d\-])")
+
+
+def parse(text: str, *, default_country: str = "CN") -> ParsedAddress:
+    """Every address field `text` says, the rest left empty."""
+    if not isinstance(text, str) or len(text) > MAX_PASTE:
+        return ParsedAddress()
+    cleaned = _LABEL.sub("\n", _clean(text)).replace(":", ",")
+    country = _country_of(cleaned) or default_country
+    phone, rest = _take_phone(cleaned, country)
+    if _HAN.search(rest):
+        postcode = ""
+        found = _CN_POSTCODE.search(rest)
+        if found:
+            postcode = found.group(1)
+            rest = f"{rest[: found.start()]}\n{rest[found.end():]}"
+        chinese = _parse_chinese(rest, phone, postcode)
+        if chinese is not None:
+            return chinese
+        if not re.search(r"[A-Za-z]{3}", rest):
+            return _fallback(rest, phone, postcode)
+    return _parse_english(rest, phone, country)
+
+
+def _fallback(text: str, phone: str, postcode: str) -> ParsedAddress:
+    """Chinese text naming no place we know: only the name is taken, if it looks like one."""
+    words = [w for w in (_tidy(w) for w in re.split(r"[\n\r,;|、 \t\u3000]+", text)) if w]
+    recipient = words[0] if len(words) == 1 and (_han_name(words[0]) or _latin_name(words[0])) else ""
+    line = _join(words) if not recipient and re.search(r"\d", text) else ""
+    return ParsedAddress(recipient, phone, "", "", line, postcode)
