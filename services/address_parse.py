@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
@@ -49,9 +50,13 @@ _LABEL = re.compile(
     r"(?:收货人|收件人|联系人|姓名|名字|手机号码|手机号|手机|电话号码|联系电话|电话|联系方式|"
     r"收货地址|详细地址|所在地区|地区|地址|邮政编码|邮编|"
     r"\b(?:recipient|name|full name|phone|mobile|tel|telephone|address|addr|postcode|"
-    r"post code|postal code|zip|zip code))\s*:",
+    r"post code|postal code|zip|zip code|ship to|deliver to|send to))\s*:",
     re.IGNORECASE,
 )
+_LABEL_WORDS = {  # the same words standing alone, without a colon: "电话 138..., 收货人 张三"
+    "收货人", "收件人", "联系人", "姓名", "手机号码", "手机号", "手机", "电话", "联系电话", "地址",
+    "收货地址", "详细地址", "所在地区", "邮编", "邮政编码",
+}
 _SEPARATORS = re.compile(r"[\n\r,;|、]+")
 _SPACES = re.compile(r"[ \t\u3000]+")
 _HAN = re.compile(r"[\u3400-\u9fff]")
@@ -63,9 +68,7 @@ def _clean(text: str) -> str:
     kept = []
     for ch in text:
         category = unicodedata.category(ch)
-        if ch in "\n\t":
-            kept.append(ch)
-        elif category[0] in "LNZ" or ch in "-#/()'.&·・+:":
+        if ch in "\n\t" or category[0] in "LNZ" or ch in "-#/()'.&·・+:":
             kept.append(ch)
         elif category[0] == "P":  # other punctuation separates parts
             kept.append("," if ch not in "\"'`“”‘’" else " ")
@@ -87,7 +90,8 @@ def _tidy(text: str) -> str:
 def _take_phone(text: str, region: str) -> tuple[str, str]:
     """The first valid phone number in E.164, and the text without it."""
     try:
-        matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
+        matcher = phonenumbers.PhoneNumberMatcher(text, region,
+                                                  leniency=phonenumbers.Leniency.VALID)
         for match in matcher:
             number = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
             return number, f"{text[: match.start]}\n{text[match.end:]}"
@@ -170,14 +174,21 @@ def _table() -> _Table:
     return table
 
 
+_UNIT_NEXT = "区县镇乡路街道巷村旗州"
+
+
 def _longest(text: str, names: dict[str, list[Division]],
-             keep: object = None) -> tuple[Division, int] | None:
-    """The longest name in `names` that `text` starts with (among divisions `keep` accepts)."""
+             keep: Callable[[Division], bool] | None = None) -> tuple[Division, int] | None:
+    """The longest name in `names` that `text` starts with (among divisions `keep` accepts).
+
+    A short name followed by a unit is another place's name: 朝阳区 is not 朝阳(市)."""
     for size in range(min(len(text), 12), 1, -1):
         found = names.get(text[:size])
         if found:
-            chosen = [d for d in found if keep is None or keep(d)]  # type: ignore[operator]
-            if len(chosen) == 1:
+            chosen = [d for d in found if keep is None or keep(d)]
+            if len(chosen) == 1 and (chosen[0].name == text[:size]
+                                     or text[size: size + 1] not in _UNIT_NEXT
+                                     or not text[size: size + 1]):
                 return chosen[0], size
     return None
 
@@ -200,7 +211,8 @@ def _read_divisions(text: str) -> _Chinese | None:
     province: Division | None = None
     city: Division | None = None
     hit = _longest(rest, table.provinces)
-    if hit:
+    as_city = _longest(rest, table.cities)
+    if hit and not (as_city and as_city[1] > hit[1]):  # 海南藏族自治州 is in 青海
         province, size = hit
         rest = _skip(rest[size:])
     if province is not None and province.code[:2] in _MUNICIPAL:
@@ -275,14 +287,26 @@ def _latin_name(word: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z][A-Za-z .'\-]{0,62}", word)) and len(word.split()) <= 5
 
 
-def _parse_chinese(text: str, phone: str, postcode: str) -> ParsedAddress | None:
-    """A text with a Chinese address in it, or None when no division of China is named."""
-    words = [w for w in (_tidy(w) for w in re.split(r"[\n\r,;|、 \t\u3000]+", text)) if w]
+def _words(text: str) -> list[str]:
+    """The words of a Chinese text, label words left out."""
+    split = re.split(r"[\n\r,;|、 \t\u3000()]+", text)
+    return [w for w in (_tidy(w) for w in split) if w and w not in _LABEL_WORDS]
+
+
+def _as_name(word: str) -> str:
+    """The name in a name-like word ("张三收" is 张三's), or ""."""
+    if word.endswith("收") and _han_name(word[:-1]):
+        return word[:-1]
+    return word if _han_name(word) or _latin_name(word) else ""
+
+
+def _parse_chinese(text: str, phone: str, postcode: str) -> ParsedAddress:
+    """A text in Chinese: the name, and the address read from its first division of China."""
     recipient = ""
     address_words: list[str] = []
-    for word in words:
-        if not address_words and not recipient and (_han_name(word) or _latin_name(word)):
-            recipient = word
+    for word in _words(text):
+        if not address_words and not recipient and _as_name(word):
+            recipient = _as_name(word)
             continue
         if not address_words and not _starts_division(word):
             # A name glued to the address: 张三上海市浦东新区...
@@ -290,23 +314,26 @@ def _parse_chinese(text: str, phone: str, postcode: str) -> ParsedAddress | None
                           if _starts_division(word[i:]) and _han_name(word[:i])), None)
             if glued and not recipient:
                 recipient, word = word[:glued], word[glued:]
+            elif not _HAN.search(word):
+                continue  # digits or letters before the address: 12345 is no phone
             elif recipient and _han_name(word):
                 continue  # a second name-like word: ignored, not guessed
         address_words.append(word)
-    if recipient and address_words and _han_name(address_words[-1]) and len(address_words) > 1:
-        address_words.pop()  # a word after the address that is another name: left out
-    if not recipient and address_words and len(address_words) > 1 and (
-            _han_name(address_words[-1]) or _latin_name(address_words[-1])):
-        recipient = address_words.pop()  # the name after the address
+    if not recipient and len(address_words) > 1 and _as_name(address_words[-1]):
+        recipient = _as_name(address_words.pop())  # the name after the address
     joined = _join(address_words)
     if not recipient:
         after = _NAME_AFTER.match(joined)
         if after:
             joined, recipient = after.group(1), after.group(2)
     read = _read_divisions(joined)
-    if read is None:
-        return None
-    return ParsedAddress(recipient, phone, read.region, read.city, read.line, postcode)
+    if read is not None:
+        return ParsedAddress(recipient, phone, read.region, read.city, read.line, postcode)
+    # No place of China named: the street line only when it has a number in it.
+    line = joined if re.search(r"\d", joined) else ""
+    if not (phone or postcode or line) and len(_words(text)) > 1:
+        recipient = ""  # a sentence, not a name
+    return ParsedAddress(recipient, phone, "", "", line, postcode)
 
 
 def _join(words: list[str]) -> str:
@@ -320,7 +347,8 @@ def _join(words: list[str]) -> str:
 # ---------------------------------------------------------------- English addresses
 
 _COUNTRIES = {
-    "china": "CN", "prc": "CN", "p.r. china": "CN", "pr china": "CN", "people's republic of china": "CN",
+    "china": "CN", "prc": "CN", "p.r. china": "CN", "pr china": "CN",
+    "people's republic of china": "CN",
     "usa": "US", "us": "US", "u.s.a": "US", "u.s.a.": "US", "u.s.": "US", "united states": "US",
     "united states of america": "US", "america": "US",
     "uk": "GB", "u.k.": "GB", "united kingdom": "GB", "great britain": "GB", "gb": "GB",
@@ -330,6 +358,7 @@ _COUNTRIES = {
     "japan": "JP", "germany": "DE", "france": "FR", "new zealand": "NZ", "malaysia": "MY",
 }
 _CITY_STATES = ("SG", "HK", "MO")
+_CITY_STATE_NAMES = {"SG": "Singapore", "HK": "Hong Kong", "MO": "Macau"}
 _US_STATES = {
     "AL": "alabama", "AK": "alaska", "AZ": "arizona", "AR": "arkansas", "CA": "california",
     "CO": "colorado", "CT": "connecticut", "DE": "delaware", "FL": "florida", "GA": "georgia",
@@ -345,7 +374,7 @@ _US_STATES = {
 }
 _OTHER_STATES = {  # Canada's provinces and Australia's states, by their abbreviations
     "ON", "QC", "BC", "AB", "MB", "SK", "NS", "NB", "NL", "PE", "YT", "NT", "NU",
-    "NSW", "VIC", "QLD", "WA", "SA", "TAS", "ACT", "NT",
+    "NSW", "VIC", "QLD", "WA", "SA", "TAS", "ACT",
 }
 _CN_PROVINCES = {
     "beijing", "tianjin", "shanghai", "chongqing", "hebei", "shanxi", "inner mongolia",
@@ -395,13 +424,20 @@ def _is_place(part: str) -> bool:
             or key in _US_STATES.values())
 
 
+_TITLE = re.compile(r"^(?:mr|mrs|ms|miss|dr|prof)\.? ", re.IGNORECASE)
+
+
 def _name_part(part: str) -> bool:
-    return (_latin_name(part) and not _STREET.search(part) and not _is_place(part)) or _han_name(
-        part)
+    untitled = _TITLE.sub("", part)
+    return (_latin_name(part) and not _STREET.search(untitled) and not _is_place(part)) or (
+        _han_name(part))
 
 
 def _parse_english(text: str, phone: str, country: str) -> ParsedAddress:
     parts = [p for p in (_tidy(p) for p in _SEPARATORS.split(text)) if p]
+    if not phone and not any(re.search(r"\d", p) for p in parts):  # no number: no address
+        only = parts[0] if len(parts) == 1 and _name_part(parts[0]) else ""
+        return ParsedAddress(recipient=only)
     written_country = ""
     named = [i for i, p in enumerate(parts) if _country(p)]
     if named and (named[-1] > 0 or len(parts) > 1):
@@ -409,49 +445,45 @@ def _parse_english(text: str, phone: str, country: str) -> ParsedAddress:
     recipient = ""
     if parts and _name_part(parts[0]) and len(parts) > 1:
         recipient = parts.pop(0)
-    elif parts and _name_part(parts[-1]) and len(parts) > 1:
-        recipient = parts.pop()
-    elif len(parts) == 1 and _name_part(parts[0]):
+    elif parts and _name_part(parts[-1]):
         recipient = parts.pop()
     postcode = ""
-    if parts:
-        parts[-1], postcode = _take_postcode(parts[-1], country)
-        if not parts[-1]:
-            parts.pop()
-        if not postcode and len(parts) > 1:  # "London, SW1A 2AA" style: the code alone before
-            parts[-2], postcode = _take_postcode(parts[-2], country)
-    region, city = "", ""
-    if parts:
-        last = parts[-1]
-        words = last.split()
-        key = last.casefold().strip(" .")
-        if country == "US" and len(words) > 1 and words[-1].upper() in _US_STATES:
-            region, city = words[-1], " ".join(words[:-1])
-            parts.pop()
-        elif len(words) > 1 and words[-1].upper() in _OTHER_STATES and country in ("CA", "AU"):
-            region, city = words[-1], " ".join(words[:-1])
-            parts.pop()
-        elif (last.upper() in _US_STATES or key in _US_STATES.values()
-              or key in _CN_PROVINCES or last.upper() in _OTHER_STATES):
-            region = parts.pop()
-            if key in _CN_MUNICIPALITIES:
-                city = region
-            elif parts and not re.search(r"\d", parts[-1]):
-                city = parts.pop()
-        elif key in _CN_CITIES:
-            city = parts.pop()
-            region = _CN_CITIES[key]
-        elif country in _CITY_STATES:
-            region = written_country or {"SG": "Singapore", "HK": "Hong Kong", "MO": "Macau"}[country]
-            if key in _HK_AREAS or key == region.casefold():
-                city = parts.pop()
-            else:
-                city = region
-        elif not re.search(r"\d", last) and len(parts) > 1:
-            city = parts.pop()
-            region = written_country
+    for at in (-1, -2):  # "London SW1A 2AA", or the code alone after the city
+        if not postcode and len(parts) >= -at:
+            parts[at], postcode = _take_postcode(parts[at], country)
+    parts = [p for p in parts if p]
+    region, city = _region_city(parts, country, written_country)
     line = ", ".join(parts)
     return ParsedAddress(recipient, phone, region, city, line, postcode)
+
+
+def _region_city(parts: list[str], country: str, written_country: str) -> tuple[str, str]:
+    """The region and city at the end of `parts` (taken out of it), as written."""
+    if not parts:
+        return "", ""
+    last = parts[-1]
+    words = last.split()
+    key = last.casefold().strip(" .")
+    states = _US_STATES if country == "US" else _OTHER_STATES if country in ("CA", "AU") else {}
+    if len(words) > 1 and words[-1].upper() in states:  # "Chicago IL", "Sydney NSW"
+        parts.pop()
+        return words[-1], " ".join(words[:-1])
+    if (last.upper() in _US_STATES or key in _US_STATES.values()
+            or key in _CN_PROVINCES or last.upper() in _OTHER_STATES):
+        region = parts.pop()
+        if key in _CN_MUNICIPALITIES:
+            return region, region
+        city = parts.pop() if parts and not re.search(r"\d", parts[-1]) else ""
+        return region, city
+    if key in _CN_CITIES:
+        return _CN_CITIES[key], parts.pop()
+    if country in _CITY_STATES:
+        region = written_country or _CITY_STATE_NAMES[country]
+        city = parts.pop() if key in _HK_AREAS or key == region.casefold() else region
+        return region, city
+    if not re.search(r"\d", last) and len(parts) > 1:
+        return written_country, parts.pop()
+    return "", ""
 
 
 def _take_postcode(part: str, country: str) -> tuple[str, str]:
@@ -474,7 +506,10 @@ def _country_of(text: str) -> str:
         found = _country(part)
         if found:
             return found
-        if re.fullmatch(r"(?:.* )?[A-Z]{2} \d{5}(?:-\d{4})?", part) and part.split()[-2] in _US_STATES:
+        words = part.split()
+        if len(words) > 1 and re.fullmatch(r"\d{5}(?:-\d{4})?", words[-1]) and (
+                words[-2] in _US_STATES or words[-2].casefold() in _US_STATES.values()
+                or " ".join(words[-3:-1]).casefold() in _US_STATES.values()):
             return "US"
         if re.fullmatch(r"(?i)singapore \d{6}", part):
             return "SG"
@@ -499,17 +534,8 @@ def parse(text: str, *, default_country: str = "CN") -> ParsedAddress:
         if found:
             postcode = found.group(1)
             rest = f"{rest[: found.start()]}\n{rest[found.end():]}"
+        rest = re.sub(r"\(\s*\)", "\n", rest)
         chinese = _parse_chinese(rest, phone, postcode)
-        if chinese is not None:
+        if chinese.region or not re.search(r"[A-Za-z]{3}", rest):
             return chinese
-        if not re.search(r"[A-Za-z]{3}", rest):
-            return _fallback(rest, phone, postcode)
     return _parse_english(rest, phone, country)
-
-
-def _fallback(text: str, phone: str, postcode: str) -> ParsedAddress:
-    """Chinese text naming no place we know: only the name is taken, if it looks like one."""
-    words = [w for w in (_tidy(w) for w in re.split(r"[\n\r,;|、 \t\u3000]+", text)) if w]
-    recipient = words[0] if len(words) == 1 and (_han_name(words[0]) or _latin_name(words[0])) else ""
-    line = _join(words) if not recipient and re.search(r"\d", text) else ""
-    return ParsedAddress(recipient, phone, "", "", line, postcode)
