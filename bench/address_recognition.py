@@ -18,12 +18,16 @@ from services.address_parse import ParsedAddress, parse
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 LANGUAGES = {"zh": "addresses_zh.tsv", "en": "addresses_en.tsv"}
+# Written after the parser was built on the sets above, measured before any change for them:
+# the fairer figure of what a customer's paste meets.
+HOLDOUT = {"zh-holdout": "addresses_zh_holdout.tsv", "en-holdout": "addresses_en_holdout.tsv"}
+SETS = {**LANGUAGES, **HOLDOUT}
 
 
 def cases(language: str) -> list[tuple[str, ParsedAddress]]:
     """The pasted texts of one language with the fields expected of each."""
     found = []
-    for row in (DATA / LANGUAGES[language]).read_text("utf-8").splitlines():
+    for row in (DATA / SETS[language]).read_text("utf-8").splitlines():
         if not row or row.startswith("#"):
             continue
         text, *expected = row.split("\t")
@@ -40,7 +44,7 @@ def wrong(language: str) -> list[tuple[str, ParsedAddress, ParsedAddress]]:
 def main() -> None:
     show = "--show-wrong" in sys.argv
     total = right_total = 0
-    for language in LANGUAGES:
+    for language in SETS:
         count = len(cases(language))
         failed = wrong(language)
         right = count - len(failed)

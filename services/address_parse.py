@@ -88,7 +88,19 @@ def _tidy(text: str) -> str:
 # ---------------------------------------------------------------- phones
 
 def _take_phone(text: str, region: str) -> tuple[str, str]:
-    """The first valid phone number in E.164, and the text without it."""
+    """The first valid phone number in E.164, and the text without it.
+
+    A postcode right after a number ("010 6621 1234 100033") reads as one long invalid number:
+    then the number is looked for again with each six-digit group set apart."""
+    number, rest = _match_phone(text, region)
+    if not number:
+        apart = re.sub(r"(?<=\d) (\d{6})(?!\d)", "\n\\1", text)
+        if apart != text:
+            number, rest = _match_phone(apart, region)
+    return (number, rest) if number else ("", text)
+
+
+def _match_phone(text: str, region: str) -> tuple[str, str]:
     try:
         matcher = phonenumbers.PhoneNumberMatcher(text, region,
                                                   leniency=phonenumbers.Leniency.VALID)
@@ -241,6 +253,12 @@ def _read_divisions(text: str) -> _Chinese | None:
             return province is not None and d.province == province.name
 
         hit = _longest(rest, table.districts, inside)
+        if hit is None and city is not None and text.rstrip().endswith(city.name + rest):
+            # 乐山市中区: 乐山 + 市中区, not 乐山市 + 中区
+            unit = city.name[-1]
+            if _longest(unit + rest, table.districts, inside):
+                rest = unit + rest
+                hit = _longest(rest, table.districts, inside)
         if hit is None and (city is not None or (province and province.code[:2] in _MUNICIPAL)):
             hit = _longest(rest, table.short_districts, inside)
         if hit:
@@ -417,6 +435,28 @@ def _country(part: str) -> str:
     return _COUNTRIES.get(part.strip(" .").casefold(), "")
 
 
+_COUNTRY_AT_END = re.compile(
+    r"^(.+?)[ ]+(" + "|".join(sorted((re.escape(c) for c in _COUNTRIES if len(c) > 2),
+                                    key=len, reverse=True)) + r")\.?$", re.IGNORECASE)
+_COUNTRY_THEN_CODE = re.compile(r"^(.+?)[ ]+(\d{4,6})$")
+
+
+def _parts(text: str) -> list[str]:
+    """The comma (or line) separated parts of an English address; a country written at the end
+    of a part, or before its postcode ("Wuhan 430000 China", "China 510000"), is a part."""
+    found: list[str] = []
+    for part in (_tidy(p) for p in _SEPARATORS.split(text)):
+        at_end = _COUNTRY_AT_END.match(part)
+        then_code = _COUNTRY_THEN_CODE.match(part)
+        if at_end and not _country(part):
+            found += [at_end.group(1), at_end.group(2)]
+        elif then_code and _country(then_code.group(1)):
+            found += [then_code.group(2), then_code.group(1)]
+        elif part:
+            found.append(part)
+    return found
+
+
 def _is_place(part: str) -> bool:
     key = part.strip(" .").casefold()
     return (key in _COUNTRIES or key in _CN_PROVINCES or key in _CN_CITIES
@@ -434,7 +474,7 @@ def _name_part(part: str) -> bool:
 
 
 def _parse_english(text: str, phone: str, country: str) -> ParsedAddress:
-    parts = [p for p in (_tidy(p) for p in _SEPARATORS.split(text)) if p]
+    parts = _parts(text)
     if not phone and not any(re.search(r"\d", p) for p in parts):  # no number: no address
         only = parts[0] if len(parts) == 1 and _name_part(parts[0]) else ""
         return ParsedAddress(recipient=only)
@@ -502,7 +542,7 @@ def _take_postcode(part: str, country: str) -> tuple[str, str]:
 
 def _country_of(text: str) -> str:
     """The country a text names in one of its parts, as a two-letter code ("" when none)."""
-    for part in reversed([p for p in (_tidy(p) for p in _SEPARATORS.split(text)) if p]):
+    for part in reversed(_parts(text)):
         found = _country(part)
         if found:
             return found
@@ -526,8 +566,11 @@ def parse(text: str, *, default_country: str = "CN") -> ParsedAddress:
     if not isinstance(text, str) or len(text) > MAX_PASTE:
         return ParsedAddress()
     cleaned = _LABEL.sub("\n", _clean(text)).replace(":", ",")
-    country = _country_of(cleaned) or default_country
-    phone, rest = _take_phone(cleaned, country)
+    named = _country_of(cleaned)
+    phone, rest = _take_phone(cleaned, named or default_country)
+    # No country named: the phone's own country tells (+852 with Kowloon, +61 with NSW).
+    country = named or (phonenumbers.region_code_for_number(phonenumbers.parse(phone))
+                        if phone else "") or default_country
     if _HAN.search(rest):
         postcode = ""
         found = _CN_POSTCODE.search(rest)
