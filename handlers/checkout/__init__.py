@@ -7,6 +7,9 @@ stateDiagram-v2
     address --> delivery: a saved address
     recipient --> phone --> region --> city --> line --> postcode
     postcode --> delivery: typed or Skip
+    recipient --> address_check: the whole address pasted (fields missing asked first)
+    address_check --> recipient: fix:<field> (any field; back to the check once typed)
+    address_check --> delivery: ck:use
     delivery --> payment: dlv:<code>
     payment --> review: pay:<code>
     review --> address: ck:edit_address
@@ -25,6 +28,7 @@ from handlers.callbacks import Callback
 from handlers.checkout import address, choices, review
 from handlers.checkout.common import (
     ADDRESS,
+    CHECK,
     DELIVERY,
     FIELDS,
     PAYMENT,
@@ -88,17 +92,23 @@ async def typed(turn: Turn) -> None:
         choices.ask_delivery(turn, fresh=True)
     elif at(turn, PAYMENT):
         choices.ask_payment(turn, fresh=True)
+    elif at(turn, CHECK):
+        address.show_check(turn, fresh=True)
     else:
         await advance(turn, fresh=True)
 
 
 async def step_button(turn: Turn, pressed: Callback) -> None:
-    """ck:<new|skip|cancel|edit_address|edit_delivery|edit_payment>."""
+    """ck:<new|skip|use|cancel|edit_address|edit_delivery|edit_payment>."""
     choice = pressed.word(0)
     if choice == "cancel":
         return await cancel(turn)
     if choice == "new":
         return await address.new_address(turn)
+    if choice == "use":
+        if address.use_pasted(turn):
+            await advance(turn)
+        return
     if choice == "skip":
         if await address.skip_postcode(turn):
             await advance(turn)
@@ -181,8 +191,9 @@ def register(r: Registry) -> None:
     r.action("checkout", start_button)
     r.action("ck", step_button)
     r.action("addr", saved_address)
+    r.action("fix", address.fix_field)
     r.action("dlv", delivery)
     r.action("pay", pay_method)
     r.action("confirm", confirm)
-    for step in (ADDRESS, DELIVERY, PAYMENT, REVIEW, *(field_step(f) for f in FIELDS)):
+    for step in (ADDRESS, CHECK, DELIVERY, PAYMENT, REVIEW, *(field_step(f) for f in FIELDS)):
         r.step(step, typed)

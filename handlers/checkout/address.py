@@ -1,4 +1,10 @@
-"""The delivery address: a saved one, or a new one typed field by field, each checked at once."""
+"""The delivery address: a saved one, or a new one typed field by field, each checked at once.
+
+At the first field a customer may paste the whole address in one message
+(services.address_parse): every field recognised is checked like a typed one, the fields still
+missing (or recognised but refused, with the reason) are asked one by one, and the whole address
+is shown with a button to change each field before the checkout goes on.
+"""
 from __future__ import annotations
 
 import html
@@ -8,6 +14,7 @@ from handlers import callbacks
 from handlers.callbacks import Callback
 from handlers.checkout.common import (
     ADDRESS,
+    CHECK,
     FIELDS,
     at,
     draft,
@@ -22,6 +29,7 @@ from handlers.i18n import Translator
 from handlers.router import error_text
 from handlers.start import main_menu
 from handlers.turn import Turn
+from services.address_parse import REQUIRED, parse
 from services.checkout import AddressInput, validate_address
 from services.customers import AddressView
 from services.errors import InvalidInput, NotFound
@@ -75,9 +83,13 @@ def _keyboard(turn: Turn, name: str) -> Keyboard:
 def ask_field(turn: Turn, name: str, fresh: bool = False, **changes: object) -> None:
     """Move to an address field and ask for it."""
     if name == "recipient" and "draft" not in changes:
-        changes["draft"] = {}  # a new address starts empty
+        changes.update(draft={}, pasted=False, reasons={})  # a new address starts empty
     move(turn, field_step(name), **changes)
-    present(turn, turn.t(f"checkout.ask.{name}"), _keyboard(turn, name), fresh or name == "phone")
+    data = draft(turn)
+    # The first step of a new address also takes the whole address pasted at once.
+    key = "first" if name == "recipient" and not data.get("pasted") else name
+    text = data.get("reasons", {}).get(name) or turn.t(f"checkout.ask.{key}")
+    present(turn, text, _keyboard(turn, name), fresh or name == "phone")
 
 
 def _reask(turn: Turn, name: str, text: str) -> None:
@@ -118,6 +130,11 @@ async def on_field(turn: Turn) -> bool:
         turn.reset()
         turn.send(turn.t("checkout.cancelled"), main_menu(turn.t))
         return False
+    if name == "recipient" and event_is_text(turn) and not draft(turn).get("pasted"):
+        found = parse(raw, default_country=turn.services.ctx.rules.default_phone_region)
+        if set(found.found()) - {"recipient"}:  # more than a name: a pasted address
+            take_paste(turn, {f: getattr(found, f) for f in found.found()})
+            return False
     try:
         value = _clean(turn, name, raw)
     except InvalidInput as error:
@@ -126,9 +143,98 @@ async def on_field(turn: Turn) -> bool:
     return accept(turn, name, value)
 
 
+def event_is_text(turn: Turn) -> bool:
+    """True for a typed message (not a shared contact, photo ...)."""
+    return turn.event.kind == "message"
+
+
+def take_paste(turn: Turn, found: dict[str, str]) -> None:
+    """A whole address in one message: keep each recognised field that passes the same checks as
+    a typed one, say what was read, and ask what is missing (a refused field with its reason)."""
+    fields: dict[str, str] = {}
+    reasons: dict[str, str] = {}
+    for name, value in found.items():
+        try:
+            fields[name] = _clean(turn, name, value)
+        except InvalidInput as error:
+            reasons[name] = error_text(turn.t, error)
+    move(turn, turn.state.name, draft=fields, pasted=True, reasons=reasons)
+    if _missing(fields):
+        turn.send(turn.t("checkout.address_read", fields=_summary(turn, fields)))
+    _next_paste_step(turn, fresh=True)
+
+
+def _missing(fields: dict[str, str]) -> list[str]:
+    return [name for name in REQUIRED if name not in fields]
+
+
+def _summary(turn: Turn, fields: dict[str, str]) -> str:
+    """The fields of a pasted address, one a line, HTML-safe; "not found" for the missing."""
+    lines = []
+    for name in FIELDS:
+        value = fields.get(name, "")
+        if name == "phone" and value:
+            value = format_phone(value, turn.services.ctx.rules.default_phone_region)
+        shown = html.escape(value) if value else turn.t("checkout.not_read")
+        lines.append(f"{turn.t(f'checkout.label.{name}')}: {shown}")
+    return "\n".join(lines)
+
+
+def _next_paste_step(turn: Turn, fresh: bool) -> None:
+    """Ask the first required field still missing, or show the whole address to check."""
+    fields = draft(turn).get("draft", {})
+    missing = _missing(fields)
+    if missing:
+        return ask_field(turn, missing[0], fresh=fresh, draft=fields)
+    show_check(turn, fresh)
+
+
+def show_check(turn: Turn, fresh: bool = False) -> None:
+    """The pasted address whole, with "Use this address" and a button to change each field."""
+    fields = draft(turn).get("draft", {})
+    move(turn, CHECK)
+    fix = [Button(turn.t(f"checkout.fix.{name}"), callbacks.encode("fix", name)) for name in FIELDS]
+    rows = [(Button(turn.t("checkout.use_address"), callbacks.encode("ck", "use")),),
+            *(tuple(fix[i:i + 2]) for i in range(0, len(fix), 2))]
+    present(turn, turn.t("checkout.check_address", fields=_summary(turn, fields)),
+            with_cancel(turn, *rows), fresh)
+
+
+async def fix_field(turn: Turn, pressed: Callback) -> None:
+    """A ✏️ button on the check screen: ask that one field again."""
+    name = pressed.word(0)
+    if not at(turn, CHECK) or name not in FIELDS:
+        return stale(turn)
+    turn.answer()
+    reasons = {k: v for k, v in draft(turn).get("reasons", {}).items() if k != name}
+    ask_field(turn, name, draft=draft(turn).get("draft", {}), reasons=reasons)
+
+
+def use_pasted(turn: Turn) -> bool:
+    """"Use this address" on the check screen; True when the address is taken."""
+    fields = draft(turn).get("draft", {})
+    if not at(turn, CHECK) or _missing(fields):
+        stale(turn)
+        return False
+    turn.answer()
+    address = validate_address(AddressInput(**{"postcode": "", **fields}),
+                               turn.services.ctx.rules.default_phone_region)
+    move(turn, CHECK, draft={}, pasted=False, reasons={}, address=asdict(address),
+         address_id=None)
+    return True
+
+
 def accept(turn: Turn, name: str, value: str) -> bool:
     """Store a checked field and ask the next one; True when the address is complete."""
     fields = {**draft(turn).get("draft", {}), name: value}
+    if draft(turn).get("pasted"):
+        if name == "phone":  # give the main menu back in place of the share-phone keyboard
+            shown = format_phone(value, turn.services.ctx.rules.default_phone_region)
+            turn.send(turn.t("checkout.phone_saved", phone=html.escape(shown)), main_menu(turn.t))
+        reasons = {k: v for k, v in draft(turn).get("reasons", {}).items() if k != name}
+        move(turn, turn.state.name, draft=fields, reasons=reasons)
+        _next_paste_step(turn, fresh=turn.event.kind != "callback")
+        return False
     following = FIELDS.index(name) + 1
     if following < len(FIELDS):
         if name == "phone":  # give the main menu back in place of the share-phone keyboard
