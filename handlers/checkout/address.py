@@ -8,6 +8,7 @@ is shown with a button to change each field before the checkout goes on.
 from __future__ import annotations
 
 import html
+import unicodedata
 from dataclasses import asdict
 
 from handlers import callbacks
@@ -36,6 +37,7 @@ from services.errors import InvalidInput, NotFound
 from services.postal import format_phone
 from services.validation import clean_text, phone, shared_phone
 
+PASTE = "paste"  # in the draft while a pasted address is completed: {"reasons": {field: why}}
 MAX_SAVED = 5  # newest saved addresses offered; older ones stay in the database
 LABEL_CHARS = 48
 # The same limits as services.checkout.validate_address: (max, min, the error's field name).
@@ -83,13 +85,25 @@ def _keyboard(turn: Turn, name: str) -> Keyboard:
 def ask_field(turn: Turn, name: str, fresh: bool = False, **changes: object) -> None:
     """Move to an address field and ask for it."""
     if name == "recipient" and "draft" not in changes:
-        changes.update(draft={}, pasted=False, reasons={})  # a new address starts empty
+        changes["draft"] = {}  # a new address starts empty
+        forget_paste(turn)
     move(turn, field_step(name), **changes)
     data = draft(turn)
     # The first step of a new address also takes the whole address pasted at once.
-    key = "first" if name == "recipient" and not data.get("pasted") else name
-    text = data.get("reasons", {}).get(name) or turn.t(f"checkout.ask.{key}")
+    key = "first" if name == "recipient" and PASTE not in data else name
+    text = _reasons(turn).get(name) or turn.t(f"checkout.ask.{key}")
     present(turn, text, _keyboard(turn, name), fresh or name == "phone")
+
+
+def forget_paste(turn: Turn) -> None:
+    """Drop the notes of a pasted address from the draft (the draft stays as small as before)."""
+    turn.go(turn.state.name, **{k: v for k, v in draft(turn).items() if k != PASTE})
+
+
+def _reasons(turn: Turn, but: str = "") -> dict[str, str]:
+    """Why recognised fields of a pasted address were refused, by field (but one)."""
+    reasons: dict[str, str] = draft(turn).get(PASTE, {}).get("reasons", {})
+    return {k: v for k, v in reasons.items() if k != but}
 
 
 def _reask(turn: Turn, name: str, text: str) -> None:
@@ -102,7 +116,10 @@ def _clean(turn: Turn, name: str, raw: str) -> str:
     if name == "phone":
         return phone(raw, turn.services.ctx.rules.default_phone_region)
     most, least, field = LIMITS[name]
-    return clean_text(raw, field, max_len=most, min_len=least)
+    value = clean_text(raw, field, max_len=most, min_len=least)
+    if name == "recipient" and not any(unicodedata.category(ch)[0] in "LNS" for ch in value):
+        raise InvalidInput(field=field, reason="empty")  # "，。" is no name (an emoji one is)
+    return value
 
 
 def _raw_value(turn: Turn, name: str) -> str | None:
@@ -130,7 +147,7 @@ async def on_field(turn: Turn) -> bool:
         turn.reset()
         turn.send(turn.t("checkout.cancelled"), main_menu(turn.t))
         return False
-    if name == "recipient" and event_is_text(turn) and not draft(turn).get("pasted"):
+    if name == "recipient" and event_is_text(turn) and PASTE not in draft(turn):
         found = parse(raw, default_country=turn.services.ctx.rules.default_phone_region)
         if set(found.found()) - {"recipient"}:  # more than a name: a pasted address
             take_paste(turn, {f: getattr(found, f) for f in found.found()})
@@ -158,7 +175,7 @@ def take_paste(turn: Turn, found: dict[str, str]) -> None:
             fields[name] = _clean(turn, name, value)
         except InvalidInput as error:
             reasons[name] = error_text(turn.t, error)
-    move(turn, turn.state.name, draft=fields, pasted=True, reasons=reasons)
+    move(turn, turn.state.name, draft=fields, **{PASTE: {"reasons": reasons}})
     if _missing(fields):
         turn.send(turn.t("checkout.address_read", fields=_summary(turn, fields)))
     _next_paste_step(turn, fresh=True)
@@ -206,8 +223,8 @@ async def fix_field(turn: Turn, pressed: Callback) -> None:
     if not at(turn, CHECK) or name not in FIELDS:
         return stale(turn)
     turn.answer()
-    reasons = {k: v for k, v in draft(turn).get("reasons", {}).items() if k != name}
-    ask_field(turn, name, draft=draft(turn).get("draft", {}), reasons=reasons)
+    move(turn, CHECK, **{PASTE: {"reasons": _reasons(turn, but=name)}})
+    ask_field(turn, name, draft=draft(turn).get("draft", {}))
 
 
 def use_pasted(turn: Turn) -> bool:
@@ -219,20 +236,19 @@ def use_pasted(turn: Turn) -> bool:
     turn.answer()
     address = validate_address(AddressInput(**{"postcode": "", **fields}),
                                turn.services.ctx.rules.default_phone_region)
-    move(turn, CHECK, draft={}, pasted=False, reasons={}, address=asdict(address),
-         address_id=None)
+    forget_paste(turn)
+    move(turn, CHECK, draft={}, address=asdict(address), address_id=None)
     return True
 
 
 def accept(turn: Turn, name: str, value: str) -> bool:
     """Store a checked field and ask the next one; True when the address is complete."""
     fields = {**draft(turn).get("draft", {}), name: value}
-    if draft(turn).get("pasted"):
+    if PASTE in draft(turn):
         if name == "phone":  # give the main menu back in place of the share-phone keyboard
             shown = format_phone(value, turn.services.ctx.rules.default_phone_region)
             turn.send(turn.t("checkout.phone_saved", phone=html.escape(shown)), main_menu(turn.t))
-        reasons = {k: v for k, v in draft(turn).get("reasons", {}).items() if k != name}
-        move(turn, turn.state.name, draft=fields, reasons=reasons)
+        move(turn, turn.state.name, draft=fields, **{PASTE: {"reasons": _reasons(turn, but=name)}})
         _next_paste_step(turn, fresh=turn.event.kind != "callback")
         return False
     following = FIELDS.index(name) + 1

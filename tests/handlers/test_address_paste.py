@@ -25,6 +25,8 @@ async def test_a_full_paste_is_shown_whole_with_a_button_per_field(
             "✏️ Street", "✏️ Postcode"} <= set(chat.buttons())
     await chat.click("Use this address")
     assert "How should we deliver" in chat.last_text
+    state = await state_of(svc, chat)  # the paste's notes are gone: the draft stays as small
+    assert set(state.data) <= {"draft", "address", "address_id", "delivery", "payment", "key"}
     await chat.click("Standard delivery")
     await chat.click("Pay online")
     assert "Alice Wang" in chat.last_text and "100 Century Ave, Pudong" in chat.last_text
