@@ -30,7 +30,7 @@ from handlers.i18n import Translator
 from handlers.router import error_text
 from handlers.start import main_menu
 from handlers.turn import Turn
-from services.address_parse import REQUIRED, parse
+from services.address_parse import REQUIRED, ParsedAddress, parse
 from services.checkout import AddressInput, validate_address
 from services.customers import AddressView
 from services.errors import InvalidInput, NotFound
@@ -149,8 +149,7 @@ async def on_field(turn: Turn) -> bool:
         return False
     if name == "recipient" and event_is_text(turn) and PASTE not in draft(turn):
         found = parse(raw, default_country=turn.services.ctx.rules.default_phone_region)
-        if set(found.found()) - {"recipient"}:  # more than a name: a pasted address
-            take_paste(turn, {f: getattr(found, f) for f in found.found()})
+        if _is_paste(found) and take_paste(turn, {f: getattr(found, f) for f in found.found()}):
             return False
     try:
         value = _clean(turn, name, raw)
@@ -165,9 +164,17 @@ def event_is_text(turn: Turn) -> bool:
     return turn.event.kind == "message"
 
 
-def take_paste(turn: Turn, found: dict[str, str]) -> None:
+def _is_paste(found: ParsedAddress) -> bool:
+    """More than a name: a phone, a place or a postcode, or a name and a street. A street alone
+    ("12345") is not enough: it is read as the name, as before."""
+    names = set(found.found())
+    return bool(names & {"phone", "region", "city", "postcode"}) or names >= {"recipient", "line"}
+
+
+def take_paste(turn: Turn, found: dict[str, str]) -> bool:
     """A whole address in one message: keep each recognised field that passes the same checks as
-    a typed one, say what was read, and ask what is missing (a refused field with its reason)."""
+    a typed one, say what was read, and ask what is missing (a refused field with its reason).
+    False when no field passes: the text is then taken as the name, as before."""
     fields: dict[str, str] = {}
     reasons: dict[str, str] = {}
     for name, value in found.items():
@@ -175,10 +182,13 @@ def take_paste(turn: Turn, found: dict[str, str]) -> None:
             fields[name] = _clean(turn, name, value)
         except InvalidInput as error:
             reasons[name] = error_text(turn.t, error)
+    if not fields:
+        return False
     move(turn, turn.state.name, draft=fields, **{PASTE: {"reasons": reasons}})
     if _missing(fields):
         turn.send(turn.t("checkout.address_read", fields=_summary(turn, fields)))
     _next_paste_step(turn, fresh=True)
+    return True
 
 
 def _missing(fields: dict[str, str]) -> list[str]:

@@ -102,3 +102,14 @@ async def test_only_a_phone_asks_the_rest_one_by_one_then_shows_the_whole(
     assert "Please check the delivery address" in chat.last_text
     await chat.click("Use this address")
     assert "How should we deliver" in chat.last_text
+
+
+async def test_a_street_alone_or_nothing_valid_is_read_as_the_name_as_before(
+        chat: CoreChat, svc: Services, shop: ShopData) -> None:
+    await fill_cart(svc, chat, {shop.tea: 1})
+    await chat.command("/checkout")
+    await chat.send("1" * 1000)  # a "street" too long to keep: nothing of it is taken
+    assert chat.texts == ["Please send the recipient's name (up to 64 characters)."]
+    await chat.send("12345")  # a number alone is no address: the name step takes it
+    assert "phone number" in chat.last_text
+    assert (await state_of(svc, chat)).data["draft"] == {"recipient": "12345"}

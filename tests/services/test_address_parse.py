@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.address_recognition import LANGUAGES, SETS, cases, wrong
 from services.address_parse import MAX_PASTE, ParsedAddress, parse
@@ -68,3 +70,14 @@ def test_full_width_digits_and_a_phone_with_the_shops_default_country() -> None:
 def test_a_district_that_two_cities_have_is_not_guessed() -> None:
     found = parse("赵六 15011112222 朝阳区建国路88号")  # 北京 and 长春 both have a 朝阳区
     assert (found.region, found.city, found.line) == ("", "", "朝阳区建国路88号")
+
+
+@settings(max_examples=200, deadline=None)  # no clock: a loaded machine must not fail it
+@given(st.text(max_size=300))
+def test_any_text_is_read_without_error_into_plain_fields(text: str) -> None:
+    found = parse(text)
+    assert all(isinstance(getattr(found, name), str) for name in found.found())
+    if found.phone:
+        assert phonenumbers.is_valid_number(phonenumbers.parse(found.phone))
+    assert set(found.missing()) | set(found.found()) >= {"recipient", "phone", "region", "city",
+                                                          "line"}
