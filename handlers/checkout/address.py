@@ -254,18 +254,15 @@ def use_pasted(turn: Turn) -> bool:
 def accept(turn: Turn, name: str, value: str) -> bool:
     """Store a checked field and ask the next one; True when the address is complete."""
     fields = {**draft(turn).get("draft", {}), name: value}
-    if PASTE in draft(turn):
-        if name == "phone":  # give the main menu back in place of the share-phone keyboard
-            shown = format_phone(value, turn.services.ctx.rules.default_phone_region)
-            turn.send(turn.t("checkout.phone_saved", phone=html.escape(shown)), main_menu(turn.t))
+    if name == "phone":  # give the main menu back in place of the share-phone keyboard
+        shown = format_phone(value, turn.services.ctx.rules.default_phone_region)
+        turn.send(turn.t("checkout.phone_saved", phone=html.escape(shown)), main_menu(turn.t))
+    if PASTE in draft(turn):  # a pasted address: what is still missing, else the whole to check
         move(turn, turn.state.name, draft=fields, **{PASTE: {"reasons": _reasons(turn, but=name)}})
         _next_paste_step(turn, fresh=turn.event.kind != "callback")
         return False
     following = FIELDS.index(name) + 1
     if following < len(FIELDS):
-        if name == "phone":  # give the main menu back in place of the share-phone keyboard
-            shown = format_phone(value, turn.services.ctx.rules.default_phone_region)
-            turn.send(turn.t("checkout.phone_saved", phone=html.escape(shown)), main_menu(turn.t))
         ask_field(turn, FIELDS[following], draft=fields)
         return False
     address = validate_address(AddressInput(**fields), turn.services.ctx.rules.default_phone_region)
