@@ -3,7 +3,8 @@
 "张三 13800138000 上海市浦东新区世纪大道100号 200120" or "Alice Wang, +86 138 0013 8000,
 100 Century Ave, Pudong, Shanghai 200120": the phone is found with phonenumbers; a Chinese
 address is read against the table of China's provinces, cities and districts
-(services/data/cn_divisions.json, administrative division codes, about 70 KB); an English one
+(services/data/cn_divisions.json: the 2020 administrative division codes, 70 KB, see
+services/data/README.md); an English one
 by its parts (country, "City, ST 12345", a postcode, a known province or city). Whatever is not
 recognised stays empty: the checkout asks for it. Nothing here is checked for length or
 validity; services.checkout.validate_address does that.
