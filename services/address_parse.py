@@ -581,7 +581,8 @@ def parse(text: str, *, default_country: str = "CN") -> ParsedAddress:
         postcode = ""
         found = _CN_POSTCODE.search(rest)
         if found:
-            postcode = found.group(1)
+            # 000000 is what shops' address exports write when there is none
+            postcode = "" if found.group(1) == "000000" else found.group(1)
             rest = f"{rest[: found.start()]}\n{rest[found.end():]}"
         rest = re.sub(r"\(\s*\)", "\n", rest)
         chinese = _parse_chinese(rest, phone, postcode)
