@@ -85,10 +85,12 @@ def _clean(text: str) -> str:
 
 def _tidy(text: str) -> str:
     """Spaces collapsed, and dropped between Chinese characters and digits ("世纪大道 100号")."""
-    text = _SPACES.sub(" ", text).strip(" ,-")
-    return re.sub(r"(?<=[\u3400-\u9fff\d]) (?=[\u3400-\u9fff\d])",
-                  lambda m: "" if _HAN.search(text[max(0, m.start() - 1): m.end() + 1]) else " ",
-                  text)
+    return _HAN_SPACE.sub("", _SPACES.sub(" ", text).strip(" ,-"))
+
+
+# A space with a Chinese character on one side and a Chinese character or a digit on the other.
+_HAN_SPACE = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff\d])|"
+                        r"(?<=\d) (?=[\u3400-\u9fff])")
 
 
 # ---------------------------------------------------------------- phones
