@@ -29,7 +29,7 @@ SCHEMA: dict[str, str] = {
     "del": "i",
     "clear": "",
     "checkout": "",
-    "ck": "w",          # checkout step choice: new, use, edit_address, edit_delivery ...
+    "ck": "w",          # checkout step choice: new, edit_address, edit_delivery, edit_payment ...
     "addr": "i",        # saved address id
     "fix": "w",         # a field of a pasted address to change: recipient, phone ... postcode
     "dlv": "w",         # delivery option code

@@ -7,9 +7,8 @@ stateDiagram-v2
     address --> delivery: a saved address
     recipient --> phone --> region --> city --> line --> postcode
     postcode --> delivery: typed or Skip
-    recipient --> address_check: the whole address pasted (fields missing asked first)
-    address_check --> recipient: fix:<field> (any field; back to the check once typed)
-    address_check --> delivery: ck:use
+    recipient --> delivery: the whole address pasted (fields missing asked first), shown
+    delivery --> recipient: fix:<field> under a pasted address (any field, then on again)
     delivery --> payment: dlv:<code>
     payment --> review: pay:<code>
     review --> address: ck:edit_address
@@ -28,7 +27,6 @@ from handlers.callbacks import Callback
 from handlers.checkout import address, choices, review
 from handlers.checkout.common import (
     ADDRESS,
-    CHECK,
     DELIVERY,
     FIELDS,
     PAYMENT,
@@ -92,26 +90,21 @@ async def typed(turn: Turn) -> None:
         choices.ask_delivery(turn, fresh=True)
     elif at(turn, PAYMENT):
         choices.ask_payment(turn, fresh=True)
-    elif at(turn, CHECK):
-        address.show_check(turn, fresh=True)
     else:
         await advance(turn, fresh=True)
 
 
 async def step_button(turn: Turn, pressed: Callback) -> None:
-    """ck:<new|skip|use|cancel|edit_address|edit_delivery|edit_payment>."""
+    """ck:<new|skip|cancel|edit_address|edit_delivery|edit_payment>."""
     choice = pressed.word(0)
     if choice == "cancel":
         return await cancel(turn)
     if choice == "new":
         return await address.new_address(turn)
-    if choice == "use":
-        if address.use_pasted(turn):
-            await advance(turn)
-        return
     if choice == "skip":
+        pasted = address.pasting(turn)  # the pasted address is shown in place: on below it
         if await address.skip_postcode(turn):
-            await advance(turn)
+            await advance(turn, fresh=pasted)
         return
     if not at(turn, REVIEW) or choice not in EDITS:
         return stale(turn)
@@ -195,5 +188,5 @@ def register(r: Registry) -> None:
     r.action("dlv", delivery)
     r.action("pay", pay_method)
     r.action("confirm", confirm)
-    for step in (ADDRESS, CHECK, DELIVERY, PAYMENT, REVIEW, *(field_step(f) for f in FIELDS)):
+    for step in (ADDRESS, DELIVERY, PAYMENT, REVIEW, *(field_step(f) for f in FIELDS)):
         r.step(step, typed)

@@ -2,8 +2,9 @@
 
 At the first field a customer may paste the whole address in one message
 (services.address_parse): every field recognised is checked like a typed one, the fields still
-missing (or recognised but refused, with the reason) are asked one by one, and the whole address
-is shown with a button to change each field before the checkout goes on.
+missing (or recognised but refused, with the reason) are asked one by one, then the whole address
+is shown with a ✏️ button per field, and the checkout goes on below it (the review shows the
+address again before anything is placed).
 """
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from handlers import callbacks
 from handlers.callbacks import Callback
 from handlers.checkout.common import (
     ADDRESS,
-    CHECK,
     FIELDS,
     at,
     draft,
@@ -25,7 +25,7 @@ from handlers.checkout.common import (
     stale,
     with_cancel,
 )
-from handlers.events import Button, Keyboard, ReplyKeyboard
+from handlers.events import Button, Inline, Keyboard, ReplyKeyboard
 from handlers.i18n import Translator
 from handlers.router import error_text
 from handlers.start import main_menu
@@ -149,8 +149,9 @@ async def on_field(turn: Turn) -> bool:
         return False
     if name == "recipient" and event_is_text(turn) and PASTE not in draft(turn):
         found = parse(raw, default_country=turn.services.ctx.rules.default_phone_region)
-        if _is_paste(found) and take_paste(turn, {f: getattr(found, f) for f in found.found()}):
-            return False
+        fields, reasons = _checked(turn, found) if _is_paste(found) else ({}, {})
+        if fields:  # else (nothing of it passes) the text is the name, as before
+            return take_paste(turn, fields, reasons)
     try:
         value = _clean(turn, name, raw)
     except InvalidInput as error:
@@ -171,24 +172,30 @@ def _is_paste(found: ParsedAddress) -> bool:
     return bool(names & {"phone", "region", "city", "postcode"}) or names >= {"recipient", "line"}
 
 
-def take_paste(turn: Turn, found: dict[str, str]) -> bool:
-    """A whole address in one message: keep each recognised field that passes the same checks as
-    a typed one, say what was read, and ask what is missing (a refused field with its reason).
-    False when no field passes: the text is then taken as the name, as before."""
+def _checked(turn: Turn, found: ParsedAddress) -> tuple[dict[str, str], dict[str, str]]:
+    """The recognised fields that pass the same checks as typed ones, and why the others fail."""
     fields: dict[str, str] = {}
     reasons: dict[str, str] = {}
-    for name, value in found.items():
+    for name in found.found():
         try:
-            fields[name] = _clean(turn, name, value)
+            fields[name] = _clean(turn, name, getattr(found, name))
         except InvalidInput as error:
             reasons[name] = error_text(turn.t, error)
-    if not fields:
-        return False
+    return fields, reasons
+
+
+def take_paste(turn: Turn, fields: dict[str, str], reasons: dict[str, str]) -> bool:
+    """A whole address in one message: say what was read and ask what is missing (a refused
+    field with its reason); True when nothing is."""
     move(turn, turn.state.name, draft=fields, **{PASTE: {"reasons": reasons}})
     if _missing(fields):
         turn.send(turn.t("checkout.address_read", fields=_summary(turn, fields)))
-    _next_paste_step(turn, fresh=True)
-    return True
+    return _next_paste_step(turn, fresh=True)
+
+
+def pasting(turn: Turn) -> bool:
+    """True while a pasted address is being completed or changed."""
+    return PASTE in draft(turn)
 
 
 def _missing(fields: dict[str, str]) -> list[str]:
@@ -207,48 +214,34 @@ def _summary(turn: Turn, fields: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def _next_paste_step(turn: Turn, fresh: bool) -> None:
-    """Ask the first required field still missing, or show the whole address to check."""
+def _next_paste_step(turn: Turn, fresh: bool) -> bool:
+    """Ask the first required field still missing; or, when none is, take the address and show
+    it whole with a ✏️ button per field (the checkout goes on below it): True then."""
     fields = draft(turn).get("draft", {})
     missing = _missing(fields)
     if missing:
-        return ask_field(turn, missing[0], fresh=fresh, draft=fields)
-    show_check(turn, fresh)
-
-
-def show_check(turn: Turn, fresh: bool = False) -> None:
-    """The pasted address whole, with "Use this address" and a button to change each field."""
-    fields = draft(turn).get("draft", {})
-    move(turn, CHECK)
-    fix = [Button(turn.t(f"checkout.fix.{name}"), callbacks.encode("fix", name)) for name in FIELDS]
-    rows = [(Button(turn.t("checkout.use_address"), callbacks.encode("ck", "use")),),
-            *(tuple(fix[i:i + 2]) for i in range(0, len(fix), 2))]
-    present(turn, turn.t("checkout.check_address", fields=_summary(turn, fields)),
-            with_cancel(turn, *rows), fresh)
-
-
-async def fix_field(turn: Turn, pressed: Callback) -> None:
-    """A ✏️ button on the check screen: ask that one field again."""
-    name = pressed.word(0)
-    if not at(turn, CHECK) or name not in FIELDS:
-        return stale(turn)
-    turn.answer()
-    move(turn, CHECK, **{PASTE: {"reasons": _reasons(turn, but=name)}})
-    ask_field(turn, name, draft=draft(turn).get("draft", {}))
-
-
-def use_pasted(turn: Turn) -> bool:
-    """"Use this address" on the check screen; True when the address is taken."""
-    fields = draft(turn).get("draft", {})
-    if not at(turn, CHECK) or _missing(fields):
-        stale(turn)
+        ask_field(turn, missing[0], fresh=fresh, draft=fields)
         return False
-    turn.answer()
     address = validate_address(AddressInput(**{"postcode": "", **fields}),
                                turn.services.ctx.rules.default_phone_region)
     forget_paste(turn)
-    move(turn, CHECK, draft={}, address=asdict(address), address_id=None)
+    move(turn, turn.state.name, draft={}, address=asdict(address), address_id=None)
+    fix = [Button(turn.t(f"checkout.fix.{name}"), callbacks.encode("fix", name)) for name in FIELDS]
+    present(turn, turn.t("checkout.pasted_address", fields=_summary(turn, asdict(address))),
+            Inline(tuple(tuple(fix[i:i + 2]) for i in range(0, len(fix), 2))), fresh)
     return True
+
+
+async def fix_field(turn: Turn, pressed: Callback) -> None:
+    """fix:<field>, a ✏️ button under a pasted address: ask that one field again; the checkout
+    then goes on from where it was."""
+    name = pressed.word(0)
+    stored = draft(turn).get("address")
+    if not stored or name not in FIELDS:  # the address was replaced, or the order placed
+        return stale(turn)
+    turn.answer()
+    move(turn, turn.state.name, address=None, **{PASTE: {"reasons": {}}})
+    ask_field(turn, name, draft=stored)
 
 
 def accept(turn: Turn, name: str, value: str) -> bool:
@@ -257,10 +250,9 @@ def accept(turn: Turn, name: str, value: str) -> bool:
     if name == "phone":  # give the main menu back in place of the share-phone keyboard
         shown = format_phone(value, turn.services.ctx.rules.default_phone_region)
         turn.send(turn.t("checkout.phone_saved", phone=html.escape(shown)), main_menu(turn.t))
-    if PASTE in draft(turn):  # a pasted address: what is still missing, else the whole to check
+    if pasting(turn):  # a pasted address: what is still missing, else the whole of it
         move(turn, turn.state.name, draft=fields, **{PASTE: {"reasons": _reasons(turn, but=name)}})
-        _next_paste_step(turn, fresh=turn.event.kind != "callback")
-        return False
+        return _next_paste_step(turn, fresh=turn.event.kind != "callback")
     following = FIELDS.index(name) + 1
     if following < len(FIELDS):
         ask_field(turn, FIELDS[following], draft=fields)

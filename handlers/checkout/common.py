@@ -11,7 +11,6 @@ ADDRESS = "checkout.address"      # choosing a saved address or a new one
 DELIVERY = "checkout.delivery"
 PAYMENT = "checkout.payment"
 REVIEW = "checkout.review"
-CHECK = "checkout.address_check"  # a pasted address shown whole: use it, or change a field
 FIELDS = ("recipient", "phone", "region", "city", "line", "postcode")  # a new address, in order
 PREFIX = "checkout."
 

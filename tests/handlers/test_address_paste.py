@@ -9,24 +9,24 @@ from tests.handlers.test_checkout import fill_cart, orders_of, state_of
 from tests.shop import ShopData
 
 PASTE = "Alice Wang, +86 138 0013 8000, 100 Century Ave, Pudong, Shanghai 200120"
+FIXES = ["✏️ Name", "✏️ Phone", "✏️ Province", "✏️ City", "✏️ Street", "✏️ Postcode"]
+SMALL = {"draft", "address", "address_id", "delivery", "payment", "key"}
 
 
-async def test_a_full_paste_is_shown_whole_with_a_button_per_field(
+async def test_a_full_paste_is_shown_whole_and_the_checkout_goes_on(
         chat: CoreChat, svc: Services, shop: ShopData) -> None:
     await fill_cart(svc, chat, {shop.tea: 1})
     await chat.command("/checkout")
     assert "or paste the whole address" in chat.last_text
     await chat.send(PASTE)
-    screen = chat.last_text
-    assert "Please check the delivery address" in screen
-    for shown in ("Alice Wang", "138 0013 8000", "Shanghai", "100 Century Ave, Pudong", "200120"):
-        assert shown in screen
-    assert {"✅ Use this address", "✏️ Name", "✏️ Phone", "✏️ Province", "✏️ City",
-            "✏️ Street", "✏️ Postcode"} <= set(chat.buttons())
-    await chat.click("Use this address")
-    assert "How should we deliver" in chat.last_text
-    state = await state_of(svc, chat)  # the paste's notes are gone: the draft stays as small
-    assert set(state.data) <= {"draft", "address", "address_id", "delivery", "payment", "key"}
+    shown, ask = chat.texts
+    assert "Delivery address" in shown
+    for value in ("Alice Wang", "138 0013 8000", "Shanghai", "100 Century Ave, Pudong", "200120"):
+        assert value in shown
+    assert "How should we deliver" in ask
+    assert set(FIXES) <= set(chat.buttons())
+    state = await state_of(svc, chat)  # taken, and the paste's notes gone: the draft as small
+    assert state.name == "checkout.delivery" and set(state.data) <= SMALL
     await chat.click("Standard delivery")
     await chat.click("Pay online")
     assert "Alice Wang" in chat.last_text and "100 Century Ave, Pudong" in chat.last_text
@@ -35,28 +35,47 @@ async def test_a_full_paste_is_shown_whole_with_a_button_per_field(
     assert (order.recipient_name, order.phone, order.region, order.city, order.address_line,
             order.postcode) == ("Alice Wang", "+8613800138000", "Shanghai", "Shanghai",
                                 "100 Century Ave, Pudong", "200120")
+    await chat.click("✏️ City")  # the order is placed: the old address's buttons do nothing
+    assert chat.answers[-1].alert and "no longer valid" in chat.answers[-1].text
 
 
-async def test_wrong_presses_on_the_check_screen_change_nothing(
+async def test_a_field_changed_from_the_review_comes_back_to_the_review(
         chat: CoreChat, svc: Services, shop: ShopData) -> None:
     await fill_cart(svc, chat, {shop.tea: 1})
     await chat.command("/checkout")
-    await chat.press("fix:city")  # before any paste: an old screen's button
+    await chat.send(PASTE)
+    await chat.click("Standard delivery")
+    await chat.click("Pay online")
+    assert "Please check your order" in chat.last_text
+    await chat.click("✏️ Phone")
+    assert "phone number" in chat.last_text
+    await chat.send("+86 139 1234 5678")
+    assert "Delivery address" in chat.texts[-2] and "139 1234 5678" in chat.texts[-2]
+    assert "Please check your order" in chat.last_text and "139 1234 5678" in chat.last_text
+    await chat.click("Confirm order")
+    (order,) = await orders_of(svc)
+    assert order.phone == "+8613912345678" and order.address_line == "100 Century Ave, Pudong"
+
+
+async def test_wrong_presses_change_nothing(chat: CoreChat, svc: Services, shop: ShopData) -> None:
+    await fill_cart(svc, chat, {shop.tea: 1})
+    await chat.command("/checkout")
+    await chat.press("fix:city")  # no address yet: an old screen's button
     assert chat.answers[-1].alert and "no longer valid" in chat.answers[-1].text
-    await chat.press("ck:use")
-    assert chat.answers[-1].alert
     assert (await state_of(svc, chat)).name == "checkout.recipient"
     await chat.send(PASTE)
     await chat.press("fix:quantity")  # forged: no such field
     assert chat.answers[-1].alert
     await chat.press("fix:" + "x" * 40)  # forged: too long for the codec
-    assert (await state_of(svc, chat)).name == "checkout.address_check"
-    await chat.send("hello")  # text at a screen of buttons: the same screen again
-    assert "Please check the delivery address" in chat.last_text
-    await chat.click("Use this address")
-    await chat.press("ck:use")  # the same button twice: the second is stale
+    state = await state_of(svc, chat)
+    assert state.name == "checkout.delivery" and state.data["address"]["city"] == "Shanghai"
+    await chat.click("✏️ City")
+    assert "✏️ Street" not in chat.buttons()  # the address became the question
+    await chat.press("fix:line")  # pressed from an older screen while the city is asked
     assert chat.answers[-1].alert
-    assert (await state_of(svc, chat)).name == "checkout.delivery"
+    assert (await state_of(svc, chat)).name == "checkout.city"
+    await chat.send("Shanghai")
+    assert "How should we deliver" in chat.last_text
 
 
 async def test_a_refused_field_is_asked_again_with_the_reason(
@@ -69,9 +88,10 @@ async def test_a_refused_field_is_asked_again_with_the_reason(
     assert "This is what I found" in first and "Alice Wang" in first and "not found" in first
     assert ask == "Please send the street address (3 to 256 characters)."
     await chat.send("100 Century Ave, Pudong")
-    screen = chat.last_text
-    assert "Please check the delivery address" in screen and "100 Century Ave, Pudong" in screen
-    assert "Alice Wang" in screen and "138 0013 8000" in screen and "200120" in screen
+    shown = chat.texts[0]
+    assert "Delivery address" in shown and "100 Century Ave, Pudong" in shown
+    assert "Alice Wang" in shown and "138 0013 8000" in shown and "200120" in shown
+    assert "How should we deliver" in chat.last_text
 
 
 async def test_a_name_alone_starts_the_field_by_field_address(
@@ -85,7 +105,7 @@ async def test_a_name_alone_starts_the_field_by_field_address(
     assert "Which city" in chat.last_text  # one field at a time, as before
 
 
-async def test_only_a_phone_asks_the_rest_one_by_one_then_shows_the_whole(
+async def test_only_a_phone_asks_the_rest_one_by_one(
         chat: CoreChat, svc: Services, shop: ShopData) -> None:
     await fill_cart(svc, chat, {shop.tea: 1})
     await chat.command("/checkout")
@@ -93,15 +113,15 @@ async def test_only_a_phone_asks_the_rest_one_by_one_then_shows_the_whole(
     first, ask = chat.texts
     assert "138 0013 8000" in first and "Who will receive" in ask and "paste" not in ask
     for value, next_ask in (("Li Lei", "province"), ("Shanghai", "city"), ("Shanghai", "street"),
-                            ("88 Nanjing Road", "Please check the delivery address")):
+                            ("88 Nanjing Road", "How should we deliver")):
         await chat.send(value)
         assert next_ask in chat.last_text
     await chat.click("✏️ Postcode")
     assert "postcode" in chat.last_text
-    await chat.click("Skip")  # back to the whole address, nothing else asked
-    assert "Please check the delivery address" in chat.last_text
-    await chat.click("Use this address")
-    assert "How should we deliver" in chat.last_text
+    await chat.click("Skip")  # the address again in place of the question, then on below it
+    shown, ask = chat.texts
+    assert "Delivery address" in shown and "88 Nanjing Road" in shown
+    assert "How should we deliver" in ask
 
 
 async def test_a_street_alone_or_nothing_valid_is_read_as_the_name_as_before(
