@@ -49,12 +49,14 @@ def _money(services: Services) -> Sweep:
 
 
 def _prune(services: Services, config: SchedulerConfig) -> Sweep:
-    """Sent messages past their keeping time; update ids past Telegram's redelivery window."""
+    """Sent messages past their keeping time; update ids past Telegram's redelivery window;
+    invoices of Telegram's form as old (their orders keep what they bought)."""
     async def sweep() -> int:
         now = services.ctx.clock.now()
         kept = timedelta(days=config.keep_sent_messages_days)
         sent = await services.outbox.prune_sent(now - kept)
-        return sent + await services.conversation.prune(now - UPDATE_ID_KEPT)
+        forms = await services.checkout_form.prune(now - kept)
+        return sent + forms + await services.conversation.prune(now - UPDATE_ID_KEPT)
 
     return sweep
 

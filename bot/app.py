@@ -55,6 +55,13 @@ def payment_providers(config: AppConfig) -> ProviderRegistry:
         from services.payments.telegram import TelegramPayments
 
         providers.append(TelegramPayments())
+    if "stripe" in config.payments.methods:
+        from services.payments.stripe import StripeProvider
+
+        stripe = config.payments.stripe
+        assert stripe.api_key and stripe.webhook_secret  # PaymentsConfig requires both
+        providers.append(StripeProvider(stripe.api_key, stripe.webhook_secret, public_url(config),
+                                        stripe.payment_method_types, stripe.api_base))
     return ProviderRegistry(providers)
 
 

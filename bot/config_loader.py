@@ -32,6 +32,8 @@ ENV_OVERRIDES: dict[str, tuple[Key, Callable[[str], Any]]] = {
     "SHOPBOT_SUPPORT_AGENTS": (("support", "agents"), _ids),
     "SHOPBOT_SANDBOX_PAYMENT_SECRET": (("payments", "sandbox_secret"), str),
     "SHOPBOT_TELEGRAM_PROVIDER_TOKEN": (("payments", "telegram_provider_token"), str),
+    "SHOPBOT_STRIPE_API_KEY": (("payments", "stripe", "api_key"), str),
+    "SHOPBOT_STRIPE_WEBHOOK_SECRET": (("payments", "stripe", "webhook_secret"), str),
     "SHOPBOT_REDIS_URL": (("redis", "url"), str),
     "SHOPBOT_WEB_HOST": (("web", "host"), str),
     "SHOPBOT_WEB_PORT": (("web", "port"), str),
@@ -45,6 +47,8 @@ SECRET_KEYS: dict[Key, str] = {
     ("telegram", "webhook", "secret_token"): "SHOPBOT_WEBHOOK_SECRET",
     ("payments", "sandbox_secret"): "SHOPBOT_SANDBOX_PAYMENT_SECRET",
     ("payments", "telegram_provider_token"): "SHOPBOT_TELEGRAM_PROVIDER_TOKEN",
+    ("payments", "stripe", "api_key"): "SHOPBOT_STRIPE_API_KEY",
+    ("payments", "stripe", "webhook_secret"): "SHOPBOT_STRIPE_WEBHOOK_SECRET",
 }
 # Values never repeated in an error message: secrets, and URLs that may carry a password.
 NOT_ECHOED = set(SECRET_KEYS.values()) | {"SHOPBOT_DATABASE_URL", "SHOPBOT_REDIS_URL"}

@@ -61,6 +61,11 @@ def web_app(config: AppConfig, shop: ShopBot) -> web.Application:
 
         provider = shop.services.ctx.payments.get("sandbox")
         app.add_subapp(PREFIX, pay_page_app(shop.services, provider))  # type: ignore[arg-type]
+    if "stripe" in shop.services.ctx.payments:
+        from bot.stripe_web import PREFIX as STRIPE
+        from bot.stripe_web import stripe_app
+
+        app.add_subapp(STRIPE, stripe_app(shop.services, shop.runtime.me))
     if config.telegram.mode == "webhook":
         secret = config.telegram.webhook.secret_token or ""
 

@@ -35,6 +35,8 @@ SCHEMA: dict[str, str] = {
     "dlv": "w",         # delivery option code
     "pay": "w",         # payment method code
     "confirm": "",
+    "buy": "i",         # "Buy now": product id (one unit, the cart left alone)
+    "again": "i",       # "Buy again": order id
     "orders": "i",      # page
     "order": "i",       # order id
     "paylink": "i",

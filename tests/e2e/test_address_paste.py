@@ -1,25 +1,17 @@
 """The whole address pasted in one message at checkout, through the sandbox on both runtimes, in
 English and Chinese: what the customer sees, what is asked, the ✏️ buttons, and the order and
-the saved address in the database afterwards."""
+the saved address in the database afterwards. The interactions from /start to a paid order with
+a pasted address are counted in tests/e2e/test_fewer_taps.py."""
 from __future__ import annotations
-
-import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
 
-from bot.runtimes import Framework
 from handlers.i18n import Translator
 from models import Address, Order
 from sandbox.client import SandboxMessage, SandboxUser
-from sandbox.server.actions import ActionError
-from tests.e2e.harness import ShopUnderTest, running_shop
-from tests.e2e.steps import WAIT, edited, new_message, press
-from tests.e2e.test_checkout import pay_page
-from tests.e2e.test_journey import pay_links, shown
+from tests.e2e.harness import ShopUnderTest
+from tests.e2e.steps import edited, new_message, press
 
 pytestmark = pytest.mark.usefixtures("framework")  # on aiogram and on python-telegram-bot
 
@@ -159,70 +151,3 @@ async def test_texts_that_are_no_address(shop: ShopUnderTest) -> None:
     state = await shop.services.conversation.load(person.id)
     assert state.name == "checkout.phone" and state.data["draft"] == {"recipient": "😀😀😀"}
 
-
-class Counted:
-    """A customer whose every message sent and button pressed is counted (an interaction)."""
-
-    def __init__(self, person: SandboxUser) -> None:
-        self.person, self.count = person, 0
-
-    async def send(self, text: str) -> None:
-        self.count += 1
-        await self.person.send(text)
-
-    async def press(self, label: str) -> None:
-        self.count += 1
-        deadline = asyncio.get_running_loop().time() + WAIT
-        while True:  # the button may come with an edit a moment after the last answer
-            try:
-                await self.person.click(label, timeout=WAIT)
-                return
-            except ActionError:
-                if asyncio.get_running_loop().time() > deadline:
-                    raise
-                await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-async def link_shop(tmp_path: Path, framework: Framework) -> AsyncIterator[ShopUnderTest]:
-    """The shop paying by the provider's link only (with Telegram Payments on, Telegram's own
-    form collects the address instead of the chat)."""
-    async with running_shop(tmp_path, payment_methods=("sandbox",),
-                            framework=framework) as running:
-        yield running
-        assert running.refused_requests() == []
-
-
-@pytest.mark.parametrize("language", ["en", "zh_CN"])
-async def test_interactions_of_a_new_customer_pasting_the_address(link_shop: ShopUnderTest,
-                                                                  language: str) -> None:
-    shop, p, t = link_shop, PEOPLE[language], texts(language)
-    person = Counted(shop.customer(p["name"], language_code=p["code"]))
-    await person.send("/start")
-    await person.press(t("menu.catalog"))
-    await person.press({"en": "Home", "zh_CN": "家居"}[language])
-    await person.press({"en": "Green tea", "zh_CN": "绿茶"}[language])
-    await person.press(t("catalog.add"))
-    await person.press(t("catalog.checkout"))
-    await new_message(person.person, t("checkout.ask.first")[:10])
-    await person.send(p["paste"])
-    await new_message(person.person, t("checkout.choose_delivery"))
-    await person.press(p["delivery"])
-    await person.press(t("checkout.method.sandbox"))
-    await person.press(t("checkout.confirm"))
-    await shown(person.person, "/pay/sandbox")
-    url = next(u for m in person.person.bot_messages for u in pay_links(m))
-    person.count += 1  # the link's button opens the provider's page
-    link = urlsplit(url)
-    async with pay_page(shop) as browser:
-        form = dict(part.split("=", 1) for part in link.query.split("&"))
-        person.count += 1  # Pay on that page
-        done = await browser.post("/pay/sandbox/confirm", data={**form, "action": "pay"})
-        assert done.status == 200
-    async with shop.services.ctx.db.read() as session:
-        (order,) = (await session.scalars(select(Order))).all()
-    assert order.status == "awaiting_review"  # paid
-    assert (order.recipient_name, order.address_line) == (p["fields"][0], p["fields"][4])
-    # 12 on the path of today (add to cart, Check out, payment and delivery chosen by hand);
-    # the issue's goal is 10 once "Buy now" and the skipped single-choice steps are in.
-    assert person.count <= 12

@@ -69,7 +69,7 @@ async def test_updates_arrive_by_webhook_with_the_secret(tmp_path: Path,
         assert info["secret_token"] == SECRET
         # The same update kinds as polling asked for (Telegram keeps the last list given).
         assert info["allowed_updates"] == shop.sandbox.bot.allowed_updates == [
-            "message", "edited_message", "callback_query", "pre_checkout_query"]
+            "message", "edited_message", "callback_query", "pre_checkout_query", "shipping_query"]
         li = shop.customer("Li")
         await li.command("/start")
         assert "Welcome" in (await new_message(li, "Welcome")).text
