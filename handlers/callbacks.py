@@ -31,6 +31,7 @@ SCHEMA: dict[str, str] = {
     "checkout": "",
     "ck": "w",          # checkout step choice: new, edit_address, edit_delivery, edit_payment ...
     "addr": "i",        # saved address id
+    "fix": "w",         # a field of a pasted address to change: recipient, phone ... postcode
     "dlv": "w",         # delivery option code
     "pay": "w",         # payment method code
     "confirm": "",

@@ -9,6 +9,8 @@ stateDiagram-v2
     address --> delivery: a saved address
     recipient --> phone --> region --> city --> line --> postcode
     postcode --> delivery: typed or Skip
+    recipient --> delivery: the whole address pasted (fields missing asked first), shown
+    delivery --> recipient: fix:<field> under a pasted address (any field, then on again)
     delivery --> payment: dlv:<code>
     payment --> review: pay:<code>
     review --> address: ck:edit_address
@@ -153,8 +155,9 @@ async def step_button(turn: Turn, pressed: Callback) -> None:
     if choice == "new":
         return await address.new_address(turn)
     if choice == "skip":
+        pasted = address.pasting(turn)  # the pasted address is shown in place: on below it
         if await address.skip_postcode(turn):
-            await advance(turn)
+            await advance(turn, fresh=pasted)
         return
     if not at(turn, REVIEW) or choice not in EDITS:
         return stale(turn)
@@ -249,6 +252,7 @@ def register(r: Registry) -> None:
     r.action("again", buy_again)
     r.action("ck", step_button)
     r.action("addr", saved_address)
+    r.action("fix", address.fix_field)
     r.action("dlv", delivery)
     r.action("pay", pay_method)
     r.action("confirm", confirm)

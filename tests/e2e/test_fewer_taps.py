@@ -23,7 +23,7 @@ from models import Address, Order, Payment, Product, Stock
 from sandbox.client import PaymentError, SandboxMessage, SandboxUser
 from tests.e2e.harness import ShopUnderTest, running_shop
 from tests.e2e.steps import WAIT, press
-from tests.e2e.test_journey import click, pay_with_link, said
+from tests.e2e.test_journey import click, pay_with_link, said, shown
 from tests.shop import place
 
 MERCHANT = "admin:taps"
@@ -245,9 +245,6 @@ async def test_new_customer_pasting_the_address_in_the_chat(tmp_path: Path, fram
                                                             language: str) -> None:
     """The chat's own checkout (a payment link), the whole address pasted in one message at the
     first address step: at most 10 interactions from /start to the paid order."""
-    # The one-message address parser is built on the `address` branch; this test runs once
-    # it is merged (then remove this line).
-    pytest.importorskip("services.address_parse")
     async with running_shop(tmp_path, payment_methods=("sandbox",),
                             framework=framework) as shop:
         p = PEOPLE[language]
@@ -263,7 +260,7 @@ async def test_new_customer_pasting_the_address_in_the_chat(tmp_path: Path, fram
         await c.person.send(PASTED[language])
         await said(c.person, re.escape(t("checkout.choose_delivery")))
         await c.click(t("checkout.delivery_button", name=p["standard"], fee=t.money(1000, "CNY")))
-        await said(c.person, p["check"])
+        await shown(c.person, p["check"])  # the delivery question becomes the review
         await c.click(t("checkout.confirm"))
         c.taps += 1  # "Pay now", then Pay on the provider's page
         await pay_with_link(shop, c.person)
