@@ -1,0 +1,275 @@
+"""The scaled-out shop as a shop deploys it (README, "Scaling out"; deploy/), on this machine.
+
+nginx (deploy/nginx/shopbot.conf) balances three `shopbot run` processes in webhook mode on
+PostgreSQL and Redis; the sandbox delivers updates to nginx over many connections at once, as
+Telegram does. 300 customers arrive over a few seconds, browse and try to buy a tea of which
+there are 20; half of those who get to check out pay cash on delivery, half take a payment
+link they never use. Mid-load one process is killed (-9) and another restarted with SIGTERM
+(a rolling restart); the killed one comes back, as its service manager would start it. Then
+the unpaid orders pass their deadline and the three processes' sweeps expire them.
+
+Afterwards: every update delivered (2xx) and recorded once, every press answered once, each
+customer's journey complete, nothing oversold, each expired order expired once with its
+stock back and its customer told once, and the processes' /metrics show that work.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text, update
+
+from bot.db import create_database
+from bot.migrate import upgrade_database
+from handlers.i18n import Translator
+from models import Order, OrderEvent, OutboxMessage, ProcessedUpdate, Stock
+from sandbox.client import CallbackAnswer, SandboxUser
+from sandbox.server.actions import ActionError
+from sandbox.testing import Sandbox, running_sandbox
+from services.database import Database
+from tests.databases import postgres_url
+from tests.reliability.processes import reachable_redis
+from tests.reliability.topology import (
+    WEBHOOK_PATH,
+    Settings,
+    Topology,
+    check_nginx_conf,
+    fresh_database,
+    nginx_path,
+    summed,
+    topology,
+)
+from tests.shop import ShopData, seed_shop
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
+CUSTOMERS = 300
+ARRIVALS = 15.0  # seconds over which the customers arrive
+STOCK = 20
+WAIT = 90.0  # a step's reply may wait for a restart and Telegram's retries
+T = Translator("en", "Asia/Shanghai")
+PRESSES: Counter[int] = Counter()  # inline buttons pressed, by customer
+
+
+def need_nginx() -> None:
+    if nginx_path() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("nginx is not installed in CI (.ci/run installs nginx-light)")
+        pytest.skip("the topology tests need nginx (apt-get install nginx-light)")
+
+
+@asynccontextmanager
+async def shop_database(stock: int = STOCK) -> AsyncIterator[tuple[str, Database, ShopData]]:
+    """A fresh PostgreSQL database, migrated as `shopbot run` does, with the test shop."""
+    async with fresh_database(postgres_url()) as url, AsyncExitStack() as stack:
+        await asyncio.to_thread(upgrade_database, url)
+        db, engines = create_database(url, pool_size=5)
+        for engine in engines:
+            stack.push_async_callback(engine.dispose)
+        data = await seed_shop(db)
+        async with db.write() as session:
+            await session.execute(update(Stock).where(Stock.product_id == data.tea)
+                                  .values(on_hand=stock))
+        yield url, db, data
+
+
+async def shown(person: SandboxUser, wanted: str, after: int = 0) -> None:
+    """Wait until a bot message (new or edited) after message `after` shows `wanted`."""
+    for _ in range(int(WAIT / 0.05)):
+        if any(wanted in (m.text or "") or wanted in json.dumps(m.get("reply_markup") or {},
+                                                              ensure_ascii=False)
+               for m in person.bot_messages if m.message_id > after):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{person.first_name} never saw {wanted!r}: "
+                         f"{[m.text for m in person.bot_messages][-3:]}")
+
+
+async def press(person: SandboxUser, label: str) -> CallbackAnswer:
+    """Press an inline button once it is on screen; the bot's answer (there must be one)."""
+    for _ in range(int(WAIT / 0.05)):
+        try:
+            answer = await person.click(label, timeout=WAIT)
+        except ActionError:
+            await asyncio.sleep(0.05)
+            continue
+        assert isinstance(answer, CallbackAnswer), f"{person.first_name}: {label!r} unanswered"
+        PRESSES[person.id] += 1
+        return answer
+    raise AssertionError(f"{person.first_name}: no button {label!r}")
+
+
+def newest(person: SandboxUser) -> int:
+    messages = person.bot_messages
+    return messages[-1].message_id if messages else 0
+
+
+@dataclass
+class Journey:
+    """What one customer did and saw."""
+
+    person: SandboxUser
+    method: str
+    outcome: str = ""
+    presses: int = 0
+
+
+async def journey(sandbox: Sandbox, index: int, delay: float) -> Journey:
+    """Browse to the tea; if it can still be added, check out (cash or a payment link)."""
+    await asyncio.sleep(delay)
+    person = sandbox.user(f"Customer{index}", language_code="en",
+                          phone_number=f"86138{index:08d}")
+    trip = Journey(person, "cod" if index % 2 else "sandbox")
+    await person.command("/start")
+    await shown(person, "Welcome")
+    await person.click(T("menu.catalog"))  # the menu's reply keyboard: a message
+    await press(person, "Home")
+    before = newest(person)
+    await press(person, "Green tea")
+    await shown(person, T("catalog.back"), before)
+    card = person.bot_messages[-1]
+    if T("catalog.add") not in json.dumps(card.get("reply_markup"), ensure_ascii=False):
+        trip.outcome = "sold out"
+        return trip
+    answer = await press(person, T("catalog.add"))
+    if answer.text != T("catalog.added", qty=1, name="Green tea"):
+        trip.outcome = "sold out"
+        return trip
+    await press(person, T("catalog.checkout"))
+    await shown(person, T("checkout.ask.recipient")[:20])
+    await person.send(f"Customer {index}")
+    await shown(person, T("checkout.ask.phone")[:20])
+    await person.click(T("checkout.share_phone"))  # a reply keyboard button: a message
+    for step, value in (("region", "Shanghai"), ("city", "Shanghai"),
+                        ("line", "88 Nanjing Road")):
+        await shown(person, T(f"checkout.ask.{step}")[:10])
+        await person.send(value)
+    await shown(person, T("checkout.ask.postcode")[:10])
+    await press(person, T("checkout.skip"))
+    await press(person, "Standard delivery")
+    await press(person, T(f"checkout.method.{trip.method}"))
+    answer = await press(person, T("checkout.confirm"))
+    if answer.show_alert:
+        trip.outcome = "sold out"
+        return trip
+    await shown(person, "is placed")
+    trip.outcome = "placed"
+    return trip
+
+
+async def kill_and_restart(running: Topology, started: asyncio.Event) -> None:
+    """Mid-load: kill -9 one process, SIGTERM another (rolling restart), bring both back."""
+    await started.wait()
+    await asyncio.sleep(ARRIVALS / 3)
+    victim = running.bots[0]
+    victim.kill()
+    await asyncio.sleep(ARRIVALS / 3)
+    stopping = running.bots[1]
+    assert await stopping.terminate() == 0  # finished what it had, took nothing new
+    stopping.start()
+    victim.start()
+    await asyncio.gather(stopping.ready(), victim.ready())
+
+
+def delivered(sandbox: Sandbox) -> Counter[int]:
+    return Counter(e["update_id"] for e in sandbox.deliveries if e["error"] is None)
+
+
+async def test_the_deployed_nginx_config_is_valid(tmp_path: Path) -> None:
+    need_nginx()
+    result = check_nginx_conf(tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+async def test_three_processes_behind_nginx_with_a_kill_and_a_rolling_restart(
+        tmp_path: Path) -> None:
+    need_nginx()
+    redis = await reachable_redis()
+    async with AsyncExitStack() as stack:
+        sandbox = await stack.enter_async_context(running_sandbox(flood_limits=False))
+        sandbox.deliveries = []  # type: ignore[attr-defined]
+        watch = asyncio.create_task(_record_deliveries(sandbox))
+        stack.callback(watch.cancel)
+        PRESSES.clear()
+        url, db, data = await stack.enter_async_context(shop_database())
+        settings = Settings(sandbox.token, sandbox.api_url, url, redis, "nginx", tmp_path)
+        running = await stack.enter_async_context(topology(settings, 3))
+        assert sandbox.bot.webhook is not None
+        assert sandbox.bot.webhook.url == running.nginx.url + WEBHOOK_PATH  # type: ignore[union-attr]
+
+        started = asyncio.Event()
+        chaos = asyncio.create_task(kill_and_restart(running, started))
+        rng = random.Random(25)
+        trips = [asyncio.create_task(journey(sandbox, i, rng.uniform(0, ARRIVALS)))
+                 for i in range(CUSTOMERS)]
+        started.set()
+        done = await asyncio.gather(*trips)
+        await chaos
+
+        # Every update went out, was answered 2xx once, and its turn recorded at most once.
+        for _ in range(600):
+            if not sandbox.bot.updates:
+                break
+            await asyncio.sleep(0.1)
+        assert sandbox.bot.updates == []
+        counts = delivered(sandbox)
+        assert set(counts) == set(range(1, sandbox.bot.next_update_id))
+        assert max(counts.values()) == 1
+        answers = Counter(e.params["callback_query_id"]
+                          for e in sandbox.requests("answerCallbackQuery") if e.ok)
+        assert sum(answers.values()) == len(answers) == sum(PRESSES.values())
+
+        placed = [t for t in done if t.outcome == "placed"]
+        assert len(placed) == STOCK  # the tea sold out, to no more people than it had units
+        assert {t.outcome for t in done} == {"placed", "sold out"}
+        async with db.read() as session:
+            orders = (await session.execute(select(Order.customer_id, Order.status))).all()
+            tea = (await session.scalars(select(Stock).where(Stock.product_id == data.tea))).one()
+        assert len(orders) == STOCK and tea.reserved == STOCK
+        for trip in done:
+            assert sum("is placed" in (m.text or "") for m in trip.person.bot_messages) == (
+                trip.outcome == "placed")
+
+        # The unpaid orders reach their deadline: the three processes' sweeps expire each once.
+        async with db.write() as session:
+            await session.execute(update(Order).where(Order.status == "pending_payment")
+                                  .values(payment_deadline=func.now() - text("interval '1 s'")))
+        unpaid = [t for t in placed if t.method == "sandbox"]
+        for trip in unpaid:
+            await shown(trip.person, "has expired")
+        async with db.read() as session:
+            expired = (await session.execute(
+                select(OrderEvent.order_id, func.count()).where(OrderEvent.to_status == "expired")
+                .group_by(OrderEvent.order_id))).all()
+            tea = await session.get(Stock, (tea.product_id, tea.warehouse_id))
+            told = (await session.execute(
+                select(OutboxMessage.order_id, func.count(), func.min(OutboxMessage.status))
+                .where(OutboxMessage.template == "order_expired")
+                .group_by(OutboxMessage.order_id))).all()
+            recorded = await session.scalar(select(func.count()).select_from(ProcessedUpdate))
+        assert len(expired) == len(unpaid) and all(n == 1 for _, n in expired)
+        assert tea is not None and tea.reserved == STOCK - len(unpaid)
+        assert len(told) == len(unpaid) and all(n == 1 and s == "sent" for _, n, s in told)
+        for trip in unpaid:
+            assert sum("has expired" in (m.text or "") for m in trip.person.bot_messages) == 1
+
+        # What the processes say about it (the killed one's counts died with it).
+        samples = [await bot.metrics() for bot in running.bots]
+        assert summed(samples, "shopbot_updates_total") >= 1
+        assert summed(samples, 'shopbot_sweep_rows_total{sweep="expire_unpaid"}') == len(unpaid)
+        assert summed(samples, "shopbot_turn_seconds_count") >= 1
+        assert summed(samples, "shopbot_outbox_backlog") == 0
+        assert recorded is not None and recorded > 0
+
+
+async def _record_deliveries(sandbox: Sandbox) -> None:
+    async for event in sandbox.state.subscribe():
+        if event.get("type") == "webhook_delivery":
+            sandbox.deliveries.append(event)  # type: ignore[attr-defined]
