@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from importlib import metadata
@@ -154,8 +153,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_public_links(config)  # before anything starts: a payment link nobody can open
     upgrade_database(config.database.url)
     # Logging starts after the migration, so a start-up failure is one line, not INFO chatter.
-    logging.basicConfig(level=config.logging.level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logs import configure
+
+    configure(config.logging.level, config.logging.format)
     from bot import app
 
     app.run(config)

@@ -36,6 +36,7 @@ ENV_OVERRIDES: dict[str, tuple[Key, Callable[[str], Any]]] = {
     "SHOPBOT_WEB_HOST": (("web", "host"), str),
     "SHOPBOT_WEB_PORT": (("web", "port"), str),
     "SHOPBOT_LOG_LEVEL": (("logging", "level"), str),
+    "SHOPBOT_LOG_FORMAT": (("logging", "format"), str),
 }
 # Secrets come from the environment only, so config.yaml can be committed and shared.
 SECRET_KEYS: dict[Key, str] = {

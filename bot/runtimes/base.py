@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
-from bot import metrics
+from bot import logs, metrics
 from bot.polling import DRAIN_TIMEOUT, Poller
 from bot.runtimes.chat_check import ChatRights, check_chats
 from handlers.events import DeliveryError, Event, ForceReply, Reply, SendText
@@ -122,7 +122,8 @@ class FeedingRuntime(ABC, Generic[U]):
             if event is None:
                 return
             async with self.chats.hold(event.chat_id):
-                with metrics.update_handled(event.kind):
+                with metrics.update_handled(event.kind), \
+                        logs.about_update(event.update_id, event.user.id):
                     if event.kind == "document":
                         event = await self._with_file(event)
                     replies = await self.conversation.handle(event)
