@@ -24,22 +24,35 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlalchemy import func, select, text, update
 
 from bot.db import create_database
 from bot.migrate import upgrade_database
 from handlers.i18n import Translator
-from models import Order, OrderEvent, OutboxMessage, ProcessedUpdate, Stock
+from models import (
+    Cart,
+    CartLine,
+    Customer,
+    Order,
+    OrderEvent,
+    OutboxMessage,
+    ProcessedUpdate,
+    Stock,
+)
 from sandbox.client import CallbackAnswer, SandboxUser
 from sandbox.server.actions import ActionError
+from sandbox.server.methods.common import public
 from sandbox.testing import Sandbox, running_sandbox
 from services.database import Database
 from tests.databases import postgres_url
 from tests.reliability.processes import reachable_redis
 from tests.reliability.topology import (
+    SECRET,
     WEBHOOK_PATH,
     Settings,
+    ShopbotProcess,
     Topology,
     check_nginx_conf,
     fresh_database,
@@ -284,6 +297,68 @@ async def test_three_processes_behind_nginx_with_a_kill_and_a_rolling_restart(
         assert summed(samples, "shopbot_turn_seconds_count") >= 1
         assert summed(samples, "shopbot_outbox_backlog") == 0
         assert recorded is not None and recorded > 0
+
+
+async def deliver(sandbox: Sandbox, count: int, *bots: ShopbotProcess) -> None:
+    """Take the next `count` updates off the sandbox's queue (no webhook is set: this test is
+    Telegram's delivery) and POST them, at the same moment, one to each of `bots` in turn."""
+    for _ in range(int(WAIT / 0.01)):
+        if len(sandbox.bot.updates) >= count:
+            break
+        await asyncio.sleep(0.01)
+    updates = [sandbox.bot.updates.pop(0) for _ in range(count)]
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with aiohttp.ClientSession() as http:
+        async def post(update: dict, bot: ShopbotProcess) -> int:
+            async with http.post(bot.url + WEBHOOK_PATH, json=public(update),
+                                 headers=headers) as r:
+                return r.status
+        statuses = await asyncio.gather(*(post(u, bots[i % len(bots)])
+                                          for i, u in enumerate(updates)))
+    assert statuses == [200] * count
+
+
+async def test_two_presses_of_one_customer_at_two_processes_at_once(tmp_path: Path) -> None:
+    """A customer's turns take turns across processes: of two presses of "Add to cart" that
+    reach two processes at the same moment, the second reads the cart the first wrote."""
+    redis = await reachable_redis()
+    async with AsyncExitStack() as stack:
+        sandbox = await stack.enter_async_context(running_sandbox())
+        url, db, data = await stack.enter_async_context(shop_database())
+        settings = Settings(sandbox.token, sandbox.api_url, url, redis, "http://127.0.0.1:9",
+                            tmp_path)
+        running = await stack.enter_async_context(topology(settings, 2, balancer=False))
+        first, second = running.bots
+        async with aiohttp.ClientSession() as http:  # the test delivers the updates itself
+            async with http.post(f"{sandbox.api_url}/bot{sandbox.token}/deleteWebhook") as r:
+                assert r.status == 200
+        for index in range(5):
+            person = sandbox.user(f"Twice{index}", language_code="en")
+            await person.command("/start")
+            await deliver(sandbox, 1, first)
+            await person.click(T("menu.catalog"))
+            await deliver(sandbox, 1, second)
+            pressed = asyncio.create_task(person.click("Home", timeout=WAIT))
+            await deliver(sandbox, 1, first)
+            await pressed
+            pressed = asyncio.create_task(person.click("Green tea", timeout=WAIT))
+            await deliver(sandbox, 1, second)
+            await pressed
+            await shown(person, T("catalog.add"))
+            twice = [asyncio.create_task(person.click(T("catalog.add"), timeout=WAIT))
+                     for _ in range(2)]
+            await deliver(sandbox, 2, first, second)
+            answers = await asyncio.gather(*twice)
+            assert [a.text for a in answers] == [T("catalog.added", qty=1, name="Green tea")] * 2
+            await shown(person, "2 items")
+            added = [m.text for m in person.bot_messages if "Your cart" in (m.text or "")]
+            assert len(added) == 2 and "1 item," in added[0] and "2 items" in added[1], added
+            async with db.read() as session:
+                quantity = await session.scalar(
+                    select(CartLine.quantity).join(Cart, Cart.id == CartLine.cart_id)
+                    .join(Customer, Customer.id == Cart.customer_id)
+                    .where(Customer.telegram_id == person.id, CartLine.product_id == data.tea))
+            assert quantity == 2
 
 
 async def _record_deliveries(sandbox: Sandbox) -> None:
