@@ -329,9 +329,9 @@ async def test_two_presses_of_one_customer_at_two_processes_at_once(tmp_path: Pa
                             tmp_path)
         running = await stack.enter_async_context(topology(settings, 2, balancer=False))
         first, second = running.bots
-        async with aiohttp.ClientSession() as http:  # the test delivers the updates itself
-            async with http.post(f"{sandbox.api_url}/bot{sandbox.token}/deleteWebhook") as r:
-                assert r.status == 200
+        async with aiohttp.ClientSession() as http, http.post(  # the test delivers updates
+                f"{sandbox.api_url}/bot{sandbox.token}/deleteWebhook") as r:
+            assert r.status == 200
         for index in range(5):
             person = sandbox.user(f"Twice{index}", language_code="en")
             await person.command("/start")
