@@ -263,6 +263,10 @@ class Topology:
     bots: list[ShopbotProcess]
     settings: Settings
 
+    def stop(self) -> None:
+        for bot in self.bots:
+            bot.stop()
+
 
 @asynccontextmanager
 async def topology(settings: Settings, processes: int, balancer: bool = True
@@ -281,7 +285,7 @@ async def topology(settings: Settings, processes: int, balancer: bool = True
                 settings.webhook_url = nginx.url
         bots = [ShopbotProcess(settings, f"bot{i}", port) for i, port in enumerate(ports)]
         running = Topology(nginx, bots, settings)
-        stack.callback(lambda: [bot.stop() for bot in running.bots])
+        stack.callback(running.stop)
         await asyncio.gather(*(bot.ready() for bot in bots))
         yield running
 
