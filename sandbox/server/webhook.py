@@ -4,8 +4,9 @@
   default 40), from a window of the oldest 2 x max_connections pending updates;
 - each update belongs to a queue, and a queue has one update in flight at a time, in order:
   a chat's messages (and edits) share the chat's queue; a user's callback queries are a queue
-  of their own, as are their pre-checkout and shipping queries (so a customer's button press
-  and their typed message may arrive together, on two connections); other kinds are alone;
+  of their own, as are their pre-checkout and shipping queries, and a chat's member updates
+  (so a customer's button press and their typed message may arrive together, on two
+  connections); other kinds are alone;
 - an update whose POST did not answer 2xx (an error status, a refused or cut connection, a
   timeout) is sent again: the first retry at once (or after the response's Retry-After,
   capped at an hour), then after 2, 4, 8... units of `webhook_retry_initial` (1 s), at most
@@ -96,6 +97,7 @@ async def _run_reply_method(
 
 
 QUERY_KINDS = ("callback_query", "pre_checkout_query", "shipping_query", "inline_query")
+MESSAGE_KINDS = ("message", "edited_message", "channel_post", "edited_channel_post")
 QUERY_EXPIRES = 150.0  # seconds Telegram keeps a query update it could not deliver
 MESSAGE_EXPIRES = 86_400.0
 MAX_RETRY_AFTER = 3600
@@ -108,8 +110,8 @@ def queue_of(update: dict[str, Any]) -> tuple[str, int]:
     if isinstance(payload, dict):
         if kind in QUERY_KINDS and isinstance(payload.get("from"), dict):
             return kind, int(payload["from"]["id"])
-        if isinstance(payload.get("chat"), dict):
-            return "chat", int(payload["chat"]["id"])
+        if isinstance(payload.get("chat"), dict):  # messages and their edits share the chat's
+            return "chat" if kind in MESSAGE_KINDS else kind, int(payload["chat"]["id"])
     return "alone", int(update["update_id"])
 
 
@@ -124,7 +126,8 @@ class _Pending:
 
 
 async def _deliver_loop(state: SandboxState, bot: BotRecord) -> None:
-    timeout = aiohttp.ClientTimeout(total=state.config.webhook_timeout)
+    idle = state.config.webhook_timeout  # Telegram: HttpOutboundConnection(..., idle_timeout=60)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=idle, sock_read=idle)
     pending: dict[int, _Pending] = {}
     sending: dict[int, asyncio.Task[None]] = {}
     connector = aiohttp.TCPConnector(limit=100)
