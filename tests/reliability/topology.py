@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -71,7 +72,8 @@ pid {folder}/nginx.pid;
 error_log {folder}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    access_log {folder}/access.log;
+    log_format upstreams '$request_uri $status $upstream_addr';
+    access_log {folder}/access.log upstreams;
     client_body_temp_path {folder}/body;
     proxy_temp_path {folder}/proxy;
     fastcgi_temp_path {folder}/fastcgi;
@@ -119,6 +121,16 @@ class Nginx:
             except OSError:
                 await asyncio.sleep(0.05)
         raise AssertionError("nginx does not listen")
+
+    def answered_by(self) -> Counter[int]:
+        """Requests nginx answered 200, by the port of the process that answered (the last
+        one it tried)."""
+        ports: Counter[int] = Counter()
+        for line in (self.folder / "access.log").read_text(encoding="utf-8").splitlines():
+            _, status, tried = line.split(" ", 2)
+            if status == "200":
+                ports[int(tried.rsplit(":", 1)[1])] += 1
+        return ports
 
     def stop(self) -> None:
         if self.proc.poll() is None:
