@@ -7,11 +7,13 @@ twice at once, see services/orders/sweeps.py).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import metrics
 from bot.config_sections import SchedulerConfig
 from services.container import Services
 
@@ -85,11 +87,14 @@ def start_scheduler(services: Services, config: SchedulerConfig) -> AsyncIOSched
 
 def _logged(job_id: str, sweep: Sweep) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
+        start = time.perf_counter()
         try:
             moved = await sweep()
         except Exception:  # the next run tries again; the due rows are still due
+            metrics.sweep_ran(job_id, time.perf_counter() - start, None)
             log.exception("%s failed", job_id)
             return
+        metrics.sweep_ran(job_id, time.perf_counter() - start, moved)
         if moved:
             log.info("%s: %s done", job_id, moved)
 

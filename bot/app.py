@@ -187,8 +187,9 @@ async def serve(config: AppConfig, clock: StartupClock | None = None) -> None:
         await prepare_in_child(config, demo=world is not None)
         clock.mark("database schema" + (" and demo shop" if world else ""))
         # Logging starts after the migration, so a start-up failure is one line, not chatter.
-        logging.basicConfig(level=config.logging.level,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        from bot.logs import configure
+
+        configure(config.logging.level, config.logging.format)
         db, engines = create_database(config.database.url, config.database.pool_size)
         for engine in engines:
             stack.push_async_callback(engine.dispose)

@@ -26,6 +26,8 @@ ENV_OVERRIDES: dict[str, tuple[Key, Callable[[str], Any]]] = {
     "BOT_TOKEN": (("telegram", "token"), str),
     "SHOPBOT_WEBHOOK_URL": (("telegram", "webhook", "public_url"), str),
     "SHOPBOT_WEBHOOK_SECRET": (("telegram", "webhook", "secret_token"), str),
+    "SHOPBOT_WEBHOOK_HOST": (("telegram", "webhook", "host"), str),
+    "SHOPBOT_WEBHOOK_PORT": (("telegram", "webhook", "port"), str),
     "SHOPBOT_ADMIN_CHAT_ID": (("admin", "chat_id"), str),
     "SHOPBOT_ADMIN_USER_IDS": (("admin", "user_ids"), _ids),
     "SHOPBOT_SUPPORT_CHAT_ID": (("support", "chat_id"), str),
@@ -38,6 +40,7 @@ ENV_OVERRIDES: dict[str, tuple[Key, Callable[[str], Any]]] = {
     "SHOPBOT_WEB_HOST": (("web", "host"), str),
     "SHOPBOT_WEB_PORT": (("web", "port"), str),
     "SHOPBOT_LOG_LEVEL": (("logging", "level"), str),
+    "SHOPBOT_LOG_FORMAT": (("logging", "format"), str),
 }
 # Secrets come from the environment only, so config.yaml can be committed and shared.
 SECRET_KEYS: dict[Key, str] = {

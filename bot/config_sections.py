@@ -338,6 +338,7 @@ class LoggingConfig(Section):
     """How much to log."""
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    format: Literal["text", "json"] = "text"
 
     @field_validator("level", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
+from bot import logs, metrics
 from bot.polling import DRAIN_TIMEOUT, Poller
 from bot.runtimes.chat_check import ChatRights, check_chats
 from handlers.events import (
@@ -156,11 +157,13 @@ class FeedingRuntime(ABC, Generic[U]):
             if event is None:
                 return
             async with self.chats.hold(event.chat_id):
-                if event.kind == "document":
-                    event = await self._with_file(event)
-                replies = await self.conversation.handle(event)
-                await self._deliver(event, replies)
-                await self.conversation.delivered(event, replies)
+                with metrics.update_handled(event.kind), \
+                        logs.about_update(event.update_id, event.user.id):
+                    if event.kind == "document":
+                        event = await self._with_file(event)
+                    replies = await self.conversation.handle(event)
+                    await self._deliver(event, replies)
+                    await self.conversation.delivered(event, replies)
         finally:
             if task is not None:
                 self.feeding.discard(task)

@@ -17,7 +17,7 @@ class SandboxConfig:
     shipping_timeout: float = 10.0
     webhook_retry_initial: float = 1.0
     webhook_retry_max: float = 60.0
-    webhook_timeout: float = 10.0
+    webhook_timeout: float = 60.0  # the Bot API server's idle timeout on a webhook connection
     max_file_size: int = 20 * 1024 * 1024
     # A user must press Start before a bot may write to them, like Telegram; False relaxes it.
     require_start: bool = False
