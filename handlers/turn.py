@@ -47,6 +47,7 @@ class Turn:
     settings: Settings
     replies: list[Reply] = field(default_factory=list)
     state_changed: bool = False
+    left: State | None = None  # a step this turn left (the same button again reopens it)
 
     @property
     def chat_id(self) -> int:
@@ -96,7 +97,7 @@ class Turn:
     def reset(self) -> None:
         """Leave any step."""
         if self.state.name or self.state.data:
-            self.state = State()
+            self.left, self.state = self.state, State()
             self.state_changed = True
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import secrets
+from typing import Any
 
 from handlers.events import ForceReply
 from handlers.turn import Turn
@@ -28,6 +29,19 @@ def mention(turn: Turn) -> str:
     """The acting admin as a text mention (notifies them; `selective` targets them)."""
     user = turn.event.user
     return f'<a href="tg://user?id={user.id}">{html.escape(user.first_name)}</a>'
+
+
+def begin(turn: Turn, step: str, **data: Any) -> None:
+    """Open a step that asks a typed question. The same button pressed again before the answer
+    (a double click) reopens the step the press left: the question already asked stays
+    answerable, and the one asked now joins it."""
+    for state in (turn.state, turn.left):
+        if state is not None and state.name == step and all(
+                state.data.get(key) == value for key, value in data.items()):
+            if state is not turn.state:
+                turn.state, turn.state_changed = state, True
+            return
+    turn.go(step, **data)
 
 
 def ask(turn: Turn, question: str, placeholder: str) -> None:

@@ -12,7 +12,7 @@ from handlers import callbacks
 from handlers.admin.cards.common import CARD_STEPS, actor, leave_card_step
 from handlers.admin.cards.steps import refund_amount, typed
 from handlers.admin.cards.view import esc
-from handlers.admin.prompts import ask
+from handlers.admin.prompts import ask, begin
 from handlers.callbacks import Callback
 from handlers.events import Button, EditText, Inline
 from handlers.i18n import Translator
@@ -150,7 +150,7 @@ def _money(turn: Turn, amount: int) -> str:
 
 async def _ask(turn: Turn, view: ReturnView, step: str, key: str, hint: str,
                **params: object) -> None:
-    turn.go(step, return_id=view.id, card=turn.event.callback_message_id, **params)
+    begin(turn, step, return_id=view.id, card=turn.event.callback_message_id, **params)
     ask(turn, turn.t(key, id=view.id, **params), turn.t(hint))
     turn.answer()
 

@@ -19,7 +19,7 @@ from handlers.admin.cards.common import (
     told_raced,
 )
 from handlers.admin.cards.view import carrier_screen, esc, warehouse_screen
-from handlers.admin.prompts import ask
+from handlers.admin.prompts import ask, begin
 from handlers.callbacks import Callback
 from handlers.events import SendDocument
 from handlers.turn import Turn
@@ -75,8 +75,8 @@ async def confirm(turn: Turn, card: OrderCard) -> None:
 
 async def ask_reason(turn: Turn, card: OrderCard, action: str) -> None:
     """Reject or cancel: the reason (sent to the customer) comes in the next message."""
-    turn.go(REASON_STEP, order_id=card.order.id, action=action,
-            card=turn.event.callback_message_id)
+    begin(turn, REASON_STEP, order_id=card.order.id, action=action,
+          card=turn.event.callback_message_id)
     ask(turn, turn.t(f"admin_cards.ask_reason.{action}", number=esc(card.order.number)),
         turn.t("admin.hint.reason"))
     turn.answer()
@@ -130,7 +130,7 @@ async def deliver(turn: Turn, card: OrderCard) -> None:
 
 async def refund(turn: Turn, card: OrderCard) -> None:
     """Refund part of the order: the amount comes in the next message."""
-    turn.go(REFUND_STEP, order_id=card.order.id, card=turn.event.callback_message_id)
+    begin(turn, REFUND_STEP, order_id=card.order.id, card=turn.event.callback_message_id)
     ask(turn, turn.t("admin_cards.ask_amount", number=esc(card.order.number),
                      max=turn.t.money(card.refundable, card.order.currency)),
         turn.t("admin.hint.amount"))
@@ -160,8 +160,8 @@ async def on_carrier(turn: Turn, pressed: Callback) -> None:
     if m.SHIP not in card.actions:
         return refuse_stale(turn, card)
     carrier = turn.services.ctx.carriers.get(code)
-    turn.go(TRACKING_STEP, order_id=order_id, carrier=carrier.code,
-            card=turn.event.callback_message_id)
+    begin(turn, TRACKING_STEP, order_id=order_id, carrier=carrier.code,
+          card=turn.event.callback_message_id)
     ask(turn, turn.t("admin_cards.ask_tracking", number=esc(card.order.number),
                      carrier=esc(carrier.profile.name(turn.t.language))),
         turn.t("admin.hint.tracking"))
