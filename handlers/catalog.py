@@ -28,9 +28,11 @@ MAX_CATEGORY_BUTTONS = 90  # Bot API allows 100 buttons; leave room for the cart
 FROM_CATEGORY, FROM_SEARCH = 0, 1
 SEARCH_STEP = "search"
 
-# A card may be a photo, and editMessageText cannot turn a photo into text: so the card's own
-# buttons send new messages. "item" opens a card remembering the list it came from, "back"
-# returns to that list as a new message, while paging ("cat", "sp") edits the list in place.
+# Navigation edits the pressed message in place (Turn.show, Turn.show_photo): paging ("cat",
+# "sp") edits the list, "item" turns the list into the card (a photo card by editMessageMedia,
+# which also turns text into a photo) remembering the list it came from, "back" turns the card
+# back into that list. Only a photo becoming text has no Bot API call: then the list comes as
+# a new message and the card is deleted (Turn.show).
 callbacks.register("item", "iii")  # product id, where from (FROM_*), list page
 callbacks.register("back", "iii")  # where to (FROM_*), category id (0 for search), page
 
@@ -63,7 +65,7 @@ def short(name: str, limit: int = BUTTON_NAME_CHARS) -> str:
 
 
 def cart_button(t: Translator) -> Button:
-    """Open the cart (as a new message)."""
+    """Open the cart (in place of the pressed screen)."""
     return Button(t("catalog.cart_button"), callbacks.encode("cart"))
 
 
@@ -72,13 +74,10 @@ def catalog_button(t: Translator) -> Button:
     return Button(t("catalog.categories_button"), callbacks.encode("cats"))
 
 
-def _put(turn: Turn, text: str, keyboard: Inline, new: bool) -> None:
-    """Edit the pressed list in place, or send it anew (after a card, which may be a photo)."""
+def _put(turn: Turn, text: str, keyboard: Inline) -> None:
+    """Answer the press and show the screen in place of the pressed one (new after a command)."""
     turn.answer()
-    if new:
-        turn.send(text, keyboard)
-    else:
-        turn.show(text, keyboard)
+    turn.show(text, keyboard)
 
 
 async def categories(turn: Turn) -> None:
@@ -89,7 +88,7 @@ async def categories(turn: Turn) -> None:
                         count=c.product_count), callbacks.encode("cat", c.id, 0)) for c in shelves]
     rows = tuple(tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2))
     text = t("catalog.choose_category") if shelves else t("catalog.no_categories")
-    _put(turn, text, Inline(rows + ((cart_button(t),),)), new=False)
+    _put(turn, text, Inline(rows + ((cart_button(t),),)))
 
 
 async def categories_button(turn: Turn, pressed: Callback) -> None:
@@ -113,7 +112,7 @@ def _listing(t: Translator, page: Page, currency: str, where: int,
     return tuple(rows)
 
 
-async def _category_page(turn: Turn, category_id: int, page: int, new: bool) -> None:
+async def _category_page(turn: Turn, category_id: int, page: int) -> None:
     t = turn.t
     listing = await turn.services.catalog.products(category_id, page)
     name = localized(t, *listing.shelf) if listing.shelf else ""
@@ -123,12 +122,12 @@ async def _category_page(turn: Turn, category_id: int, page: int, new: bool) -> 
         text += "\n\n" + t("catalog.category_empty")
     rows = _listing(t, listing, turn.services.ctx.rules.currency, FROM_CATEGORY,
                     lambda n: callbacks.encode("cat", category_id, n))
-    _put(turn, text, Inline(rows + ((catalog_button(t), cart_button(t)),)), new)
+    _put(turn, text, Inline(rows + ((catalog_button(t), cart_button(t)),)))
 
 
 async def category_page(turn: Turn, pressed: Callback) -> None:
     """A category's page of products, edited in place when paging."""
-    await _category_page(turn, pressed.int(0), pressed.int(1), new=False)
+    await _category_page(turn, pressed.int(0), pressed.int(1))
 
 
 def card_text(t: Translator, p: ProductDetail, limit: int) -> str:
@@ -176,9 +175,9 @@ async def _card(turn: Turn, product_id: int, where: int, page: int) -> None:
     keyboard = card_keyboard(turn.t, p, back)
     turn.answer()
     if p.photos:
-        turn.photo(p.photos[0], card_text(turn.t, p, CAPTION_LIMIT), keyboard)
+        turn.show_photo(p.photos[0], card_text(turn.t, p, CAPTION_LIMIT), keyboard)
     else:
-        turn.send(card_text(turn.t, p, TEXT_LIMIT), keyboard)
+        turn.show(card_text(turn.t, p, TEXT_LIMIT), keyboard)
 
 
 async def product(turn: Turn, pressed: Callback) -> None:
@@ -194,12 +193,12 @@ async def item(turn: Turn, pressed: Callback) -> None:
 
 
 async def back(turn: Turn, pressed: Callback) -> None:
-    """From a card back to its list, as a new message."""
+    """From a card back to its list, in place of the card."""
     where, category_id, page = pressed.int(0), pressed.int(1), pressed.int(2)
     if where == FROM_SEARCH:
-        return await _search_page(turn, page, new=True)
+        return await _search_page(turn, page)
     if where == FROM_CATEGORY:
-        return await _category_page(turn, category_id, page, new=True)
+        return await _category_page(turn, category_id, page)
     turn.answer(turn.t("error.stale_button"), alert=True)
 
 
@@ -257,31 +256,31 @@ async def _search(turn: Turn, text: str) -> None:
     query = clean_text(text, "query", max_len=100)
     found = await turn.services.catalog.search(query)
     turn.go(SEARCH_STEP, query=query)  # stay here: another text is another search
-    _results(turn, query, found, new=True)
+    _results(turn, query, found)
 
 
-async def _search_page(turn: Turn, page: int, new: bool) -> None:
+async def _search_page(turn: Turn, page: int) -> None:
     query = turn.state.data.get("query") if turn.state.name == SEARCH_STEP else None
     if not isinstance(query, str) or not query:
         return turn.answer(turn.t("search.expired"), alert=True)
-    _results(turn, query, await turn.services.catalog.search(query, page), new)
+    _results(turn, query, await turn.services.catalog.search(query, page))
 
 
-def _results(turn: Turn, query: str, found: Page, new: bool) -> None:
+def _results(turn: Turn, query: str, found: Page) -> None:
     t = turn.t
     if not found.items:
         text = t("search.nothing", query=escape(query))
-        return _put(turn, text, Inline(((catalog_button(t),),)), new)
+        return _put(turn, text, Inline(((catalog_button(t),),)))
     text = t("search.results", query=escape(query), count=found.total,
              page=found.page + 1, pages=found.pages)
     rows = _listing(t, found, turn.services.ctx.rules.currency, FROM_SEARCH,
                     lambda n: callbacks.encode("sp", n))
-    _put(turn, text, Inline(rows + ((catalog_button(t), cart_button(t)),)), new)
+    _put(turn, text, Inline(rows + ((catalog_button(t), cart_button(t)),)))
 
 
 async def search_page(turn: Turn, pressed: Callback) -> None:
     """Another page of the results, edited in place."""
-    await _search_page(turn, pressed.int(0), new=False)
+    await _search_page(turn, pressed.int(0))
 
 
 def register(r: Registry) -> None:

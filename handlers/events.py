@@ -184,6 +184,22 @@ class SendPhoto:
 
 
 @dataclass(frozen=True)
+class EditPhoto:
+    """Make a message the bot sent show this photo, caption and keyboard (editMessageMedia).
+
+    A photo changes its picture in place, and a text message becomes the photo (Bot API 10.1
+    lets editMessageMedia "replace a text ... with a media"); the way back, a photo becoming
+    text, has no Bot API call (see Turn.show).
+    """
+
+    chat_id: int
+    message_id: int
+    photo: str  # a file path, a URL or a Telegram file id, as in SendPhoto
+    caption: str
+    keyboard: Inline | None = None
+
+
+@dataclass(frozen=True)
 class SendAlbum:
     """Photos already on Telegram (file ids), as one album, optionally replying to a message."""
 
@@ -284,8 +300,9 @@ class CreateTopic:
 
 
 Reply = (
-    SendText | EditText | SendPhoto | SendAlbum | SendDocument | AnswerCallback | SendInvoice
-    | AnswerPreCheckout | DeleteMessage | CopyMessage | CopyMessages | EditCaption | CreateTopic
+    SendText | EditText | SendPhoto | EditPhoto | SendAlbum | SendDocument | AnswerCallback
+    | SendInvoice | AnswerPreCheckout | DeleteMessage | CopyMessage | CopyMessages | EditCaption
+    | CreateTopic
 )
 
 
