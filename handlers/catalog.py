@@ -15,7 +15,7 @@ from handlers.events import Button, Inline, Rows
 from handlers.i18n import Translator
 from handlers.registry import Registry
 from handlers.turn import Turn
-from services.catalog import Page, ProductDetail
+from services.catalog import MAX_PAGE, PAGE_SIZE, Page, ProductDetail
 from services.validation import clean_text
 
 CAPTION_LIMIT = 1024  # Bot API: a photo's caption
@@ -35,6 +35,8 @@ SEARCH_STEP = "search"
 # a new message and the card is deleted (Turn.show).
 callbacks.register("item", "iii")  # product id, where from (FROM_*), list page
 callbacks.register("back", "iii")  # where to (FROM_*), category id (0 for search), page
+# ◀ ▶ on a card: the card of the list's product at a position (counted over every page).
+callbacks.register("nx", "iii")  # where from (FROM_*), category id (0 for search), position
 
 
 def telegram_len(text: str) -> int:
@@ -154,8 +156,10 @@ def card_text(t: Translator, p: ProductDetail, limit: int) -> str:
     return f"{head}\n\n{rest}" if rest else head
 
 
-def card_keyboard(t: Translator, p: ProductDetail, back: str) -> Inline:
-    """Add (one or a few), or "notify me" when sold out; back to the list; the cart."""
+def card_keyboard(t: Translator, p: ProductDetail, back: str,
+                  steps: tuple[Button, ...] = ()) -> Inline:
+    """Add (one or a few), or "notify me" when sold out; ◀ ▶ through the list; back to the
+    list; the cart."""
     rows: list[tuple[Button, ...]] = []
     if p.available > 0:
         rows.append((Button(t("catalog.add"), callbacks.encode("add", p.id, 1)),))
@@ -165,14 +169,47 @@ def card_keyboard(t: Translator, p: ProductDetail, back: str) -> Inline:
             rows.append(tuple(more))
     else:
         rows.append((Button(t("catalog.notify"), callbacks.encode("notify", p.id)),))
+    if steps:
+        rows.append(steps)
     rows.append((Button(t("catalog.back"), back), cart_button(t)))
     return Inline(tuple(rows))
 
 
-async def _card(turn: Turn, product_id: int, where: int, page: int) -> None:
+async def _list(turn: Turn, where: int, category_id: int, page: int) -> Page | None:
+    """A page of the list a card belongs to (None: the search is no longer remembered)."""
+    if where == FROM_CATEGORY:
+        return await turn.services.catalog.products(category_id, page)
+    query = turn.state.data.get("query") if turn.state.name == SEARCH_STEP else None
+    if not isinstance(query, str) or not query:
+        return None
+    return await turn.services.catalog.search(query, page)
+
+
+def _steps(listing: Page | None, product_id: int, where: int, category_id: int
+           ) -> tuple[Button, ...]:
+    """◀ n/total ▶ to the list's previous and next products (around the ends, as pages go)."""
+    index = next((i for i, x in enumerate(listing.items) if x.id == product_id), None
+                 ) if listing is not None else None
+    if listing is None or index is None or listing.total < 2:
+        return ()
+    position = listing.page * PAGE_SIZE + index
+    return (Button("◀", callbacks.encode("nx", where, category_id,
+                                        (position - 1) % listing.total)),
+            Button(f"{position + 1}/{listing.total}", callbacks.encode("noop")),
+            Button("▶", callbacks.encode("nx", where, category_id,
+                                        (position + 1) % listing.total)))
+
+
+async def _card(turn: Turn, product_id: int, where: int, page: int,
+                listing: Page | None = None, steps: bool = True) -> None:
+    """The card in place of the pressed list or card: a photo card by editMessageMedia."""
     p = await turn.services.catalog.product(product_id)
-    back = callbacks.encode("back", where, p.category_id if where == FROM_CATEGORY else 0, page)
-    keyboard = card_keyboard(turn.t, p, back)
+    category_id = p.category_id if where == FROM_CATEGORY else 0
+    back = callbacks.encode("back", where, category_id, page)
+    if steps and listing is None:
+        listing = await _list(turn, where, category_id, page)
+    keyboard = card_keyboard(turn.t, p, back,
+                             _steps(listing, p.id, where, category_id) if steps else ())
     turn.answer()
     if p.photos:
         turn.show_photo(p.photos[0], card_text(turn.t, p, CAPTION_LIMIT), keyboard)
@@ -182,7 +219,7 @@ async def _card(turn: Turn, product_id: int, where: int, page: int) -> None:
 
 async def product(turn: Turn, pressed: Callback) -> None:
     """A product card from anywhere ("prod": back leads to its category)."""
-    await _card(turn, pressed.int(0), FROM_CATEGORY, 0)
+    await _card(turn, pressed.int(0), FROM_CATEGORY, 0, steps=False)
 
 
 async def item(turn: Turn, pressed: Callback) -> None:
@@ -190,6 +227,20 @@ async def item(turn: Turn, pressed: Callback) -> None:
     if pressed.int(1) not in (FROM_CATEGORY, FROM_SEARCH):
         return turn.answer(turn.t("error.stale_button"), alert=True)
     await _card(turn, pressed.int(0), pressed.int(1), pressed.int(2))
+
+
+async def step(turn: Turn, pressed: Callback) -> None:
+    """◀ or ▶ on a card: the card of the product at that position of the list."""
+    where, category_id, position = pressed.int(0), pressed.int(1), pressed.int(2)
+    if where not in (FROM_CATEGORY, FROM_SEARCH) or not 0 <= position < PAGE_SIZE * (MAX_PAGE + 1):
+        return turn.answer(turn.t("error.stale_button"), alert=True)
+    listing = await _list(turn, where, category_id, position // PAGE_SIZE)
+    if listing is None:
+        return turn.answer(turn.t("search.expired"), alert=True)
+    index = position - listing.page * PAGE_SIZE
+    if not 0 <= index < len(listing.items):  # the list got shorter meanwhile
+        return turn.answer(turn.t("error.stale_button"), alert=True)
+    await _card(turn, listing.items[index].id, where, listing.page, listing)
 
 
 async def back(turn: Turn, pressed: Callback) -> None:
@@ -291,6 +342,7 @@ def register(r: Registry) -> None:
     r.action("cat", category_page)
     r.action("prod", product)
     r.action("item", item)
+    r.action("nx", step)
     r.action("back", back)
     r.action("add", add)
     r.action("notify", notify)
