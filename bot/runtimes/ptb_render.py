@@ -190,9 +190,13 @@ class Renderer:
     async def _edit_photo(self, reply: EditPhoto) -> int:
         """editMessageMedia: the pressed photo or text becomes this photo card."""
         photo = self._source(reply.photo)
+        # In an InputMedia PTB takes a path for a local Bot API server's file:// only: the
+        # file's content is what uploads it to Telegram.
+        media = photo.read_bytes() if isinstance(photo, Path) else photo
+        name = photo.name if isinstance(photo, Path) else None
         try:
             edited = await self.bot.edit_message_media(
-                InputMediaPhoto(photo, caption=reply.caption, parse_mode="HTML"),
+                InputMediaPhoto(media, caption=reply.caption, parse_mode="HTML", filename=name),
                 chat_id=reply.chat_id, message_id=reply.message_id,
                 reply_markup=markup(reply.keyboard))  # type: ignore[arg-type]
         except BadRequest as exc:
