@@ -13,7 +13,7 @@ from bot.ratelimit import counts_as_message
 from models import Product
 from sandbox.client import TINY_PNG, SandboxMessage, SandboxUser
 from tests.e2e.harness import ShopUnderTest
-from tests.e2e.steps import WAIT, edited, new_message, press
+from tests.e2e.steps import WAIT, deleted, edited, new_message, press
 from tests.e2e.test_browse import cart_of, more_products
 
 
@@ -60,15 +60,6 @@ async def shows_photo(chat: SandboxUser, message_id: int, caption: str) -> Sandb
     raise AssertionError(f"message {message_id} never showed a photo with {caption!r}")
 
 
-async def gone(chat: SandboxUser, message_id: int) -> None:
-    """Wait until the message is deleted."""
-    for _ in range(int(WAIT / 0.01)):
-        if all(m.message_id != message_id for m in chat.bot_messages):
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"message {message_id} is still there")
-
-
 async def test_browsing_edits_one_screen_in_place(shop: ShopUnderTest, framework: str,
                                                   tmp_path: Path) -> None:
     for product, name in ((shop.data.tea, "tea.png"), (shop.data.mug, "mug.png")):
@@ -105,7 +96,7 @@ async def test_browsing_edits_one_screen_in_place(shop: ShopUnderTest, framework
     assert "Green tea" not in (mug.text or "")
 
     await press(li, "◀ Back to the list", shelves)  # a photo cannot become text: new + delete
-    calls = await turns.calls(gone(li, shelves))
+    calls = await turns.calls(deleted(li, shelves))
     assert new_messages(calls) == 1 and "deleteMessage" in calls
     listing = (await new_message(li, "page 1/3")).message_id
 
