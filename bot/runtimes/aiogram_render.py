@@ -93,7 +93,8 @@ class Renderer:
             case SendText():
                 sent = await bot.send_message(reply.chat_id, reply.text, parse_mode="HTML",
                                               reply_markup=markup(reply.keyboard),
-                                              message_thread_id=reply.thread_id)
+                                              message_thread_id=reply.thread_id,
+                                              allow_paid_broadcast=reply.paid or None)
                 return sent.message_id
             case EditText():
                 return await self._edit(reply)

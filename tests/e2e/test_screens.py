@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import update
 
 from bot.ratelimit import counts_as_message
+from bot.runtimes import Framework
 from models import Product
 from sandbox.client import TINY_PNG, SandboxMessage, SandboxUser
-from tests.e2e.harness import ShopUnderTest
+from tests.conftest import TEST_RULES
+from tests.e2e.harness import ShopUnderTest, running_shop
 from tests.e2e.steps import WAIT, deleted, edited, new_message, press
+from tests.e2e.test_admin_orders import paid_order
 from tests.e2e.test_browse import cart_of, more_products
 
 
@@ -120,3 +124,25 @@ async def test_browsing_edits_one_screen_in_place(shop: ShopUnderTest, framework
     assert await cart_of(shop) == [(shop.data.mug, 1)]
     all_calls = [e.method for e in shop.sandbox.requests() if e.method != "getUpdates"]
     assert all_calls.count("editMessageMedia") == 3
+
+
+async def test_paid_broadcast_for_customers_notifications_only(tmp_path: Path,
+                                                               framework: Framework) -> None:
+    """With the shop's opt-in, a customer's notification goes with allow_paid_broadcast (the
+    sandbox, like Telegram, takes it beyond the free 30/s); replies and the merchant's alerts
+    never pay."""
+    rules = replace(TEST_RULES, paid_broadcast=True)
+    async with running_shop(tmp_path, rules=rules, framework=framework) as shop:
+        li = shop.customer("Li")
+        await li.command("/start")
+        await li.wait_for_message(WAIT)
+        order = await paid_order(shop, li.user.id, {shop.data.tea: 1})
+        await shop.services.orders.confirm(order.id, "admin:1")
+        await new_message(li, order.number)  # the customer hears of it
+        await shop.outbox_settled()
+        sends = [e for e in shop.sandbox.requests() if counts_as_message(e.method)]
+        paid = [e for e in sends if e.params.get("allow_paid_broadcast")]
+        assert paid and all(e.params["chat_id"] == li.user.id for e in paid)
+        assert any(e.params["chat_id"] == li.user.id for e in sends if e not in paid)  # /start
+        assert any(e.params["chat_id"] == shop.admin_chat.id for e in sends)  # alerts: free
+        assert shop.refused_requests() == []
