@@ -8,6 +8,7 @@ from collections.abc import Awaitable
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from sqlalchemy import update
 
 from bot.ratelimit import counts_as_message
@@ -19,6 +20,9 @@ from tests.e2e.harness import ShopUnderTest, running_shop
 from tests.e2e.steps import WAIT, deleted, edited, new_message, press
 from tests.e2e.test_admin_orders import paid_order
 from tests.e2e.test_browse import cart_of, more_products
+
+NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message")
 
 
 class Turns:
@@ -146,3 +150,28 @@ async def test_paid_broadcast_for_customers_notifications_only(tmp_path: Path,
         assert any(e.params["chat_id"] == li.user.id for e in sends if e not in paid)  # /start
         assert any(e.params["chat_id"] == shop.admin_chat.id for e in sends)  # alerts: free
         assert shop.refused_requests() == []
+
+
+@pytest.mark.allow_refused
+async def test_a_double_click_on_the_next_card_shows_it_once(shop: ShopUnderTest,
+                                                             tmp_path: Path) -> None:
+    """Both presses ask for the same card: the second edit changes nothing, Telegram says "not
+    modified" (the only refusal), and the customer sees the card once, in the same message."""
+    (tmp_path / "mug.png").write_bytes(TINY_PNG)
+    async with shop.services.ctx.db.write() as s:
+        await s.execute(update(Product).where(Product.id == shop.data.mug).values(
+            photos=[str(tmp_path / "mug.png")]))
+    li = shop.customer("Li")
+    await li.command("/catalog")
+    shelves = (await new_message(li, "Choose a category")).message_id
+    await press(li, "Home (5)", shelves)
+    await edited(li, shelves, "page 1/1")
+    await press(li, "Green tea · CN¥50.00", shelves)
+    await edited(li, shelves, "A fine green tea")
+    turns = Turns(shop)
+    await asyncio.gather(press(li, "▶", shelves), press(li, "▶", shelves))
+    calls = await turns.calls(shows_photo(li, shelves, "Mug"))
+    assert calls.count("editMessageMedia") == 2 and new_messages(calls) == 0
+    assert [m.message_id for m in li.bot_messages] == [shelves]  # one screen, the mug's
+    assert "2/5" in screen(li, shelves).buttons
+    assert [e.description for e in shop.refused_requests()] == [NOT_MODIFIED]
