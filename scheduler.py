@@ -7,11 +7,13 @@ twice at once, see services/orders/sweeps.py).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import metrics
 from bot.config_sections import SchedulerConfig
 from services.container import Services
 
@@ -49,12 +51,14 @@ def _money(services: Services) -> Sweep:
 
 
 def _prune(services: Services, config: SchedulerConfig) -> Sweep:
-    """Sent messages past their keeping time; update ids past Telegram's redelivery window."""
+    """Sent messages past their keeping time; update ids past Telegram's redelivery window;
+    invoices of Telegram's form as old (their orders keep what they bought)."""
     async def sweep() -> int:
         now = services.ctx.clock.now()
         kept = timedelta(days=config.keep_sent_messages_days)
         sent = await services.outbox.prune_sent(now - kept)
-        return sent + await services.conversation.prune(now - UPDATE_ID_KEPT)
+        forms = await services.checkout_form.prune(now - kept)
+        return sent + forms + await services.conversation.prune(now - UPDATE_ID_KEPT)
 
     return sweep
 
@@ -83,11 +87,14 @@ def start_scheduler(services: Services, config: SchedulerConfig) -> AsyncIOSched
 
 def _logged(job_id: str, sweep: Sweep) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
+        start = time.perf_counter()
         try:
             moved = await sweep()
         except Exception:  # the next run tries again; the due rows are still due
+            metrics.sweep_ran(job_id, time.perf_counter() - start, None)
             log.exception("%s failed", job_id)
             return
+        metrics.sweep_ran(job_id, time.perf_counter() - start, moved)
         if moved:
             log.info("%s: %s done", job_id, moved)
 

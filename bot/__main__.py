@@ -14,14 +14,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from importlib import metadata
 from typing import NoReturn
 
 from bot.config import AppConfig, ConfigError, load_config
-from bot.migrate import DatabaseSetupError, current_revision, head_revision, upgrade_database
+from bot.migrate import (
+    DatabaseSetupError,
+    current_revision,
+    head_revision,
+    prepare_sqlite_path,
+    upgrade_database,
+)
 
 USAGE_ERROR = 2
 CANNOT_START = 1
@@ -144,7 +149,11 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Upgrade the database and start the bot runtime (bot/app.py)."""
+    """Start the bot (bot/app.py): the database is upgraded there, after the offline page is
+    up, while the Telegram library is imported in a thread (bot/startup.py)."""
+    from bot.startup import StartupClock
+
+    clock = StartupClock()
     config = _config(args)
     web = config.web.model_copy(update={k: v for k, v in (("host", args.host),
                                                           ("port", args.port)) if v})
@@ -152,13 +161,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.public_links import check_public_links
 
     check_public_links(config)  # before anything starts: a payment link nobody can open
-    upgrade_database(config.database.url)
-    # Logging starts after the migration, so a start-up failure is one line, not INFO chatter.
-    logging.basicConfig(level=config.logging.level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    prepare_sqlite_path(config.database.url)  # a folder that cannot be made: before the page
+    clock.mark("settings")
     from bot import app
 
-    app.run(config)
+    clock.mark("bot modules")
+    app.run(config, clock)
     return 0
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import importlib
 import logging
 import signal
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from bot.config import AppConfig
 from bot.db import create_database
 from bot.offline import OfflineWorld, listen_error, start_offline
 from bot.ratelimit import RateLimiter
+from bot.startup import LibraryImport, StartupClock
 from handlers.admin.alerts import AdminAlerts
 from handlers.notifications import Notifications
 from handlers.router import Conversation
@@ -55,6 +55,13 @@ def payment_providers(config: AppConfig) -> ProviderRegistry:
         from services.payments.telegram import TelegramPayments
 
         providers.append(TelegramPayments())
+    if "stripe" in config.payments.methods:
+        from services.payments.stripe import StripeProvider
+
+        stripe = config.payments.stripe
+        assert stripe.api_key and stripe.webhook_secret  # PaymentsConfig requires both
+        providers.append(StripeProvider(stripe.api_key, stripe.webhook_secret, public_url(config),
+                                        stripe.payment_method_types, stripe.api_base))
     return ProviderRegistry(providers)
 
 
@@ -153,41 +160,55 @@ class ShopBot:
         await self.runtime.close()
 
 
-async def serve(config: AppConfig) -> None:
-    """Run the bot until SIGINT/SIGTERM; with no token, against a local sandbox Bot API server."""
+async def serve(config: AppConfig, clock: StartupClock | None = None) -> None:
+    """Run the bot until SIGINT/SIGTERM; with no token, against a local sandbox Bot API server.
+
+    Start-up, in order: the offline page (no token), then the Telegram library's import in a
+    thread while a child process upgrades the database schema and, offline, fills the demo
+    shop (bot/prepare.py: on the other core; the page keeps answering); then the bot.
+    `clock` times it.
+    """
+    from bot.prepare import prepare_in_child
+
     # From the first moment: a Ctrl-C during start-up stops the bot once it is up, cleanly.
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    clock = clock or StartupClock()
     async with contextlib.AsyncExitStack() as stack:
-        db, engines = create_database(config.database.url, config.database.pool_size)
-        for engine in engines:
-            stack.push_async_callback(engine.dispose)
         token, api_url = config.telegram.token, config.telegram.api_url
         world = None
         if token is None:
-            world = await _offline(config, db, stack)
+            world = await _offline_page(config, stack)
             token, api_url, config = world.sandbox.token, world.sandbox.api_url, world.config
+            clock.mark("page")
+        library = LibraryImport(config.telegram.framework)
+        # On the other core meanwhile: the schema upgrade, and offline the demo shop.
+        await prepare_in_child(config, demo=world is not None)
+        clock.mark("database schema" + (" and demo shop" if world else ""))
+        # Logging starts after the migration, so a start-up failure is one line, not chatter.
+        from bot.logs import configure
+
+        configure(config.logging.level, config.logging.format)
+        db, engines = create_database(config.database.url, config.database.pool_size)
+        for engine in engines:
+            stack.push_async_callback(engine.dispose)
         services = build_services_from(config, db, demo=world is not None)
-        await _serve(config, services, token, str(api_url) if api_url else None, world, stop)
+        await library.wait()  # the page keeps answering meanwhile
+        clock.mark(f"waiting for {config.telegram.framework}")
+        clock.add(f"{config.telegram.framework} import (in its thread)", library.seconds)
+        await _serve(config, services, token, str(api_url) if api_url else None, world, stop,
+                     clock)
 
 
-async def _offline(config: AppConfig, db: Database,
-                   stack: contextlib.AsyncExitStack) -> OfflineWorld:
-    """No BOT_TOKEN: the sandbox and its chat page on web.port, demo chats, the demo shop."""
-    from services.demo import fill_demo_shop
-
+async def _offline_page(config: AppConfig, stack: contextlib.AsyncExitStack) -> OfflineWorld:
+    """No BOT_TOKEN: the sandbox and its chat page on web.port, the demo chats."""
     world = await start_offline(config, stack)  # listen first: a taken port fails at once
     # Printed as the page starts answering (nothing has yielded to the event loop since it
     # listens, so no request is answered before this line). The page says "starting…" until
     # the bot polls; messages sent meanwhile wait in the sandbox.
     print(f"No BOT_TOKEN: the shop runs on the local Telegram sandbox at {world.address} "
           "(open it in a browser to chat with the bot)", flush=True)
-    await fill_demo_shop(db, Path(config.shop.media_dir), config.warehouses)
-    # A framework takes seconds to import: in a thread, so the page keeps answering meanwhile.
-    runtime = f"bot.runtimes.{config.telegram.framework}"
-    for module in (runtime, "bot.outbox_sender", "bot.web", "scheduler"):
-        await asyncio.to_thread(importlib.import_module, module)
     return world
 
 
@@ -201,7 +222,8 @@ def settle_memory() -> None:
 
 
 async def _serve(config: AppConfig, services: Services, token: str, api_url: str | None,
-                 world: OfflineWorld | None = None, stop: asyncio.Event | None = None) -> None:
+                 world: OfflineWorld | None = None, stop: asyncio.Event | None = None,
+                 clock: StartupClock | None = None) -> None:
     from bot.web import start_web
     from scheduler import start_scheduler
 
@@ -216,9 +238,12 @@ async def _serve(config: AppConfig, services: Services, token: str, api_url: str
         await shop.runtime.close()
         raise listen_error(web_config.web.host, web_config.web.port, error) from None
     scheduler = start_scheduler(services, config.scheduler)
+    settle_memory()  # before the first poll: its full collection must not hold an update back
     await shop.start(polling=config.telegram.mode == "polling")
-    settle_memory()
-    log.info("shop bot running (%s, %s)", config.telegram.framework, config.telegram.mode)
+    if clock is not None:
+        clock.mark("bot started")
+    log.info("shop bot running (%s, %s) %s", config.telegram.framework, config.telegram.mode,
+             clock.summary() if clock else "")
     stop = stop or asyncio.Event()
     try:
         await stop.wait()
@@ -242,8 +267,8 @@ async def _stop_scheduler(scheduler: Any) -> None:
     scheduler.shutdown(wait=False)
 
 
-def run(config: AppConfig) -> None:
+def run(config: AppConfig, clock: StartupClock | None = None) -> None:
     """`shopbot run`: serve until Ctrl-C."""
     Path(config.shop.media_dir).mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(config))
+        asyncio.run(serve(config, clock))

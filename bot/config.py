@@ -27,6 +27,7 @@ from bot.config_sections import (
     RegionConfig,
     SchedulerConfig,
     Section,
+    ShippingConfig,
     ShopConfig,
     SupportConfig,
     TelegramConfig,
@@ -65,6 +66,7 @@ class AppConfig(Section):
     orders: OrdersConfig = OrdersConfig()
     cart: CartConfig = CartConfig()
     payments: PaymentsConfig = PaymentsConfig()
+    shipping: ShippingConfig = ShippingConfig()
     warehouses: tuple[WarehouseConfig, ...] = Field(default_factory=lambda: DEFAULT_WAREHOUSES)
     regions: tuple[RegionConfig, ...] = Field(default_factory=lambda: DEFAULT_REGIONS)
     delivery_options: tuple[DeliveryOptionConfig, ...] = Field(
@@ -85,6 +87,11 @@ class AppConfig(Section):
         _unique(self.delivery_options, "delivery_options")
         _unique(self.carriers, "carriers")
         rules = ShopRules(regions=tuple(_region(r) for r in self.regions))
+        codes = {r.code for r in self.regions}
+        for index, code in enumerate(self.shipping.regions):
+            if code not in codes:
+                raise ConfigError(f"shipping.regions[{index}]",
+                                  f"not a code in regions (got {code!r})")
         for index, warehouse in enumerate(self.warehouses):
             if self.regions and rules.region(warehouse.region) is None:
                 problem = f"not a code or name in regions (got {warehouse.region!r})"
@@ -94,6 +101,8 @@ class AppConfig(Section):
                 missing = "return_address_zh" if given[1] is None else "return_address_en"
                 raise ConfigError(f"warehouses[{index}].{missing}",
                                   "is required with the other language's return address")
+        if "stripe" in self.payments.methods:
+            _stripe_fits(self)
         return self
 
     def to_rules(self) -> ShopRules:
@@ -124,6 +133,8 @@ class AppConfig(Section):
                 DeliveryOption(**d.model_dump()) for d in self.delivery_options
             ),
             regions=tuple(_region(r) for r in self.regions),
+            ship_countries=self.shipping.countries,
+            ship_regions=self.shipping.regions,
             return_addresses=tuple(
                 ReturnAddress(w.code, w.return_address_en, w.return_address_zh)
                 for w in self.warehouses if w.return_address_en and w.return_address_zh),
@@ -166,3 +177,17 @@ def load_config(
         return AppConfig.model_validate(settings)
     except ValidationError as error:
         raise ConfigError.from_validation(error, sources) from None
+
+
+def _stripe_fits(config: AppConfig) -> None:
+    """Stripe can charge the shop's currency with the chosen methods, and a Checkout Session
+    (at most 24 hours) outlives the payment deadline."""
+    from services.payments.stripe import currency_problem
+
+    problem = currency_problem(config.shop.currency, config.payments.stripe.payment_method_types)
+    if problem:
+        raise ConfigError("shop.currency", problem)
+    if config.orders.payment_deadline_minutes > 22 * 60:
+        raise ConfigError("orders.payment_deadline_minutes",
+                          "must be at most 1320 (22 hours) with Stripe: a Checkout Session "
+                          "lasts at most 24 hours")

@@ -26,16 +26,21 @@ ENV_OVERRIDES: dict[str, tuple[Key, Callable[[str], Any]]] = {
     "BOT_TOKEN": (("telegram", "token"), str),
     "SHOPBOT_WEBHOOK_URL": (("telegram", "webhook", "public_url"), str),
     "SHOPBOT_WEBHOOK_SECRET": (("telegram", "webhook", "secret_token"), str),
+    "SHOPBOT_WEBHOOK_HOST": (("telegram", "webhook", "host"), str),
+    "SHOPBOT_WEBHOOK_PORT": (("telegram", "webhook", "port"), str),
     "SHOPBOT_ADMIN_CHAT_ID": (("admin", "chat_id"), str),
     "SHOPBOT_ADMIN_USER_IDS": (("admin", "user_ids"), _ids),
     "SHOPBOT_SUPPORT_CHAT_ID": (("support", "chat_id"), str),
     "SHOPBOT_SUPPORT_AGENTS": (("support", "agents"), _ids),
     "SHOPBOT_SANDBOX_PAYMENT_SECRET": (("payments", "sandbox_secret"), str),
     "SHOPBOT_TELEGRAM_PROVIDER_TOKEN": (("payments", "telegram_provider_token"), str),
+    "SHOPBOT_STRIPE_API_KEY": (("payments", "stripe", "api_key"), str),
+    "SHOPBOT_STRIPE_WEBHOOK_SECRET": (("payments", "stripe", "webhook_secret"), str),
     "SHOPBOT_REDIS_URL": (("redis", "url"), str),
     "SHOPBOT_WEB_HOST": (("web", "host"), str),
     "SHOPBOT_WEB_PORT": (("web", "port"), str),
     "SHOPBOT_LOG_LEVEL": (("logging", "level"), str),
+    "SHOPBOT_LOG_FORMAT": (("logging", "format"), str),
 }
 # Secrets come from the environment only, so config.yaml can be committed and shared.
 SECRET_KEYS: dict[Key, str] = {
@@ -45,6 +50,8 @@ SECRET_KEYS: dict[Key, str] = {
     ("telegram", "webhook", "secret_token"): "SHOPBOT_WEBHOOK_SECRET",
     ("payments", "sandbox_secret"): "SHOPBOT_SANDBOX_PAYMENT_SECRET",
     ("payments", "telegram_provider_token"): "SHOPBOT_TELEGRAM_PROVIDER_TOKEN",
+    ("payments", "stripe", "api_key"): "SHOPBOT_STRIPE_API_KEY",
+    ("payments", "stripe", "webhook_secret"): "SHOPBOT_STRIPE_WEBHOOK_SECRET",
 }
 # Values never repeated in an error message: secrets, and URLs that may carry a password.
 NOT_ECHOED = set(SECRET_KEYS.values()) | {"SHOPBOT_DATABASE_URL", "SHOPBOT_REDIS_URL"}

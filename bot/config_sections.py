@@ -205,14 +205,47 @@ class CartConfig(Section):
     max_lines: int = Field(default=30, gt=0)
 
 
+class StripeConfig(Section):
+    """Stripe Checkout (methods "stripe"): the keys come from the environment only."""
+
+    # Offered on Stripe's page; each must be enabled in the Stripe dashboard too.
+    payment_method_types: tuple[Literal["card", "alipay", "wechat_pay"], ...] = Field(
+        default=("card", "alipay", "wechat_pay"), min_length=1)
+    # Stripe's API address: only a local fake of it in tests and the offline demo.
+    api_base: WebUrl | None = None
+    api_key: str | None = Field(default=None, min_length=8)
+    webhook_secret: str | None = Field(default=None, min_length=8)
+
+    @property
+    def live(self) -> bool:
+        """True for a live secret or restricted key (real money)."""
+        return (self.api_key or "").startswith(("sk_live_", "rk_live_"))
+
+
+class ShippingConfig(Section):
+    """Where the shop delivers (Telegram's payment form asks the bot about each address)."""
+
+    countries: tuple[str, ...] = Field(default=("CN",), min_length=1)
+    regions: tuple[str, ...] = ()  # codes of `regions`; empty: anywhere in those countries
+
+    @field_validator("countries")
+    @classmethod
+    def _country_codes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for code in value:
+            if not re.fullmatch(r"[A-Z]{2}", code):
+                raise ValueError(f"not an ISO 3166-1 alpha-2 code (got {code!r})")
+        return value
+
+
 class PaymentsConfig(Section):
     """Enabled payment methods and their secrets (secrets from the environment only)."""
 
-    methods: tuple[Literal["sandbox", "cod", "telegram"], ...] = Field(
+    methods: tuple[Literal["sandbox", "cod", "telegram", "stripe"], ...] = Field(
         default=("sandbox", "cod"), min_length=1
     )
     sandbox_secret: str = Field(default=DEV_SANDBOX_SECRET, min_length=8)
     telegram_provider_token: str | None = None
+    stripe: StripeConfig = StripeConfig()
 
     @model_validator(mode="after")
     def _telegram_has_token(self) -> PaymentsConfig:
@@ -221,6 +254,10 @@ class PaymentsConfig(Section):
             raise ConfigError("SHOPBOT_TELEGRAM_PROVIDER_TOKEN", problem)
         if len(set(self.methods)) != len(self.methods):
             raise ConfigError("payments.methods", "a method is listed twice")
+        for key, value in (("SHOPBOT_STRIPE_API_KEY", self.stripe.api_key),
+                           ("SHOPBOT_STRIPE_WEBHOOK_SECRET", self.stripe.webhook_secret)):
+            if "stripe" in self.methods and not value:
+                raise ConfigError(key, "is required when payments.methods has 'stripe'")
         return self
 
 
@@ -303,6 +340,7 @@ class LoggingConfig(Section):
     """How much to log."""
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    format: Literal["text", "json"] = "text"
 
     @field_validator("level", mode="before")
     @classmethod

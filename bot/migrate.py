@@ -5,11 +5,8 @@ import asyncio
 import concurrent.futures
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -17,6 +14,9 @@ from sqlalchemy.pool import NullPool
 
 import migrations
 from bot.db import normalize_url
+
+if TYPE_CHECKING:  # Alembic is imported when a command needs it (not to read DatabaseSetupError)
+    from alembic.config import Config
 
 T = TypeVar("T")
 # __path__, not __file__: an editable install made before migrations/__init__.py existed
@@ -30,6 +30,8 @@ class DatabaseSetupError(Exception):
 
 def alembic_config(url: str, **engine_options: Any) -> Config:
     """An Alembic config for `url`, found by package path so an installed wheel works too."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["database_url"] = url
@@ -39,6 +41,8 @@ def alembic_config(url: str, **engine_options: Any) -> Config:
 
 def upgrade_database(url: str, revision: str = "head", **engine_options: Any) -> None:
     """Bring the schema at `url` to `revision` (creating a SQLite file and its folder)."""
+    from alembic import command
+
     prepare_sqlite_path(url)
     config = alembic_config(url, **engine_options)
     _outside_event_loop(lambda: command.upgrade(config, revision), url)
@@ -46,6 +50,8 @@ def upgrade_database(url: str, revision: str = "head", **engine_options: Any) ->
 
 def downgrade_database(url: str, revision: str = "base", **engine_options: Any) -> None:
     """Take the schema at `url` back to `revision` (base drops every table)."""
+    from alembic import command
+
     config = alembic_config(url, **engine_options)
     _outside_event_loop(lambda: command.downgrade(config, revision), url)
 
@@ -59,6 +65,8 @@ def current_revision(url: str, **engine_options: Any) -> str | None:
 
 
 async def _read_revision(url: str, engine_options: dict[str, Any]) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     engine = create_async_engine(normalize_url(url), poolclass=NullPool, **engine_options)
     try:
         async with engine.connect() as connection:

@@ -18,6 +18,10 @@ from bot.config import AppConfig, ConfigError
 # The demo's parcels arrive in minutes (services.shipping.sandbox_carrier.DEMO_PACE): tracking
 # is polled often enough to see each step soon after it happens.
 DEMO_POLL_SECONDS = 20.0
+# What the demo's sandbox keeps (sandbox.server.models.SandboxConfig): a demo left running with
+# many customers stays within a few tens of MiB instead of growing with every chat. The page
+# shows each chat's newest messages; older ones are gone as deleted messages are.
+DEMO_KEEP_MESSAGES, DEMO_KEEP_CHATS, DEMO_KEEP_CALLS = 200, 50, 1000
 
 if TYPE_CHECKING:  # the sandbox is imported only when it runs (no token)
     from sandbox.testing import Sandbox
@@ -85,7 +89,8 @@ async def start_offline(config: AppConfig, stack: contextlib.AsyncExitStack) -> 
     try:
         sandbox = await stack.enter_async_context(
             running_sandbox(host=config.web.host, port=config.web.port,
-                            memory=memory_file(config)))
+                            memory=memory_file(config), keep_messages=DEMO_KEEP_MESSAGES,
+                            keep_chats=DEMO_KEEP_CHATS, keep_calls=DEMO_KEEP_CALLS))
     except OSError as error:
         raise listen_error(config.web.host, config.web.port, error) from None
     merchant = sandbox.user("Demo merchant", username="demo_merchant")

@@ -3,7 +3,8 @@
 With a real token, messages go through real Telegram to people anywhere: a "Pay" button to
 http://127.0.0.1:8080/... (the default web address) or to a private network opens nothing for
 them. The sandbox payment provider builds its links from `web.public_url`, so with a token it is
-allowed only behind a public https address.
+allowed only behind a public https address. So is Stripe with a live key (real money; Stripe
+also posts its webhooks there); the offline demo takes Stripe test keys only.
 """
 from __future__ import annotations
 
@@ -37,8 +38,19 @@ def link_problem(url: str | None) -> str | None:
 
 
 def check_public_links(config: AppConfig) -> None:
-    """With a real token, refuse the sandbox provider's links unless they are public:
-    ConfigError."""
+    """With a real token, refuse the sandbox provider's links unless they are public; with a
+    live Stripe key, refuse Stripe's unless they are: ConfigError."""
+    stripe = config.payments.stripe
+    if "stripe" in config.payments.methods and config.telegram.token is None and not (
+            stripe.api_key or "").startswith(("sk_test_", "rk_test_")):
+        raise ConfigError("SHOPBOT_STRIPE_API_KEY", "the offline demo (no BOT_TOKEN) takes a "
+                          "Stripe test key only (sk_test_... or rk_test_...)")
+    if "stripe" in config.payments.methods and stripe.live:
+        problem = link_problem(config.web.public_url)
+        if problem is not None:
+            raise ConfigError("web.public_url", problem + ": with a live Stripe key, customers "
+                              "pay real money through these links and Stripe posts webhooks "
+                              "there; set a public https web.public_url")
     if config.telegram.token is None or "sandbox" not in config.payments.methods:
         return
     problem = link_problem(config.web.public_url)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.config import AppConfig
+from bot.health import Readiness, add_routes
 from bot.runtimes import BadUpdate
 
 if TYPE_CHECKING:
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+READINESS = web.AppKey("readiness", Readiness)
 INT64 = 2**63  # Telegram's integers all fit a signed 64-bit column; update ids are stored so
 
 
@@ -56,11 +58,18 @@ def web_app(config: AppConfig, shop: ShopBot) -> web.Application:
         return web.json_response({"ok": True})
 
     app.router.add_get("/health", health)
+    app[READINESS] = Readiness()
+    add_routes(app, config, shop, app[READINESS])  # /ready, /metrics
     if "sandbox" in shop.services.ctx.payments:
         from bot.paypage import PREFIX, pay_page_app
 
         provider = shop.services.ctx.payments.get("sandbox")
         app.add_subapp(PREFIX, pay_page_app(shop.services, provider))  # type: ignore[arg-type]
+    if "stripe" in shop.services.ctx.payments:
+        from bot.stripe_web import PREFIX as STRIPE
+        from bot.stripe_web import stripe_app
+
+        app.add_subapp(STRIPE, stripe_app(shop.services, shop.runtime.me))
     if config.telegram.mode == "webhook":
         secret = config.telegram.webhook.secret_token or ""
 
@@ -98,4 +107,5 @@ async def start_web(config: AppConfig, shop: ShopBot) -> web.AppRunner:
         await shop.runtime.set_webhook(str(config.telegram.webhook.public_url).rstrip("/")
                                        + config.telegram.webhook.path,
                                        config.telegram.webhook.secret_token)
+        runner.app[READINESS].webhook_set = True
     return runner

@@ -31,9 +31,12 @@ SCHEMA: dict[str, str] = {
     "checkout": "",
     "ck": "w",          # checkout step choice: new, edit_address, edit_delivery, edit_payment ...
     "addr": "i",        # saved address id
+    "fix": "w",         # a field of a pasted address to change: recipient, phone ... postcode
     "dlv": "w",         # delivery option code
     "pay": "w",         # payment method code
     "confirm": "",
+    "buy": "i",         # "Buy now": product id (one unit, the cart left alone)
+    "again": "i",       # "Buy again": order id
     "orders": "i",      # page
     "order": "i",       # order id
     "paylink": "i",

@@ -162,7 +162,8 @@ def card_keyboard(t: Translator, p: ProductDetail, back: str,
     list; the cart."""
     rows: list[tuple[Button, ...]] = []
     if p.available > 0:
-        rows.append((Button(t("catalog.add"), callbacks.encode("add", p.id, 1)),))
+        rows.append((Button(t("catalog.add"), callbacks.encode("add", p.id, 1)),
+                     Button(t("catalog.buy_now"), callbacks.encode("buy", p.id))))
         more = [Button(t("catalog.add_n", qty=q), callbacks.encode("add", p.id, q))
                 for q in ADD_QUANTITIES if q <= p.available]
         if more:

@@ -4,9 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from services.checkout_form import ShippingAddress as ShippingAddress
+
 EventKind = Literal[
     "command", "message", "callback", "contact", "location", "photo", "document",
-    "pre_checkout", "successful_payment", "edited", "service", "other",
+    "pre_checkout", "shipping_query", "successful_payment", "edited", "service", "other",
 ]
 
 
@@ -27,6 +29,15 @@ class User:
 
 
 @dataclass(frozen=True)
+class OrderInfo:
+    """What the customer filled in on Telegram's payment form (each part only if asked)."""
+
+    name: str = ""
+    phone_number: str = ""
+    shipping_address: ShippingAddress | None = None
+
+
+@dataclass(frozen=True)
 class Payment:
     """A Telegram Payments pre-checkout query or successful payment."""
 
@@ -36,6 +47,17 @@ class Payment:
     query_id: str | None = None
     telegram_charge_id: str | None = None
     provider_charge_id: str | None = None
+    shipping_option_id: str | None = None
+    order_info: OrderInfo | None = None
+
+
+@dataclass(frozen=True)
+class ShippingQuery:
+    """Telegram asks where the invoice can be delivered: the address typed on its form."""
+
+    query_id: str
+    payload: str
+    address: ShippingAddress
 
 
 @dataclass(frozen=True)
@@ -87,6 +109,7 @@ class Event:
     # A document's content, downloaded by the runtime for the admin chat (the core cannot).
     file_bytes: bytes | None = field(default=None, repr=False)
     payment: Payment | None = None
+    shipping: ShippingQuery | None = None
     # An edited message ("edited"): its new text is a media message's caption.
     is_caption: bool = False
     # A piece of an album: Telegram sends each photo of it as a message of its own.
@@ -234,7 +257,8 @@ class AnswerCallback:
 
 @dataclass(frozen=True)
 class SendInvoice:
-    """A Telegram Payments invoice."""
+    """A Telegram Payments invoice; `form`: Telegram's form asks the name, phone and address,
+    and the delivery option (is_flexible: the bot answers a shipping query with the fees)."""
 
     chat_id: int
     title: str
@@ -244,6 +268,27 @@ class SendInvoice:
     amount: int
     provider_token: str
     label: str
+    form: bool = False
+
+
+@dataclass(frozen=True)
+class ShippingOption:
+    """A delivery option offered on Telegram's form, with its fee as one price portion."""
+
+    id: str
+    title: str
+    label: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class AnswerShipping:
+    """The answer to a shipping query: the options for that address, or why there are none."""
+
+    query_id: str
+    ok: bool
+    options: tuple[ShippingOption, ...] = ()
+    error_message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -304,7 +349,8 @@ class CreateTopic:
 
 Reply = (
     SendText | EditText | SendPhoto | EditPhoto | SendAlbum | SendDocument | AnswerCallback
-    | SendInvoice | AnswerPreCheckout | DeleteMessage | CopyMessage | CopyMessages | EditCaption
+    | SendInvoice | AnswerPreCheckout | AnswerShipping | DeleteMessage | CopyMessage
+    | CopyMessages | EditCaption
     | CreateTopic
 )
 

@@ -1,4 +1,6 @@
-"""Paying for an order: the payment link or a Telegram invoice, pre-checkout, successful_payment.
+"""Paying for an order: the payment link or a Telegram invoice, pre-checkout, successful_payment;
+an invoice with Telegram's own form (services/checkout_form.py): its shipping query, and its
+pre-checkout query that places the order.
 
 Money is confirmed only by the provider: the sandbox's signed callback (bot/paypage.py) or
 Telegram's `successful_payment`; both go through PaymentService, deduplicated by charge id.
@@ -10,10 +12,20 @@ from typing import Protocol
 
 from handlers import callbacks
 from handlers.callbacks import Callback
-from handlers.events import AnswerPreCheckout, Button, Event, Inline, SendInvoice
+from handlers.events import (
+    AnswerPreCheckout,
+    AnswerShipping,
+    Button,
+    Event,
+    Inline,
+    OrderInfo,
+    SendInvoice,
+    ShippingOption,
+)
 from handlers.registry import Registry
 from handlers.turn import Turn
 from models import OrderStatus as S
+from services.checkout_form import FormInvoice, FormOrder
 from services.errors import PaymentError
 from services.payments.inbox import UNMATCHED
 from services.payments.providers import PaymentEvent
@@ -56,6 +68,36 @@ def invoice(turn: Turn, order: Payable) -> SendInvoice:
                        turn.t("payment.invoice_label", number=order.number))
 
 
+def form_invoice(turn: Turn, form: FormInvoice) -> SendInvoice:
+    """An invoice with Telegram's own form: the goods now; name, phone, address and the
+    delivery option (its fee added by Telegram) asked on the form."""
+    title = turn.t("payment.invoice_title", number=form.number)[:TITLE_MAX]
+    description = turn.t("payment.form_description", shop=turn.settings.shop_name,
+                         number=form.number)[:DESCRIPTION_MAX]
+    return SendInvoice(turn.chat_id, title, description, form.number, form.currency,
+                       form.subtotal, turn.settings.telegram_provider_token,
+                       turn.t.plural("payment.form_label", form.units), form=True)
+
+
+async def shipping(turn: Turn) -> None:
+    """Telegram asks where the form's invoice can go: the delivery options with their fees for
+    that address, or a polite refusal in the customer's language."""
+    query = turn.event.shipping
+    if query is None:
+        raise PaymentError("shipping query without an address")
+    options = await turn.services.checkout_form.delivery_options(
+        turn.customer.id, query.payload, query.address)
+    if options is None:
+        return turn.replies.append(AnswerShipping(query.query_id, False, error_message=turn.t(
+            "payment.precheck.not_found")))
+    if not options:
+        return turn.replies.append(AnswerShipping(query.query_id, False, error_message=turn.t(
+            "payment.not_served")))
+    shown = tuple(ShippingOption(o.code, name, name, o.fee) for o in options
+                  for name in (o.name_zh if turn.t.language == "zh_CN" else o.name_en,))
+    turn.replies.append(AnswerShipping(query.query_id, True, shown))
+
+
 async def offer(turn: Turn, order: Payable, placed: str = "") -> None:
     """The payment step of an unpaid order: an invoice (Telegram) or a "Pay now" link.
 
@@ -95,8 +137,16 @@ async def pre_checkout(turn: Turn) -> None:
     query = turn.event.payment
     if query is None or not query.query_id:
         raise PaymentError("pre-checkout query without an id")
-    problem = await turn.services.payments.precheck(
-        turn.customer.id, query.payload, query.total_amount, query.currency)
+    info = query.order_info or OrderInfo()
+    filled = FormOrder(info.name, info.phone_number, info.shipping_address,
+                       query.shipping_option_id or "")
+    # An invoice of Telegram's form places its order now; then (or for any other invoice)
+    # the order must still be payable.
+    problem = await turn.services.checkout_form.place(
+        turn.customer.id, query.payload, query.total_amount, filled)
+    if problem in (None, "not_found"):
+        problem = await turn.services.payments.precheck(
+            turn.customer.id, query.payload, query.total_amount, query.currency)
     error = None if problem is None else turn.t(f"payment.precheck.{problem}")
     turn.replies.append(AnswerPreCheckout(query.query_id, problem is None, error))
 
@@ -136,4 +186,5 @@ def register(r: Registry) -> None:
     """Routes of this feature."""
     r.action("paylink", check)
     r.on("pre_checkout", pre_checkout)
+    r.on("shipping_query", shipping)
     r.on("successful_payment", successful)

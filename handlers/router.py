@@ -81,6 +81,9 @@ class Conversation:
 
     async def _turn(self, event: Event) -> list[Reply]:
         conversation = self.services.conversation
+        # One turn of a user at a time across processes (webhooks reach several at once): what
+        # follows reads the state the user's previous turn committed.
+        await self.services.ctx.db.serialize(event.user.id)
         if self.admin.accepts(event) or not (event.is_private or event.kind == "pre_checkout"):
             handled = await conversation.handled(event.update_id)
             if handled is not None:

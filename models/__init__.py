@@ -11,7 +11,7 @@ from models.inventory import (
     StockSubscription,
     Warehouse,
 )
-from models.order import Order, OrderEvent, OrderLine, OrderStatus
+from models.order import CheckoutForm, Order, OrderEvent, OrderLine, OrderStatus
 from models.payment import InboxStatus, Payment, PaymentInboxEntry, Refund, RefundStatus
 from models.shipment import CarrierEvent, Shipment, ShipmentLine
 from models.support import SupportLink, SupportSession, SupportTopic
@@ -31,6 +31,7 @@ __all__ = [
     "Cart",
     "CartLine",
     "Category",
+    "CheckoutForm",
     "ConversationState",
     "Customer",
     "InboxStatus",

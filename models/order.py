@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -100,4 +101,19 @@ class OrderEvent(Base):
     from_status: Mapped[str | None] = mapped_column(String(24))
     to_status: Mapped[str] = mapped_column(String(24))
     reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CheckoutForm(Base):
+    """A checkout sent as a Telegram invoice with Telegram's own form (name, phone, address,
+    delivery): what it buys, until the pre-checkout query places it as the order `number`."""
+
+    __tablename__ = "checkout_forms"
+
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)  # the invoice payload
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    checkout_key: Mapped[str] = mapped_column(String(64), unique=True)
+    items: Mapped[list[Any]]  # [[product id, quantity], ...] as invoiced
+    from_cart: Mapped[bool] = mapped_column(default=False)  # emptied once the order is placed
+    subtotal: Mapped[int]  # the goods' price on the invoice, in minor units
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

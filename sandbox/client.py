@@ -398,6 +398,8 @@ class SandboxChat:
         *,
         tip: int = 0,
         shipping_option_id: str | None = None,
+        shipping_address: dict[str, Any] | None = None,
+        order_info: dict[str, Any] | None = None,
     ) -> SandboxMessage:
         """Pay the latest invoice here, an invoice message id, or an invoice link.
 
@@ -418,7 +420,14 @@ class SandboxChat:
                 raise PaymentError("no invoice to pay in this chat")
             details = found[-1]["_invoice"]
         msg = await pay_invoice(
-            self.state, bot, self.actor, details, tip=tip, shipping_option_id=shipping_option_id
+            self.state,
+            bot,
+            self.actor,
+            details,
+            tip=tip,
+            shipping_option_id=shipping_option_id,
+            shipping_address=shipping_address,
+            order_info=order_info,
         )
         return SandboxMessage(msg)
 

@@ -97,6 +97,22 @@ async def empty_cart(session: AsyncSession, customer_id: int) -> None:
     await session.execute(_EMPTY, {"customer_id": customer_id})
 
 
+async def take_from_cart(session: AsyncSession, customer_id: int,
+                         items: tuple[tuple[int, int], ...]) -> None:
+    """Take units bought out of the cart (what was added since stays)."""
+    rows = {row.product_id: row for row in await session.execute(
+        _LINES, {"customer_id": customer_id})}
+    for product_id, qty in items:
+        row = rows.get(product_id)
+        if row is None:
+            continue
+        if row.quantity > qty:
+            await session.execute(_SET_QUANTITY, {"line_id": row.line_id,
+                                                  "new_quantity": row.quantity - qty})
+        else:
+            await session.execute(delete(_CART_LINES).where(_CART_LINES.c.id == row.line_id))
+
+
 class CartService:
     """The customer's cart."""
 

@@ -9,10 +9,10 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Address, Customer, Order, OrderEvent, OrderLine, Product
+from models import Address, CheckoutForm, Customer, Order, OrderEvent, OrderLine, Product
 from models import OrderStatus as S
 from services import notifications
-from services.cart import CartLineView, CartView, empty_cart, load_cart
+from services.cart import CartLineView, CartView, empty_cart, load_cart, take_from_cart
 from services.context import ServiceContext
 from services.errors import EmptyCart, InvalidInput, NotAllowed, NotFound, OutOfStock
 from services.inventory import stock
@@ -48,6 +48,21 @@ class CheckoutRequest:
     address_id: int | None = None
     save_address: bool = True
     note: str = ""
+    # "Buy now" / "Buy again": these (product id, quantity) pairs instead of the cart, which is
+    # then left as it is (the customer bought something else, not what they were collecting).
+    items: tuple[tuple[int, int], ...] = ()
+    # With `items`: they were invoiced from the cart (Telegram's form), so they leave it.
+    clear_cart: bool = False
+    number: str | None = None  # set aside for the order before it exists (Telegram's form)
+
+
+@dataclass(frozen=True)
+class LastChoices:
+    """What the customer chose on their last order: where it went, how, and how they paid."""
+
+    address_id: int | None
+    delivery: str
+    payment_method: str
 
 
 def new_checkout_key() -> str:
@@ -69,6 +84,13 @@ def validate_address(raw: AddressInput, default_region: str) -> AddressInput:
 
 # Statements of every order placed, built once (values are bound parameters).
 _BY_KEY = select(Order).where(Order.checkout_key == bindparam("key"))
+_LAST_ORDER = (select(Order).where(Order.customer_id == bindparam("customer_id"),
+                                   Order.channel == "bot").order_by(Order.id.desc()).limit(1))
+_SAVED_AS = (select(Address.id).where(
+    Address.customer_id == bindparam("customer_id"), Address.recipient == bindparam("recipient"),
+    Address.phone == bindparam("phone"), Address.region == bindparam("region"),
+    Address.city == bindparam("city"), Address.line == bindparam("line"),
+    Address.postcode == bindparam("postcode")).order_by(Address.id.desc()).limit(1))
 _NUMBER_TAKEN = select(Order.id).where(Order.number == bindparam("number"))
 
 
@@ -115,7 +137,7 @@ class CheckoutService:
         if existing is not None:
             return existing
         rules = self.ctx.rules
-        cart = await load_cart(session, customer_id, rules.currency)
+        cart = await self._basket(session, customer_id, req.items)
         if cart.is_empty:
             raise EmptyCart()
         address = await self._address(session, customer_id, req)
@@ -126,12 +148,54 @@ class CheckoutService:
         await self._check_payment_method(session, customer, req.payment_method,
                                          delivery.allows_cod, total)
         order = await create_order(session, self.ctx, customer, cart, address, req.delivery,
-                                   req.payment_method, req.checkout_key, note=req.note)
+                                   req.payment_method, req.checkout_key, note=req.note,
+                                   number=req.number)
         if req.save_address and req.address is not None:
             session.add(Address(customer_id=customer_id, created_at=self.ctx.clock.now(),
                                 **address.__dict__))
-        await empty_cart(session, customer_id)
+        if not req.items:
+            await empty_cart(session, customer_id)
+        elif req.clear_cart:
+            await take_from_cart(session, customer_id, req.items)
         return _placed(order, created=True)
+
+    async def basket(self, customer_id: int,
+                     items: tuple[tuple[int, int], ...] = ()) -> CartView:
+        """What a checkout buys, priced now with free stock: `items`, or else the cart."""
+        identifier(customer_id, "customer_id")
+        async with self.ctx.db.read() as session:
+            return await self._basket(session, customer_id, items)
+
+    async def _basket(self, session: AsyncSession, customer_id: int,
+                      items: tuple[tuple[int, int], ...]) -> CartView:
+        if not items:
+            return await load_cart(session, customer_id, self.ctx.rules.currency)
+        if len(items) > self.ctx.rules.max_cart_lines:
+            raise InvalidInput(field="cart", reason="too_many_lines",
+                               max=self.ctx.rules.max_cart_lines)
+        return await item_lines(session, items, self.ctx.rules.currency,
+                                self.ctx.rules.max_line_quantity)
+
+    async def last_choices(self, customer_id: int) -> LastChoices | None:
+        """The choices of the customer's newest order placed in the chat (None for a first
+        order), with the saved address it went to when that address is still saved."""
+        async with self.ctx.db.read() as session:
+            order = await session.scalar(_LAST_ORDER, {"customer_id": customer_id})
+            if order is None:
+                return None
+            address_id = await session.scalar(_SAVED_AS, {
+                "customer_id": customer_id, "recipient": order.recipient_name,
+                "phone": order.phone, "region": order.region, "city": order.city,
+                "line": order.address_line, "postcode": order.postcode})
+            return LastChoices(address_id, order.delivery_option, order.payment_method)
+
+    async def buy_now(self, customer_id: int, product_id: int) -> CartView:
+        """One unit of a product to check out at once: it must be for sale and in stock."""
+        basket = await self.basket(customer_id, ((identifier(product_id, "product_id"), 1),))
+        (line,) = basket.lines
+        if line.available < 1:
+            raise OutOfStock(sku=line.sku, available=0)
+        return basket
 
     async def _address(self, session: AsyncSession, customer_id: int,
                        req: CheckoutRequest) -> AddressInput:
@@ -175,10 +239,12 @@ def _placed(order: Order, created: bool) -> PlacedOrder:
                        order.payment_method, order.payment_deadline, created)
 
 
-async def _new_number(session: AsyncSession, ctx: ServiceContext) -> str:
+async def new_order_number(session: AsyncSession, ctx: ServiceContext) -> str:
+    """A number no order has, nor any invoice of Telegram's form set aside."""
     while True:
         number = f"{ctx.clock.now():%y%m%d}{secrets.randbelow(10**6):06d}"
-        if await session.scalar(_NUMBER_TAKEN, {"number": number}) is None:
+        if (await session.scalar(_NUMBER_TAKEN, {"number": number}) is None
+                and await session.get(CheckoutForm, number) is None):
             return number
 
 
@@ -195,6 +261,7 @@ async def create_order(
     channel: str = "bot",
     note: str = "",
     allow_backorder: bool = False,
+    number: str | None = None,
 ) -> Order:
     """Insert the order and its lines, reserve stock and queue the notifications."""
     rules, now = ctx.rules, ctx.clock.now()
@@ -203,7 +270,7 @@ async def create_order(
     total = cart.subtotal + delivery.fee
     cod = payment_method == "cod"
     order = Order(
-        number=await _new_number(session, ctx), customer_id=customer.id,
+        number=number or await new_order_number(session, ctx), customer_id=customer.id,
         status=(S.AWAITING_REVIEW if cod else S.PENDING_PAYMENT).value,
         checkout_key=checkout_key, channel=channel, recipient_name=address.recipient,
         phone=address.phone, region=address.region, city=address.city,
@@ -252,6 +319,23 @@ def _announce(session: AsyncSession, ctx: ServiceContext, customer: Customer, or
     notifications.tell_admins(session, rules, "alert_new_order", now, order.id, **params)
     if order.important:
         notifications.tell_admins(session, rules, "alert_important_order", now, order.id, **params)
+
+
+async def item_lines(session: AsyncSession, items: tuple[tuple[int, int], ...], currency: str,
+                     max_qty: int) -> CartView:
+    """(product id, quantity) pairs priced now, with their free stock; a product no longer for
+    sale is NotFound."""
+    ids = [identifier(product_id, "product_id") for product_id, _ in items]
+    free = await stock.available_by_product(session, ids)
+    lines = []
+    for product_id, qty in items:
+        product = await session.get(Product, product_id)
+        if product is None or not product.active:
+            raise NotFound(what="product")
+        lines.append(CartLineView(product.id, product.sku, product.name_en, product.name_zh,
+                                  product.price, quantity(qty, maximum=max_qty),
+                                  free[product_id]))
+    return CartView(tuple(lines), currency)
 
 
 async def product_lines(session: AsyncSession, items: list[tuple[int, int]], currency: str,

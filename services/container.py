@@ -7,6 +7,7 @@ from services.cart import CartService
 from services.catalog import CatalogService
 from services.catalog_import import CatalogImportService
 from services.checkout import CheckoutService
+from services.checkout_form import FormCheckoutService
 from services.context import ServiceContext
 from services.conversation import ConversationService
 from services.customers import CustomerService
@@ -19,6 +20,7 @@ from services.payments.inbox import PaymentInbox
 from services.payments.refunds import RefundService
 from services.payments.service import PaymentService
 from services.phone_orders import PhoneOrderService
+from services.reorder import ReorderService
 from services.returns import ReturnService
 from services.reviews import ReviewService
 from services.settlements import SettlementService
@@ -35,6 +37,8 @@ class Services:
     catalog: CatalogService
     cart: CartService
     checkout: CheckoutService
+    checkout_form: FormCheckoutService
+    reorder: ReorderService
     orders: OrderService
     payments: PaymentService
     payment_inbox: PaymentInbox
@@ -55,13 +59,15 @@ class Services:
 
 def build_services(ctx: ServiceContext) -> Services:
     """Wire every service to the same context."""
-    payments = PaymentService(ctx)
+    payments, checkout = PaymentService(ctx), CheckoutService(ctx)
     return Services(
         ctx=ctx,
         customers=CustomerService(ctx),
         catalog=CatalogService(ctx),
         cart=CartService(ctx),
-        checkout=CheckoutService(ctx),
+        checkout=checkout,
+        checkout_form=FormCheckoutService(ctx, checkout),
+        reorder=ReorderService(ctx),
         orders=OrderService(ctx),
         payments=payments,
         payment_inbox=PaymentInbox(ctx, payments),

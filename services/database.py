@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ class _Transaction:
     session: AsyncSession | None = None
     wrote: bool = False  # a write unit finished in it (later units get savepoints)
     depth: int = 0  # units open in it right now (nested units share the outermost)
+    locked: bool = False  # it holds an advisory lock (a rollback of a unit must not end it)
     after: list[AfterCommit] = field(default_factory=list)
 
 
@@ -100,7 +102,7 @@ class Database:
             if transaction.depth > 1:  # inside another unit of this turn
                 async with session.begin_nested():
                     yield session
-            elif not transaction.wrote:
+            elif not transaction.wrote and not transaction.locked:
                 try:
                     yield session
                     await session.flush()
@@ -110,9 +112,11 @@ class Database:
                 transaction.wrote = True
             elif not savepoint:
                 yield session
+                transaction.wrote = True
             else:
                 async with session.begin_nested():
                     yield session
+                transaction.wrote = True
         finally:
             transaction.depth -= 1
             if transaction.depth == 0:
@@ -125,7 +129,7 @@ class Database:
         sees what the turn wrote); else a session whose statements each commit by themselves."""
         transaction = _current.get()
         if transaction is not None and transaction.session is not None and (
-                transaction.wrote or transaction.depth > 0):
+                transaction.wrote or transaction.locked or transaction.depth > 0):
             transaction.depth += 1
             try:
                 yield transaction.session
@@ -136,6 +140,27 @@ class Database:
             return
         async with self.read_factory() as session:
             yield session
+
+    async def serialize(self, key: int) -> None:
+        """Inside a turn: wait until no other turn holding `key` (a user id) is open, in any
+        process, and hold it until this turn commits or rolls back. On PostgreSQL a
+        transaction-level advisory lock taken in the turn's transaction (released by its
+        commit, by its rollback, or by the server when the process dies); the turn's reads
+        then run in that transaction, after the lock, so they see what the previous turn
+        committed. SQLite needs nothing: one writer at a time, and one process."""
+        transaction = _current.get()
+        if transaction is None:
+            raise RuntimeError("serialize() is for a turn")
+        if not self.is_postgres:
+            return
+        if transaction.session is None:
+            transaction.session = self.write_factory()
+        # The two-key form: its key space is not the one-key form's (migrations, settlements).
+        high, low = key >> 32, key & 0xFFFF_FFFF
+        low = low - 2**32 if low >= 2**31 else low
+        await transaction.session.execute(text("SELECT pg_advisory_xact_lock(:high, :low)"),
+                                          {"high": high, "low": low})
+        transaction.locked = True
 
     def turn_wrote(self) -> bool:
         """True when the open turn has written something (its commit will write)."""

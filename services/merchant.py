@@ -36,7 +36,6 @@ from services.orders import queries
 from services.orders.dto import OrderDetail
 from services.payments import ledger
 from services.returns import FLOW, ReturnView
-from services.shipping.slip import build_slip_data, render_slip
 from services.validation import MAX_ID, identifier, quantity
 
 # Order card actions, in the order their buttons appear.
@@ -319,6 +318,9 @@ class MerchantService:
     # slips -------------------------------------------------------------------------------
     async def slips(self, order_id: int) -> list[Slip]:
         """One printable PDF per parcel of the order (packed first); NotFound when none."""
+        # reportlab (~0.2 s to import, ~10 MiB) only once a slip is asked for.
+        from services.shipping.slip import build_slip_data, render_slip
+
         async with self.ctx.db.read() as session:
             order = await queries.load_order(session, order_id)
             parcels = (await session.scalars(select(Shipment.id).where(

@@ -161,6 +161,16 @@ class OutboxService:
                             int(rows.get(OutboxStatus.SENT, 0)),
                             int(rows.get(OutboxStatus.FAILED, 0)))
 
+    async def backlog(self) -> tuple[int, float]:
+        """Rows waiting to be sent, and the age in seconds of the oldest (0 with none)."""
+        async with self.ctx.db.read() as session:
+            waiting, oldest = (await session.execute(
+                select(func.count(OutboxMessage.id), func.min(OutboxMessage.created_at))
+                .where(OutboxMessage.status == OutboxStatus.PENDING))).one()
+        if oldest is None:
+            return int(waiting or 0), 0.0
+        return int(waiting), max(0.0, (self.ctx.clock.now() - oldest).total_seconds())
+
     async def _set(self, message_id: int, **values: Any) -> None:
         async with self.ctx.db.write() as session:
             await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)

@@ -95,6 +95,10 @@ class ShopRules:
         )
     )
     regions: tuple[Region, ...] = ()
+    # Where the shop delivers: countries (ISO 3166-1 alpha-2) and, when given, only these
+    # region codes in them (what Telegram's payment form is answered for each address).
+    ship_countries: tuple[str, ...] = ("CN",)
+    ship_regions: tuple[str, ...] = ()
     return_addresses: tuple[ReturnAddress, ...] = ()
     support: SupportRules = field(default_factory=SupportRules)
     # Customers' notifications sent with allow_paid_broadcast (Telegram Stars) at up to 1000/s.
@@ -107,6 +111,16 @@ class ShopRules:
     def delivery(self, code: str) -> DeliveryOption | None:
         """The delivery option with this code, if any."""
         return next((d for d in self.delivery_options if d.code == code), None)
+
+    def serves(self, country_code: str, *places: str) -> bool:
+        """True when the shop delivers to this country and (if it limits regions) to one of
+        the regions the places name (a state, a city: "上海市", "Guangzhou")."""
+        if country_code.upper() not in self.ship_countries:
+            return False
+        if not self.ship_regions:
+            return True
+        found = (self.region(p) or self.region(p.strip().rstrip("省市")) for p in places if p)
+        return any(r is not None and r.code in self.ship_regions for r in found)
 
     def region(self, name: str) -> Region | None:
         """The region whose code or one of whose names matches (case-insensitive)."""

@@ -159,6 +159,17 @@ def test_an_unreachable_database_server_is_one_line(tmp_path: Path) -> None:
     assert "secret" not in result.stderr
 
 
+def test_run_with_an_unreachable_database_server_is_one_line(tmp_path: Path) -> None:
+    """`shopbot run` upgrades the schema in a child process (bot.prepare.prepare_in_child):
+    its failure is still one line and code 2, the password hidden, nothing else started."""
+    url = "postgresql+asyncpg://nobody:secret@127.0.0.1:1/shop"
+    result = shopbot(tmp_path, "run", "--port", "1", SHOPBOT_DATABASE_URL=url,
+                     BOT_TOKEN="123456:ABC-not-real",
+                     config="web:\n  public_url: https://shop.example.com\n")
+    assert_one_line_error(result, 2, "database error: cannot open or migrate", "127.0.0.1:1")
+    assert "secret" not in result.stderr and result.stdout == ""
+
+
 def test_demo_data_fills_an_empty_shop_once(tmp_path: Path) -> None:
     first = shopbot(tmp_path, "demo-data")
     assert first.returncode == 0, first.stderr

@@ -82,7 +82,7 @@ async def pg_schema() -> AsyncIterator[tuple[str, dict[str, Any]]]:
 
 
 def test_there_is_one_head_and_it_is_the_latest_revision() -> None:
-    assert head_revision() == "0006"
+    assert head_revision() == "0007"
 
 
 async def test_sqlite_upgrade_builds_exactly_the_models(sqlite_url: str) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import select
 import signal
 import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,7 +20,15 @@ from typing import Any
 import pytest
 
 from sandbox.testing import running_sandbox
-from tests.offline import LINE, OfflineShop, first_ok, free_port, running_offline, start
+from tests.offline import (
+    LINE,
+    OfflineShop,
+    clean_env,
+    first_ok,
+    free_port,
+    running_offline,
+    start,
+)
 
 
 def call(base: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -188,6 +199,20 @@ def test_ctrl_c_while_starting_stops_cleanly(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "Traceback" not in err and " ERROR " not in err, err
+
+
+def test_ctrl_c_in_the_terminal_while_starting_stops_cleanly(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches the whole process group, the schema upgrade's child process
+    too (bot.prepare.prepare_in_child): the bot still stops cleanly, no error."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--port", str(port)],
+                            cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    first_ok(f"http://127.0.0.1:{port}/", time.monotonic(), 30)  # the upgrade starts now
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and " ERROR " not in err and "error" not in err, err
 
 
 def _alice(shop: OfflineShop) -> int:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.config_sections import SchedulerConfig
-from models import OutboxMessage, ProcessedUpdate
+from models import CheckoutForm, OutboxMessage, ProcessedUpdate
 from scheduler import jobs
 from services import notifications
 from services.clock import FakeClock
 from services.container import Services
 from services.conversation import State
+from tests.shop import ShopData, buyer
 
 
 async def queue(svc: Services, label: str) -> int:
@@ -60,3 +61,17 @@ async def test_the_prune_sweep_keeps_what_it_must(svc: Services, clock: FakeCloc
     clock.advance(days=2)  # a shorter keeping time is honoured too
     assert await jobs(svc, SchedulerConfig(keep_sent_messages_days=1))["prune"][0]() == 1 + 2
     assert await left(svc) == (["failed_8_days_ago", "unsent_8_days_ago"], [])
+
+
+async def test_old_invoices_of_telegrams_form_are_forgotten(svc: Services, clock: FakeClock,
+                                                            shop: ShopData) -> None:
+    prune = jobs(svc, SchedulerConfig(keep_sent_messages_days=7))["prune"][0]
+    customer = await buyer(svc)
+    old = await svc.checkout_form.open(customer.id, "old-invoice-key", ((shop.tea, 1),))
+    clock.advance(days=6)
+    recent = await svc.checkout_form.open(customer.id, "recent-invoice-key", ((shop.mug, 1),))
+    clock.advance(days=1, minutes=1)
+    assert await prune() == 1
+    async with svc.ctx.db.read() as session:
+        numbers = (await session.scalars(select(CheckoutForm.number))).all()
+    assert numbers == [recent.number] and old.number != recent.number

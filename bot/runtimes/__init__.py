@@ -58,6 +58,10 @@ class Runtime(Protocol):
         """A file's bytes, or None when it is bigger than `max_bytes`. Raises DeliveryError."""
         ...
 
+    async def me(self) -> tuple[int, str]:
+        """The bot's id and username (getMe). Raises DeliveryError."""
+        ...
+
     async def stop(self) -> None:
         """No new updates; those in flight finish (a bounded time) and are confirmed."""
         ...

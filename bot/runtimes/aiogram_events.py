@@ -6,7 +6,7 @@ from dataclasses import replace
 from aiogram.types import InlineKeyboardMarkup, Message, MessageEntity, Update
 from aiogram.types import User as TgUser
 
-from bot.runtimes.base import SERVICE
+from bot.runtimes.base import SERVICE, pre_checkout_event, shipping_event
 from handlers.events import Button, Entity, Event, Inline, Payment, Pressed, User
 
 
@@ -110,6 +110,8 @@ def to_event(update: Update) -> Event | None:
         )
     if update.pre_checkout_query is not None:
         pq = update.pre_checkout_query
-        return Event("pre_checkout", update.update_id, _user(pq.from_user), chat_id=pq.from_user.id,
-                     payment=Payment(pq.invoice_payload, pq.currency, pq.total_amount, pq.id))
+        return pre_checkout_event(update.update_id, _user(pq.from_user), pq)
+    if update.shipping_query is not None:
+        sq = update.shipping_query
+        return shipping_event(update.update_id, _user(sq.from_user), sq)
     return None

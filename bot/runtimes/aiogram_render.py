@@ -19,6 +19,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     ReplyParameters,
+    ShippingOption,
 )
 from aiogram.types import ForceReply as TgForceReply
 
@@ -26,6 +27,7 @@ from bot.runtimes.markup_cache import cached_markup
 from handlers.events import (
     AnswerCallback,
     AnswerPreCheckout,
+    AnswerShipping,
     CopyMessage,
     CopyMessages,
     CreateTopic,
@@ -116,8 +118,17 @@ class Renderer:
                 sent = await bot.send_invoice(
                     reply.chat_id, reply.title, reply.description, reply.payload, reply.currency,
                     [LabeledPrice(label=reply.label, amount=reply.amount)],
-                    provider_token=reply.provider_token)
+                    provider_token=reply.provider_token, need_name=reply.form or None,
+                    need_phone_number=reply.form or None,
+                    need_shipping_address=reply.form or None, is_flexible=reply.form or None)
                 return sent.message_id
+            case AnswerShipping():
+                await bot.answer_shipping_query(
+                    reply.query_id, reply.ok, error_message=reply.error_message,
+                    shipping_options=[
+                        ShippingOption(id=o.id, title=o.title,
+                                       prices=[LabeledPrice(label=o.label, amount=o.amount)])
+                        for o in reply.options] if reply.ok else None)
             case AnswerPreCheckout():
                 await bot.answer_pre_checkout_query(reply.query_id, reply.ok,
                                                     error_message=reply.error_message)

@@ -15,9 +15,21 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
+from bot import logs, metrics
 from bot.polling import DRAIN_TIMEOUT, Poller
 from bot.runtimes.chat_check import ChatRights, check_chats
-from handlers.events import DeliveryError, Event, ForceReply, Reply, SendText
+from handlers.events import (
+    DeliveryError,
+    Event,
+    ForceReply,
+    OrderInfo,
+    Payment,
+    Reply,
+    SendText,
+    ShippingAddress,
+    ShippingQuery,
+    User,
+)
 from handlers.i18n import Translator
 from handlers.once import ChatLocks
 from handlers.router import Conversation
@@ -28,11 +40,35 @@ COMMANDS = ("start", "catalog", "search", "cart", "orders", "support", "help", "
 MAX_DOCUMENT_BYTES = 1_000_000  # a catalog CSV; bigger files are refused before downloading
 # The update kinds the shop handles, asked for by polling and by setWebhook alike: Telegram keeps
 # the last list it was given, and a webhook set without one gets every kind but a few.
-ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "pre_checkout_query")
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "pre_checkout_query",
+                   "shipping_query")
 # Service messages of a forum or group (topics opened or closed, members joining): no one's words.
 SERVICE = ("forum_topic_created", "forum_topic_edited", "forum_topic_closed",
            "forum_topic_reopened", "general_forum_topic_hidden", "general_forum_topic_unhidden",
            "new_chat_members", "left_chat_member", "pinned_message", "new_chat_title")
+
+
+def _address(a: Any) -> ShippingAddress:
+    """A ShippingAddress of either framework (the Bot API's field names, all strings)."""
+    return ShippingAddress(a.country_code, a.state, a.city, a.street_line1, a.street_line2,
+                           a.post_code)
+
+
+def shipping_event(update_id: int, user: User, q: Any) -> Event:
+    """A shipping_query of either framework as the core's event."""
+    return Event("shipping_query", update_id, user, chat_id=user.id,
+                 shipping=ShippingQuery(q.id, q.invoice_payload, _address(q.shipping_address)))
+
+
+def pre_checkout_event(update_id: int, user: User, q: Any) -> Event:
+    """A pre_checkout_query of either framework as the core's event, with the form's answers."""
+    info = q.order_info
+    filled = None if info is None else OrderInfo(
+        info.name or "", info.phone_number or "",
+        _address(info.shipping_address) if info.shipping_address is not None else None)
+    return Event("pre_checkout", update_id, user, chat_id=user.id,
+                 payment=Payment(q.invoice_payload, q.currency, q.total_amount, q.id,
+                                 shipping_option_id=q.shipping_option_id, order_info=filled))
 
 
 class FeedingRuntime(ABC, Generic[U]):
@@ -121,11 +157,13 @@ class FeedingRuntime(ABC, Generic[U]):
             if event is None:
                 return
             async with self.chats.hold(event.chat_id):
-                if event.kind == "document":
-                    event = await self._with_file(event)
-                replies = await self.conversation.handle(event)
-                await self._deliver(event, replies)
-                await self.conversation.delivered(event, replies)
+                with metrics.update_handled(event.kind), \
+                        logs.about_update(event.update_id, event.user.id):
+                    if event.kind == "document":
+                        event = await self._with_file(event)
+                    replies = await self.conversation.handle(event)
+                    await self._deliver(event, replies)
+                    await self.conversation.delivered(event, replies)
         finally:
             if task is not None:
                 self.feeding.discard(task)

@@ -17,6 +17,7 @@ from telegram import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     ReplyParameters,
+    ShippingOption,
 )
 from telegram import ForceReply as TgForceReply
 from telegram.error import BadRequest
@@ -25,6 +26,7 @@ from bot.runtimes.markup_cache import cached_markup
 from handlers.events import (
     AnswerCallback,
     AnswerPreCheckout,
+    AnswerShipping,
     CopyMessage,
     CopyMessages,
     CreateTopic,
@@ -115,8 +117,16 @@ class Renderer:
             case SendInvoice():
                 sent = await bot.send_invoice(
                     reply.chat_id, reply.title, reply.description, reply.payload, reply.currency,
-                    [LabeledPrice(reply.label, reply.amount)], provider_token=reply.provider_token)
+                    [LabeledPrice(reply.label, reply.amount)], provider_token=reply.provider_token,
+                    need_name=reply.form or None, need_phone_number=reply.form or None,
+                    need_shipping_address=reply.form or None, is_flexible=reply.form or None)
                 return sent.message_id
+            case AnswerShipping():
+                await bot.answer_shipping_query(
+                    reply.query_id, reply.ok, error_message=reply.error_message,
+                    shipping_options=[
+                        ShippingOption(o.id, o.title, [LabeledPrice(o.label, o.amount)])
+                        for o in reply.options] if reply.ok else None)
             case AnswerPreCheckout():
                 await bot.answer_pre_checkout_query(reply.query_id, reply.ok,
                                                     error_message=reply.error_message)

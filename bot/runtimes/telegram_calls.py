@@ -14,6 +14,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from bot import metrics
 from bot.ratelimit import RateLimiter, budget
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ async def call_limited(limiter: RateLimiter, name: str, chat_id: int | str | Non
                 raise
             if isinstance(kind, Flooded):
                 log.warning("429 on %s to %s: everyone waits %ss", name, chat_id, kind.seconds)
+                metrics.flooded(kind.seconds)
                 await limiter.pause(kind.seconds)
             else:
                 log.warning("%s on %s (try %s): %s", type(exc).__name__, name, attempt, exc)

@@ -2,21 +2,28 @@
 
 ```mermaid
 stateDiagram-v2
-    [*] --> address: "checkout" button or /checkout (cart not empty)
+    [*] --> address: "checkout" button or /checkout (cart not empty), or "Buy now" on a card
+    [*] --> address: "Buy again" on a delivered order (what is still to be had)
+    [*] --> review: a returning customer (last address, delivery, payment preselected)
     address --> recipient: New address (or no saved address)
     address --> delivery: a saved address
     recipient --> phone --> region --> city --> line --> postcode
     postcode --> delivery: typed or Skip
+    recipient --> delivery: the whole address pasted (fields missing asked first), shown
+    delivery --> recipient: fix:<field> under a pasted address (any field, then on again)
     delivery --> payment: dlv:<code>
     payment --> review: pay:<code>
     review --> address: ck:edit_address
     review --> delivery: ck:edit_delivery
     review --> payment: ck:edit_payment
     review --> [*]: Confirm -> "Order No. ... is placed" with the payment step
+    review --> [*]: Telegram Payments and no address yet: Confirm -> an invoice whose form asks
+    the name, phone, address and delivery (the order is placed at the pre-checkout query)
 ```
-After an edit the flow returns to the review as soon as every part is filled. Each typed value is
-checked at once and asked again politely when it is wrong. The checkout key is made when the
-review is first shown, so Confirm pressed twice places one order.
+A step with one possible answer (one delivery option, one payment method) is skipped, its
+answer taken. After an edit the flow returns to the review as soon as every part is filled.
+Each typed value is checked at once and asked again politely when it is wrong. The checkout
+key is made when the review is first shown, so Confirm pressed twice places one order.
 """
 from __future__ import annotations
 
@@ -33,6 +40,7 @@ from handlers.checkout.common import (
     draft,
     field_step,
     in_checkout,
+    items_of,
     move,
     stale,
 )
@@ -41,14 +49,35 @@ from handlers.start import main_menu
 from handlers.turn import Turn
 from models import OrderStatus as S
 from services.errors import EmptyCart
+from services.reorder import Missing
+
+ALERT_CHARS = 200  # Bot API: answerCallbackQuery text is 0-200 characters
 
 
-async def start(turn: Turn) -> None:
-    """Begin a checkout of the cart: a new draft every time."""
-    if await turn.services.cart.is_empty(turn.customer.id):
+async def start(turn: Turn, items: tuple[tuple[int, int], ...] = ()) -> None:
+    """Begin a checkout of the cart (or of `items`, the cart left alone): a new draft every
+    time."""
+    if not items and await turn.services.cart.is_empty(turn.customer.id):
         raise EmptyCart()
-    turn.go(ADDRESS)
-    await address.ask_address(turn, fresh=True)
+    turn.go(ADDRESS, **({"items": [list(item) for item in items]} if items else {}))
+    last = await turn.services.checkout.last_choices(turn.customer.id)
+    if last is not None:  # a returning customer starts at the review, their last choices made
+        move(turn, ADDRESS, address_id=last.address_id, delivery=last.delivery,
+             payment=last.payment_method)
+    await advance(turn, fresh=True)
+
+
+async def buy_now(turn: Turn, pressed: Callback) -> None:
+    """buy:<product id>: straight to the checkout of one unit of the product; the cart stays.
+
+    A second press on the same card while that checkout is open (a double click) leaves it as
+    it is rather than starting it over below."""
+    product_id = pressed.int(0)
+    if in_checkout(turn) and items_of(turn) == ((product_id, 1),):
+        return turn.answer(turn.t("checkout.buy_now_open"))
+    await turn.services.checkout.buy_now(turn.customer.id, product_id)
+    turn.answer()
+    await start(turn, ((product_id, 1),))
 
 
 async def start_command(turn: Turn) -> None:
@@ -62,8 +91,34 @@ async def start_button(turn: Turn, pressed: Callback) -> None:
     await start(turn)
 
 
+async def buy_again(turn: Turn, pressed: Callback) -> None:
+    """again:<order id>: the goods of a delivered order to the checkout, at today's prices and
+    stock; what cannot be had as it was is said in an alert the customer has to close."""
+    reorder = await turn.services.reorder.buy_again(turn.customer.id, pressed.int(0))
+    notes = [_missing(turn, m) for m in reorder.missing]
+    if not reorder.items:
+        return turn.answer(turn.t("checkout.again_nothing", number=reorder.number,
+                                  missing="\n".join(notes))[:ALERT_CHARS], alert=True)
+    turn.answer(turn.t("checkout.again_missing", missing="\n".join(notes))[:ALERT_CHARS]
+                if notes else "", alert=bool(notes))
+    await start(turn, reorder.items)
+
+
+def _missing(turn: Turn, line: Missing) -> str:
+    name = line.name_zh if turn.t.language == "zh_CN" else line.name_en
+    if line.gone:
+        return turn.t("checkout.again_gone", name=name)
+    if not line.available:
+        return turn.t("checkout.again_sold_out", name=name)
+    return turn.t("checkout.again_fewer", name=name, qty=line.available, wanted=line.wanted)
+
+
 async def advance(turn: Turn, fresh: bool = False) -> None:
-    """Ask for the first missing part, or show the review when nothing is missing."""
+    """Ask for the first missing part, or show the review when nothing is missing; a part
+    with a single possible answer is not asked."""
+    choices.preselect(turn)
+    if choices.form_pays(turn):
+        return await review.show_form_review(turn, fresh)
     found = await address.chosen_address(turn)
     if found is None:
         return await address.ask_address(turn, fresh)
@@ -100,8 +155,9 @@ async def step_button(turn: Turn, pressed: Callback) -> None:
     if choice == "new":
         return await address.new_address(turn)
     if choice == "skip":
+        pasted = address.pasting(turn)  # the pasted address is shown in place: on below it
         if await address.skip_postcode(turn):
-            await advance(turn)
+            await advance(turn, fresh=pasted)
         return
     if not at(turn, REVIEW) or choice not in EDITS:
         return stale(turn)
@@ -161,6 +217,8 @@ async def confirm(turn: Turn, pressed: Callback) -> None:
         if number:  # the same Confirm again, after the order was placed
             return turn.answer(turn.t("checkout.already_placed", number=number))
         return stale(turn)
+    if choices.form_pays(turn) and draft(turn).get("key"):
+        return await _send_form(turn)
     if not await review.ready(turn) or not draft(turn).get("key"):
         turn.answer()
         return await advance(turn)
@@ -175,12 +233,26 @@ async def confirm(turn: Turn, pressed: Callback) -> None:
     turn.show(review.placed_text(turn, placed))
 
 
+async def _send_form(turn: Turn) -> None:
+    """Confirm with Telegram's form: the invoice goes out (the order is placed when the
+    customer pays); the review says so in place of its buttons."""
+    form = await turn.services.checkout_form.open(turn.customer.id, draft(turn)["key"],
+                                                  items_of(turn))
+    turn.reset()
+    turn.answer()
+    turn.show(turn.t("checkout.form_below", number=form.number))
+    turn.replies.append(payment.form_invoice(turn, form))
+
+
 def register(r: Registry) -> None:
     """Routes of this feature."""
     r.command("checkout", start_command)
     r.action("checkout", start_button)
+    r.action("buy", buy_now)
+    r.action("again", buy_again)
     r.action("ck", step_button)
     r.action("addr", saved_address)
+    r.action("fix", address.fix_field)
     r.action("dlv", delivery)
     r.action("pay", pay_method)
     r.action("confirm", confirm)

@@ -33,6 +33,38 @@ def methods(turn: Turn, option: DeliveryOption | None) -> list[str]:
             if m in ctx.payments and (m != "cod" or (option is not None and option.allows_cod))]
 
 
+def form_pays(turn: Turn) -> bool:
+    """True when Telegram Payments is the way to pay and no address is chosen yet: Telegram's
+    own form then asks for the name, phone, address and delivery option."""
+    data = draft(turn)
+    return (data.get("payment") == "telegram" and "telegram" in methods(turn, None)
+            and not data.get("address") and not data.get("address_id"))
+
+
+def preselect(turn: Turn) -> None:
+    """Choose for the customer what has one possible answer: the only delivery option, the
+    only payment method (cash waits until the delivery option says whether it may be used)."""
+    rules, data = turn.services.ctx.rules, draft(turn)
+    changes: dict[str, str] = {}
+    option = current_delivery(turn)
+    if option is None and len(rules.delivery_options) == 1:
+        option = rules.delivery_options[0]
+        changes["delivery"] = option.code
+    offered = methods(turn, option)
+    decided = option is not None or "cod" not in rules.payment_methods
+    if data.get("payment") not in offered and len(offered) == 1 and decided:
+        changes["payment"] = offered[0]
+    if changes:
+        move(turn, turn.state.name, **changes)
+
+
+def choosable(turn: Turn) -> tuple[bool, bool]:
+    """Whether the delivery option and the payment method have more than one answer (else
+    the review screen offers no "change" for them)."""
+    return (len(turn.services.ctx.rules.delivery_options) > 1,
+            len(methods(turn, current_delivery(turn))) > 1)
+
+
 def ask_delivery(turn: Turn, fresh: bool = False) -> None:
     """Show the delivery options with their fees."""
     rows = [(Button(turn.t("checkout.delivery_button", name=delivery_name(turn, d),

@@ -35,6 +35,11 @@ def draft(turn: Turn) -> dict[str, Any]:
     return dict(turn.state.data) if in_checkout(turn) else {}
 
 
+def items_of(turn: Turn) -> tuple[tuple[int, int], ...]:
+    """What "Buy now" (or "Buy again") checks out instead of the cart; () for the cart."""
+    return tuple((int(pid), int(qty)) for pid, qty in draft(turn).get("items") or ())
+
+
 def move(turn: Turn, step: str, **changes: Any) -> None:
     """Go to a checkout step, keeping the draft and applying changes."""
     turn.go(step, **{**draft(turn), **changes})

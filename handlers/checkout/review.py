@@ -5,8 +5,14 @@ import html
 
 from handlers import callbacks
 from handlers.checkout.address import chosen_address, describe
-from handlers.checkout.choices import current_delivery, delivery_name, fee_text, methods
-from handlers.checkout.common import REVIEW, draft, move, present, with_cancel
+from handlers.checkout.choices import (
+    choosable,
+    current_delivery,
+    delivery_name,
+    fee_text,
+    methods,
+)
+from handlers.checkout.common import REVIEW, draft, items_of, move, present, with_cancel
 from handlers.events import Button
 from handlers.turn import Turn
 from services.cart import CartView
@@ -33,15 +39,17 @@ def _lines(turn: Turn, cart: CartView) -> str:
     return "\n".join(shown)
 
 
-def _buttons(turn: Turn) -> tuple[tuple[Button, ...], ...]:
+def _buttons(turn: Turn, delivery: bool = True,
+             payment: bool = True) -> tuple[tuple[Button, ...], ...]:
+    parts = ("address",) + ("delivery",) * delivery + ("payment",) * payment
     edits = tuple(Button(turn.t(f"checkout.edit.{part}"), callbacks.encode("ck", f"edit_{part}"))
-                  for part in ("address", "delivery", "payment"))
+                  for part in parts)
     return edits, (Button(turn.t("checkout.confirm"), callbacks.encode("confirm")),)
 
 
 async def show_review(turn: Turn, address: AddressInput, fresh: bool = False) -> None:
     """The review screen; the checkout key is made the first time it is shown and then kept."""
-    cart = await turn.services.cart.view(turn.customer.id)
+    cart = await turn.services.checkout.basket(turn.customer.id, items_of(turn))
     option = current_delivery(turn)
     if cart.is_empty:
         turn.reset()
@@ -60,7 +68,24 @@ async def show_review(turn: Turn, address: AddressInput, fresh: bool = False) ->
         address=describe(turn.t, address),
         payment=turn.t(f"checkout.method.{draft(turn)['payment']}"),
     )
-    present(turn, text, with_cancel(turn, *_buttons(turn)), fresh)
+    present(turn, text, with_cancel(turn, *_buttons(turn, *choosable(turn))), fresh)
+
+
+async def show_form_review(turn: Turn, fresh: bool = False) -> None:
+    """The review when Telegram's form will ask for the address and delivery: the goods, the
+    way to pay, and Confirm (which sends the invoice)."""
+    cart = await turn.services.checkout.basket(turn.customer.id, items_of(turn))
+    if cart.is_empty:
+        turn.reset()
+        raise EmptyCart()
+    move(turn, REVIEW, key=draft(turn).get("key") or new_checkout_key())
+    text = turn.t("checkout.review_form", lines=_lines(turn, cart),
+                  subtotal=turn.t.money(cart.subtotal, cart.currency),
+                  payment=turn.t("checkout.method.telegram"))
+    edits = (Button(turn.t("checkout.edit.payment"), callbacks.encode("ck", "edit_payment")),)
+    rows = ((edits,) if choosable(turn)[1] else ()) + (
+        (Button(turn.t("checkout.confirm"), callbacks.encode("confirm")),),)
+    present(turn, text, with_cancel(turn, *rows), fresh)
 
 
 def request_of(turn: Turn) -> CheckoutRequest:
@@ -71,6 +96,7 @@ def request_of(turn: Turn) -> CheckoutRequest:
         checkout_key=data["key"], delivery=data["delivery"], payment_method=data["payment"],
         address=AddressInput(**typed) if typed else None,
         address_id=None if typed else data.get("address_id"),
+        items=items_of(turn),
     )
 
 

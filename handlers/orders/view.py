@@ -15,6 +15,7 @@ from services.errors import InvalidInput, PaymentError
 from services.orders.dto import LineView, OrderDetail, OrderSummary, ShipmentView
 from services.orders.lifecycle import ACTIONS
 from services.postal import format_phone
+from services.reorder import REORDERABLE
 from services.returns import RETURNABLE, ReturnView
 from services.reviews import REVIEWABLE
 from services.shipping.carriers import CarrierRegistry
@@ -59,6 +60,10 @@ def summary_button(t: Translator, order: OrderSummary) -> Button:
 def list_keyboard(t: Translator, orders: list[OrderSummary], page: int, pages: int) -> Inline:
     """The orders as buttons, with page arrows when there are several pages."""
     rows: list[tuple[Button, ...]] = [(summary_button(t, o),) for o in orders]
+    again = next((o for o in orders if o.status in REORDERABLE), None)
+    if again is not None and page == 0:  # the newest delivered order, again in one tap
+        rows.append((Button(t("orders.btn_again_list", number=again.number),
+                            callbacks.encode("again", again.id)),))
     if pages > 1:
         arrows = [Button(t("orders.page", page=page + 1, pages=pages), callbacks.encode("noop"))]
         if page > 0:
@@ -184,6 +189,8 @@ async def detail_keyboard(turn: Turn, order: OrderDetail) -> Inline:
     if returnable(order, ctx.clock.now(), ctx.rules.return_window) and any(
             (await left_to_return(turn, order)).values()):
         rows.append((Button(t("orders.btn_return"), callbacks.encode("ret", order.id)),))
+    if order.status in REORDERABLE:
+        rows.append((Button(t("orders.btn_again"), callbacks.encode("again", order.id)),))
     if turn.services.support.rules.chat_id is not None:
         rows.append((Button(t("support.ask_order"), callbacks.encode("supo", order.id)),))
     rows.append((Button(t("orders.btn_back"), callbacks.encode("orders", 0)),))

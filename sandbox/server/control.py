@@ -97,6 +97,7 @@ def add_control_routes(app: web.Application, state: SandboxState) -> None:
             ],
             "default_bot_id": state.default_bot_id,
             "config": vars(state.config),
+            "kept": state.kept(),
             "limits": state.flood.limits.to_dict(),
         }
 

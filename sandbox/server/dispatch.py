@@ -79,7 +79,7 @@ async def execute(
         )
         status, body = 500, crash.payload()
     entry.duration = time.monotonic() - started
-    state.log.append(entry)
+    state.record(entry)
     state.publish({"type": "request", "entry": entry.to_dict()})
     return status, body
 

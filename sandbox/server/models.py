@@ -17,10 +17,18 @@ class SandboxConfig:
     shipping_timeout: float = 10.0
     webhook_retry_initial: float = 1.0
     webhook_retry_max: float = 60.0
-    webhook_timeout: float = 10.0
+    webhook_timeout: float = 60.0  # the Bot API server's idle timeout on a webhook connection
     max_file_size: int = 20 * 1024 * 1024
     # A user must press Start before a bot may write to them, like Telegram; False relaxes it.
     require_start: bool = False
+    # How much history is kept; 0 keeps everything (tests read it all). A long-running demo
+    # bounds it so its memory stays flat: the newest `keep_messages` of each chat, the histories
+    # of the `keep_chats` chats active last (a longer idle chat's messages are forgotten), the
+    # newest `keep_calls` Bot API calls of the log. A forgotten message is gone as a deleted one
+    # is: editing it answers "message to edit not found", as Telegram does.
+    keep_messages: int = 0
+    keep_chats: int = 0
+    keep_calls: int = 0
 
 
 @dataclass

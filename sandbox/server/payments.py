@@ -111,18 +111,65 @@ async def create_invoice_link(call: Call) -> str:
     return f"https://t.me/${slug}"
 
 
+def _labeled_price(price: Any) -> str | None:
+    """Why a LabeledPrice is refused (the Bot API server's words), or None."""
+    if not isinstance(price, dict):
+        return "LabeledPrice must be an Object"
+    if not isinstance(price.get("label"), str):
+        return 'Field "label" must be of type String'
+    if not price["label"]:
+        return "LabeledPrice label must be non-empty"
+    if isinstance(price.get("amount"), bool) or not isinstance(price.get("amount"), int):
+        return 'Field "amount" must be of type Number'
+    return None
+
+
+def _shipping_option(option: Any) -> str | None:
+    """Why a ShippingOption is refused (the Bot API server's words), or None."""
+    if not isinstance(option, dict):
+        return "ShippingOption must be an Object"
+    for field in ("id", "title"):
+        if not isinstance(option.get(field), str):
+            return f'Field "{field}" must be of type String'
+    if not option["id"]:
+        return "ShippingOption identifier must be non-empty"
+    if not option["title"]:
+        return "ShippingOption title must be non-empty"
+    prices = option.get("prices")
+    if not isinstance(prices, list):
+        return "Can't parse shipping option prices: Expected an Array of labeled prices"
+    for price in prices:
+        problem = _labeled_price(price)
+        if problem:
+            return f"Can't parse shipping option prices: Can't parse labeled price: {problem}"
+    if not prices:
+        return "Can't parse shipping option prices: There must be at least one price"
+    return None
+
+
+def _check_shipping_options(options: Any) -> None:
+    """answerShippingQuery's shipping_options as the Bot API server checks them."""
+    if options is None:
+        raise bad_request('Parameter "shipping_options" is required')
+    if not isinstance(options, list):
+        raise bad_request("Expected an Array of shipping options")
+    for option in options:
+        problem = _shipping_option(option)
+        if problem:
+            raise bad_request(f"Can't parse shipping option: {problem}")
+    if not options:
+        raise bad_request("There must be at least one shipping option")
+
+
 @method("answerShippingQuery")
 async def answer_shipping_query(call: Call) -> bool:
-    """answerShippingQuery: ok needs shipping_options, not ok needs error_message."""
+    """answerShippingQuery: ok needs shipping_options, not ok needs error_message (checked as
+    the Bot API server checks them), once, within the shipping timeout."""
     ok = bool(call.get("ok"))
-    if ok and not call.get("shipping_options"):
-        raise bad_request(
-            "SHIPPING_OPTIONS_EMPTY"
-            if call.get("shipping_options") is not None
-            else 'parameter "shipping_options" is required'
-        )
-    if not ok and not call.get("error_message"):
-        raise bad_request("error_message is empty")
+    if ok:
+        _check_shipping_options(call.get("shipping_options"))
+    elif not call.get("error_message"):
+        raise bad_request('Parameter "error_message" is required')
     call.state.answer_query(
         call.bot.id,
         call.get("shipping_query_id"),
@@ -141,7 +188,7 @@ async def answer_pre_checkout_query(call: Call) -> bool:
     """answerPreCheckoutQuery: within the pre-checkout timeout (10 s), once."""
     ok = bool(call.get("ok"))
     if not ok and not call.get("error_message"):
-        raise bad_request("error_message is empty")
+        raise bad_request('Parameter "error_message" is required')
     call.state.answer_query(
         call.bot.id,
         call.get("pre_checkout_query_id"),
@@ -161,16 +208,21 @@ def find_invoice(state: SandboxState, link: str) -> dict[str, Any]:
 
 
 def _order_info(
-    user: SimUser, details: dict[str, Any], address: dict[str, Any]
+    user: SimUser, details: dict[str, Any], address: dict[str, Any], typed: dict[str, Any]
 ) -> dict[str, Any] | None:
+    """OrderInfo as the Bot API gives it: only what the invoice asked for, an empty field left
+    out. The form starts with the account's name and number; `typed` is what the user entered
+    instead."""
     info: dict[str, Any] = {}
     if details.get("need_name"):
-        info["name"] = " ".join(p for p in (user.first_name, user.last_name) if p)
+        info["name"] = typed.get("name", " ".join(
+            p for p in (user.first_name, user.last_name) if p))
     if details.get("need_phone_number"):
-        info["phone_number"] = (user.phone_number or "").lstrip("+")
+        info["phone_number"] = str(typed.get("phone_number", user.phone_number or "")).lstrip("+")
     if details.get("need_email"):
-        info["email"] = f"{user.username or user.id}@example.com"
-    if details.get("need_shipping_address") or details.get("is_flexible"):
+        info["email"] = typed.get("email", f"{user.username or user.id}@example.com")
+    info = {k: v for k, v in info.items() if v}
+    if details.get("need_shipping_address"):
         info["shipping_address"] = address
     return info or None
 
@@ -193,6 +245,7 @@ async def _ask(
         raise PaymentError(f"the bot did not answer the {kind} in time") from None
 
 
+ADDRESS_FIELDS = ("country_code", "state", "city", "street_line1", "street_line2", "post_code")
 DEFAULT_ADDRESS = {
     "country_code": "US",
     "state": "CA",
@@ -212,15 +265,22 @@ async def pay_invoice(
     tip: int = 0,
     shipping_option_id: str | None = None,
     shipping_address: dict[str, Any] | None = None,
+    order_info: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run Telegram's payment flow as `user`; return the successful_payment message."""
+    """Run Telegram's payment flow as `user`; return the successful_payment message.
+
+    `shipping_address` and `order_info` (name, phone_number, email) are what the user types on
+    the form. As in Telegram, the bot gets a shipping query only for an invoice that asks for a
+    shipping address and is flexible; every ShippingAddress field is a string ("" if empty).
+    """
     if user.id in bot.blocked_by:
         raise PaymentError("the user has blocked the bot")
-    address = dict(shipping_address or DEFAULT_ADDRESS)
+    typed = shipping_address or DEFAULT_ADDRESS
+    address = {name: str(typed.get(name, "")) for name in ADDRESS_FIELDS}
     total = int(details["total_amount"]) + int(tip)
     payload = str(details["payload"])
     chosen: str | None = None
-    if details.get("is_flexible"):
+    if details.get("is_flexible") and details.get("need_shipping_address"):
         answer = await _ask(
             state,
             bot,
@@ -239,7 +299,7 @@ async def pay_invoice(
             option = options[0]
         chosen = str(option["id"])
         total += sum(int(p["amount"]) for p in option.get("prices", []))
-    info = _order_info(user, details, address)
+    info = _order_info(user, details, address, order_info or {})
     query: dict[str, Any] = {
         "currency": details["currency"],
         "total_amount": total,

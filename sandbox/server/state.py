@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import secrets
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -49,7 +50,7 @@ class SandboxState:
         self._next_message_id: dict[tuple[int, int], int] = {}
         self.queries: dict[str, PendingQuery] = {}
         self.invoice_links: dict[str, dict[str, Any]] = {}
-        self.log: list[LogEntry] = []
+        self.log: deque[LogEntry] = deque()  # oldest first; config.keep_calls bounds it
         self.webhook_faults: list[dict[str, Any]] = []
         self._user_ids = itertools.count(100_000_001)
         self._group_ids = itertools.count(1001)
@@ -225,7 +226,7 @@ class SandboxState:
                 msg["reply_to_message"] = {
                     k: v for k, v in opening.items() if k != "reply_to_message"
                 }
-        self.messages.setdefault(key, {})[mid] = msg
+        self._keep(key)[mid] = msg
         self.publish(
             {
                 "type": "message",
@@ -236,6 +237,36 @@ class SandboxState:
             }
         )
         return msg
+
+    def _keep(self, key: tuple[int, int]) -> dict[int, dict[str, Any]]:
+        """The history `key` takes a new message into, within config's bounds: the oldest
+        messages of it and the histories of the chats idle longest forgotten first."""
+        history = self.messages.setdefault(key, {})
+        keep_messages, keep_chats = self.config.keep_messages, self.config.keep_chats
+        if keep_messages:
+            while len(history) >= keep_messages:
+                del history[next(iter(history))]
+        if keep_chats:
+            self.messages[key] = self.messages.pop(key)  # the most recently active, last
+            while len(self.messages) > keep_chats:
+                del self.messages[next(iter(self.messages))]
+        return history
+
+    def record(self, entry: LogEntry) -> None:
+        """Log a Bot API call (the oldest beyond config.keep_calls forgotten)."""
+        self.log.append(entry)
+        if self.config.keep_calls:
+            while len(self.log) > self.config.keep_calls:
+                self.log.popleft()
+
+    def kept(self) -> dict[str, int]:
+        """How much history is kept: chats with messages, messages, logged calls, queries."""
+        return {
+            "chats": len(self.messages),
+            "messages": sum(len(history) for history in self.messages.values()),
+            "calls": len(self.log),
+            "queries": len(self.queries),
+        }
 
     def get_message(self, bot_id: int, chat: SimChat, message_id: int) -> dict[str, Any] | None:
         """A stored (not deleted) message or None."""
@@ -357,6 +388,9 @@ class SandboxState:
             data=data or {},
             future=asyncio.get_running_loop().create_future(),
         )
+        if self.config.keep_calls:  # a bounded history forgets the queries whose time is over
+            for old in [old.id for old in self.queries.values() if old.expired()]:
+                del self.queries[old]  # answering it says "query is too old" either way
         self.queries[qid] = q
         return q
 

@@ -69,7 +69,7 @@ async def test_updates_arrive_by_webhook_with_the_secret(tmp_path: Path,
         assert info["secret_token"] == SECRET
         # The same update kinds as polling asked for (Telegram keeps the last list given).
         assert info["allowed_updates"] == shop.sandbox.bot.allowed_updates == [
-            "message", "edited_message", "callback_query", "pre_checkout_query"]
+            "message", "edited_message", "callback_query", "pre_checkout_query", "shipping_query"]
         li = shop.customer("Li")
         await li.command("/start")
         assert "Welcome" in (await new_message(li, "Welcome")).text
@@ -116,3 +116,43 @@ async def test_bad_webhook_bodies_answer_400_without_a_traceback(
         li = shop.customer("Li")  # and Telegram's own updates still arrive
         await li.command("/start")
         assert "Welcome" in (await new_message(li, "Welcome")).text
+
+
+async def test_ready_and_metrics(tmp_path: Path, framework: Framework) -> None:
+    """/ready says what keeps the process from taking updates; /metrics counts the work."""
+    from sqlalchemy import text
+
+    from bot.migrate import head_revision
+
+    async with webhook_shop(tmp_path, framework) as (shop, url):
+        base = url.removesuffix("/telegram/webhook")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(base + "/health") as r:
+                assert r.status == 200
+            async with http.get(base + "/ready") as r:  # tables made without migrations
+                assert r.status == 503
+                problems = (await r.json())["problems"]
+                assert len(problems) == 1 and "alembic_version" in problems[0], problems
+            async with shop.services.ctx.db.write() as session:
+                await session.execute(text(
+                    "CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"))
+                await session.execute(text("INSERT INTO alembic_version VALUES (:v)"),
+                                      {"v": head_revision()})
+            async with http.get(base + "/ready") as r:
+                assert (r.status, await r.json()) == (200, {"ok": True, "problems": []})
+            li = shop.customer("Li")
+            await li.command("/start")
+            await new_message(li, "Welcome")
+            async with http.get(base + "/metrics") as r:
+                page = await r.text()
+            assert r.headers["Content-Type"].startswith("text/plain")
+            counted = [line for line in page.splitlines()
+                       if line.startswith('shopbot_updates_total{kind="command"}')]
+            assert counted and float(counted[0].split()[-1]) >= 1
+            for name in ("shopbot_turn_seconds_count", "shopbot_outbox_backlog",
+                         "shopbot_outbox_oldest_seconds", "shopbot_db_connections_in_use"):
+                assert any(line.startswith(name) for line in page.splitlines()), name
+            await shop.bot.runtime.stop()
+            async with http.get(base + "/ready") as r:  # the load balancer stops sending
+                assert r.status == 503
+                assert "stopping" in (await r.json())["problems"]

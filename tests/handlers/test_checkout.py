@@ -138,10 +138,13 @@ async def test_checkout_with_a_saved_address(chat: CoreChat, svc: Services, shop
     customer = await fill_cart(svc, chat, {})
     await place(svc, customer, {shop.mug: 1})  # saves Li Lei's address
     await svc.cart.add(customer.id, shop.tea, 1)
-    await chat.command("/checkout")
+    await chat.command("/checkout")  # a returning customer starts at the review
+    assert "Please check your order" in chat.last_text
+    assert "Li Lei, 138 0013 8000" in chat.last_text and "Pay online" in chat.last_text
+    await chat.click("✏️ Address")
     assert "Choose a saved address" in chat.last_text
     await chat.click("Li Lei, 88 Nanjing Road, Shanghai")
-    await to_review(chat)
+    assert "Please check your order" in chat.last_text  # delivery and payment still chosen
     assert "Li Lei, 138 0013 8000" in chat.last_text
     await chat.click("Confirm order")
     orders = await orders_of(svc)
@@ -159,6 +162,7 @@ async def test_another_customers_saved_address_is_not_found(
     await place(svc, mine, {shop.mug: 1})
     await svc.cart.add(mine.id, shop.tea, 1)
     await chat.command("/checkout")
+    await chat.click("✏️ Address")
     await chat.press(f"addr:{theirs.id}")
     assert chat.answers[0].alert and "could not find that address" in chat.answers[0].text
     await chat.press("addr:999999")
@@ -351,9 +355,10 @@ async def test_edit_address_to_a_saved_one(chat: CoreChat, svc: Services, shop: 
     await place(svc, customer, {shop.mug: 1})
     await svc.cart.add(customer.id, shop.tea, 1)
     await chat.command("/checkout")
+    await chat.click("✏️ Address")
     await chat.click("New address")
     await type_address(chat, recipient="Han Meimei")
-    await to_review(chat)
+    assert "Han Meimei" in chat.last_text and "Please check your order" in chat.last_text
     await chat.click("✏️ Address")
     await chat.click("Li Lei, 88 Nanjing Road")
     assert "Li Lei, 138 0013 8000" in chat.last_text and "Please check your order" in chat.last_text
@@ -364,12 +369,12 @@ async def test_express_drops_cash_on_delivery(chat: CoreChat, svc: Services, sho
     await checkout_to_review(chat, payment="Cash on delivery")
     await chat.click("✏️ Delivery")
     await chat.click("Express delivery")
-    assert "How would you like to pay" in chat.last_text  # cash is not possible any more
-    assert "💵 Cash on delivery" not in chat.buttons()[:3]
-    await chat.press("pay:cod")  # forged: the button was not offered
-    assert chat.answers[0].alert and "not available with this delivery option" in chat.answers[0].text
-    await chat.click("Pay online")
+    # Cash is not possible any more, and the one method left is taken without asking.
     assert "Express delivery" in chat.last_text and "Pay online" in chat.last_text
+    assert "Please check your order" in chat.last_text and "✏️ Payment" not in chat.buttons()[:4]
+    await chat.press("pay:cod")  # forged: no payment screen is open
+    assert chat.answers[0].alert and "no longer valid" in chat.answers[0].text
+    assert (await state_of(svc, chat)).data["payment"] == "sandbox"
 
 
 async def test_cash_refused_for_a_new_customers_big_order(

@@ -139,3 +139,17 @@ async def test_a_stop_during_a_claim_sends_or_hands_back_what_it_took(
     monkeypatch.setattr(svc.outbox, "claim", claim)
     assert screen.sent == []
     assert [m.chat_id for m in await svc.outbox.claim(10, LEASE)] == [1, 2, 3]
+
+
+async def test_the_backlog_and_the_age_of_its_oldest_row(svc: Services, clock: FakeClock) -> None:
+    """What /metrics reports as shopbot_outbox_backlog and shopbot_outbox_oldest_seconds."""
+    assert await svc.outbox.backlog() == (0, 0.0)
+    await queue(svc.ctx.db, [1], clock.now())
+    clock.advance(seconds=30)
+    await queue(svc.ctx.db, [2, 3], clock.now())
+    clock.advance(seconds=15)
+    assert await svc.outbox.backlog() == (3, 45.0)
+    oldest = (await svc.outbox.claim(1, LEASE))[0]
+    assert await svc.outbox.backlog() == (3, 45.0)  # leased is not sent
+    await svc.outbox.mark_sent(oldest.id)
+    assert await svc.outbox.backlog() == (2, 15.0)

@@ -133,6 +133,7 @@ def build_aiogram(sb: Sandbox) -> tuple[Any, Any]:
             provider_token="TEST:provider",
             prices=[LabeledPrice(label=n, amount=a) for n, a in PRICES],
             is_flexible=flexible,
+            need_shipping_address=flexible,  # a shipping query comes only with an address
             need_name=True,
             need_email=flexible,
         )
@@ -235,6 +236,7 @@ def build_ptb(sb: Sandbox) -> Any:
             provider_token="TEST:provider",
             prices=[LabeledPrice(n, a) for n, a in PRICES],
             is_flexible=flexible,
+            need_shipping_address=flexible,  # a shipping query comes only with an address
             need_name=True,
             need_email=flexible,
         )

@@ -109,3 +109,61 @@ async def test_pre_checkout_answered_too_late(sb: Sandbox, run_bot, library: str
         )
     ]
     assert not any("successful_payment" in m for m in erin.messages)
+
+
+_CONFIRMED = {"offset": 0}
+
+
+async def _updates(api, kinds: set[str]) -> list[dict]:
+    """New updates, polled until one of these kinds comes (each update seen once)."""
+    seen: list[dict] = []
+    for _ in range(100):
+        _, body = await api("getUpdates", offset=_CONFIRMED["offset"], timeout=0)
+        for update in body["result"]:
+            _CONFIRMED["offset"] = update["update_id"] + 1
+            seen.append(update)
+        if any(kinds & set(u) for u in seen):
+            return seen
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no {kinds} in {seen}")
+
+
+async def test_shipping_query_only_for_an_invoice_that_asks_for_an_address(sb: Sandbox,
+                                                                           api) -> None:
+    """Bot API: a shipping query comes "if you sent an invoice requesting a shipping address
+    and the parameter is_flexible was specified"; OrderInfo holds only what was asked for, every
+    ShippingAddress field a string."""
+    frank = sb.user("Frank", phone_number="+14155550123")
+    invoice = {"title": "T", "description": "D", "currency": "USD", "provider_token": "TEST",
+               "prices": [{"label": "x", "amount": 100}]}
+    _CONFIRMED["offset"] = 0
+    await api("sendInvoice", chat_id=frank.id, payload="flex-only", is_flexible=True, **invoice)
+    paying = asyncio.create_task(frank.pay(order_info={"name": "Frank Typed"}))
+    (query,) = [u for u in await _updates(api, {"pre_checkout_query"})
+                if "pre_checkout_query" in u]
+    assert "order_info" not in query["pre_checkout_query"]  # nothing was asked for
+    await api("answerPreCheckoutQuery", pre_checkout_query_id=query["pre_checkout_query"]["id"],
+              ok=True)
+    await paying
+
+    await api("sendInvoice", chat_id=frank.id, payload="form", is_flexible=True,
+              need_shipping_address=True, need_name=True, need_phone_number=True, **invoice)
+    paying = asyncio.create_task(frank.pay(
+        shipping_address={"country_code": "CN", "city": "上海市", "street_line1": "世纪大道1号"},
+        order_info={"name": "Frank Typed"}))
+    (shipping,) = [u["shipping_query"] for u in await _updates(api, {"shipping_query"})
+                   if "shipping_query" in u]
+    assert shipping["shipping_address"] == {"country_code": "CN", "state": "", "city": "上海市",
+                                            "street_line1": "世纪大道1号", "street_line2": "",
+                                            "post_code": ""}
+    await api("answerShippingQuery", shipping_query_id=shipping["id"], ok=True,
+              shipping_options=[{"id": "sf", "title": "SF", "prices": [{"label": "SF",
+                                                                          "amount": 20}]}])
+    (query,) = [u["pre_checkout_query"] for u in await _updates(api, {"pre_checkout_query"})
+                if u.get("pre_checkout_query", {}).get("invoice_payload") == "form"]
+    assert query["shipping_option_id"] == "sf" and query["total_amount"] == 120
+    assert query["order_info"]["name"] == "Frank Typed"
+    assert query["order_info"]["phone_number"] == "14155550123"  # digits, as Telegram gives it
+    await api("answerPreCheckoutQuery", pre_checkout_query_id=query["id"], ok=True)
+    paid = (await paying)["successful_payment"]
+    assert paid["order_info"] == query["order_info"] and paid["shipping_option_id"] == "sf"

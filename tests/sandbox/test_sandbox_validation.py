@@ -341,6 +341,34 @@ CASES: list[tuple[str, str, dict[str, Any], int, str]] = [
         ),
     ),
     ("unauthorized", "getMe", {"_token": "$wrong_secret_token"}, 401, "Unauthorized"),
+    # answerShippingQuery's options, in the Bot API server's own words (before the query id).
+    ("shipping-no-options", "answerShippingQuery", {"shipping_query_id": "1", "ok": True},
+     400, 'Bad Request: Parameter "shipping_options" is required'),
+    ("shipping-empty-options", "answerShippingQuery",
+     {"shipping_query_id": "1", "ok": True, "shipping_options": []},
+     400, "Bad Request: There must be at least one shipping option"),
+    ("shipping-option-no-id", "answerShippingQuery",
+     {"shipping_query_id": "1", "ok": True, "shipping_options": [
+         {"id": "", "title": "Courier", "prices": [{"label": "Courier", "amount": 300}]}]},
+     400, "Bad Request: Can't parse shipping option: ShippingOption identifier must be non-empty"),
+    ("shipping-option-no-price", "answerShippingQuery",
+     {"shipping_query_id": "1", "ok": True, "shipping_options": [
+         {"id": "c", "title": "Courier", "prices": []}]},
+     400, "Bad Request: Can't parse shipping option: Can't parse shipping option prices: "
+          "There must be at least one price"),
+    ("shipping-price-no-label", "answerShippingQuery",
+     {"shipping_query_id": "1", "ok": True, "shipping_options": [
+         {"id": "c", "title": "Courier", "prices": [{"label": "", "amount": 300}]}]},
+     400, "Bad Request: Can't parse shipping option: Can't parse shipping option prices: "
+          "Can't parse labeled price: LabeledPrice label must be non-empty"),
+    ("shipping-refused-no-message", "answerShippingQuery",
+     {"shipping_query_id": "1", "ok": False},
+     400, 'Bad Request: Parameter "error_message" is required'),
+    ("shipping-unknown-query", "answerShippingQuery",
+     {"shipping_query_id": "1", "ok": False, "error_message": "No"}, 400, TOO_OLD),
+    ("pre-checkout-refused-no-message", "answerPreCheckoutQuery",
+     {"pre_checkout_query_id": "1", "ok": False},
+     400, 'Bad Request: Parameter "error_message" is required'),
 ]
 
 
