@@ -10,6 +10,7 @@ import itertools
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.request import BaseRequest, RequestData
 
-from bot.ratelimit import Limits, RateLimiter
+from bot.ratelimit import Budget, Limits, RateLimiter, counts_as_message
 from bot.runtimes.aiogram_calls import LimitedCalls
 from sandbox.client import SandboxUser
 
@@ -62,32 +63,48 @@ def _shown(message_id: int, name: str, params: dict[str, Any]) -> Shown:
     return shown
 
 
+def call_kind(method: str) -> str:
+    """"new" (a message put into a chat: what Telegram's send limits count), "edit", "other"."""
+    if counts_as_message(method):
+        return "new"
+    return "edit" if method.startswith("editMessage") else "other"
+
+
 class Screens:
     """What each chat shows, kept from the bot's calls, and the answer Telegram would give."""
 
     def __init__(self) -> None:
         self.screens: dict[int, dict[int, Shown]] = {}
         self.calls = 0
+        self.kinds: Counter[str] = Counter()  # calls by call_kind
         self._ids = itertools.count(1)
 
     def answer(self, name: str, params: dict[str, Any]) -> Any:
         """The `result` of a call: a Message for sends and edits, the bot for getMe, else True."""
         self.calls += 1
+        self.kinds[call_kind(name)] += 1
         chat = str(params.get("chat_id", ""))  # aiogram sends every form value as a string
         if name == "getMe":
             return BOT_USER
-        if (not (name.startswith("send") or name == "editMessageText")
+        edits = ("editMessageText", "editMessageMedia")
+        if name == "deleteMessage" and chat.lstrip("-").isdigit():
+            self.screens.get(int(chat), {}).pop(int(params["message_id"]), None)
+            return True
+        if (not (name.startswith("send") or name in edits)
                 or not chat.lstrip("-").isdigit()):
             return True
         chat_id = int(chat)
         screen = self.screens.setdefault(chat_id, {})
-        message_id = (int(params["message_id"]) if name == "editMessageText"
-                      else next(self._ids))
+        message_id = int(params["message_id"]) if name in edits else next(self._ids)
+        if name == "editMessageMedia":  # the caption is the media's
+            media = params["media"]
+            media = json.loads(media) if isinstance(media, str) else media
+            params = {**params, "caption": media.get("caption") or ""}
         screen[message_id] = shown = _shown(message_id, name, params)
         message: dict[str, Any] = {"message_id": message_id, "date": int(time.time()),
                                    "chat": {"id": chat_id, "type": "private"},
                                    "text": shown.text}
-        if name == "sendPhoto":
+        if name in ("sendPhoto", "editMessageMedia"):
             message["photo"] = [{"file_id": f"p{message_id}", "file_unique_id": f"p{message_id}",
                                  "width": 1, "height": 1}]
         return message
@@ -246,23 +263,25 @@ class InProcess:
         return InProcessCustomer(self, next(self.user_ids))
 
 
-async def full_bot_in_process(conversation: Any, framework: str = "aiogram") -> InProcess:
-    """The shop's runtime on `framework`, as production wires it (its rate limiter included),
-    over a recording transport."""
+async def full_bot_in_process(conversation: Any, framework: str = "aiogram",
+                              limiter: RateLimiter | None = None) -> InProcess:
+    """The shop's runtime on `framework`, as production wires it (its rate limiter included:
+    unlimited unless `limiter`), over a recording transport."""
     from bot.runtimes.base import FeedingRuntime
 
     screens = Screens()
+    limiter = limiter or RateLimiter(UNLIMITED)
     runtime: FeedingRuntime[Any]
     if framework == "ptb":
         from bot.runtimes.ptb import PtbRuntime, make_bot
 
-        runtime = PtbRuntime(make_bot(TOKEN, None, RateLimiter(UNLIMITED),
-                                      RecordingRequest(screens)), conversation)
+        runtime = PtbRuntime(make_bot(TOKEN, None, limiter, RecordingRequest(screens)),
+                             conversation)
     else:
         from bot.runtimes.aiogram import AiogramRuntime
 
         session = RecordingSession(screens)
-        session.middleware(LimitedCalls(RateLimiter(UNLIMITED)))
+        session.middleware(LimitedCalls(limiter))
         runtime = AiogramRuntime(Bot(TOKEN, session=session), conversation)
     await runtime.open()
     return InProcess(runtime.feed_json, screens)
@@ -362,6 +381,22 @@ class InProcessCustomer(Customer):
 
 
 # --- over HTTP, through the sandbox -----------------------------------------------------------
+class TimedLimiter(RateLimiter):
+    """A rate limiter that adds up how long callers waited in it (queued, not working)."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        super().__init__(limits)
+        self.queued = 0.0
+
+    async def acquire(self, chat_id: int | str | None, spend: Budget = "message") -> None:
+        """As RateLimiter, timed."""
+        started = time.perf_counter()
+        try:
+            await super().acquire(chat_id, spend)
+        finally:
+            self.queued += time.perf_counter() - started
+
+
 class Finished:
     """When the bot finished handling each user's updates (its last reply acknowledged)."""
 

@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.updates                  # SQLite (and PostgreSQL when reachable)
     .venv/bin/python -m bench.updates --levels 1,50 --backend sqlite --harness inprocess
     .venv/bin/python -m bench.updates --profile out.html   # pyinstrument profile of the full bot
+    .venv/bin/python -m bench.updates --limiter --harness http   # Telegram's limits on, paced too
 
 Simulated customers each do a realistic journey (/start, catalog, a shelf, a product, back,
 another product, add 2, checkout with a typed address and a shared phone, Telegram Payments
@@ -11,6 +12,13 @@ per journey. Two harnesses: "inprocess" feeds aiogram Update objects to the runt
 dispatcher with a Bot whose session records instead of sending; "http" runs the real ShopBot
 polling the sandbox Bot API server (flood limits off) and measures from the user's action to
 the bot's last reply to it. The reference is an echo bot under the same harness.
+
+--limiter puts the production rate limiter in front of the full bot (and, over HTTP, the
+sandbox's flood limits, as Telegram's) and adds a paced scenario (--paced customers pausing
+about a second between steps). Every row says what each update cost of Telegram's budget (new
+messages, edits, other calls per update), where its time went (queued on the limiter vs
+working) and the ceiling that follows: about 29 new messages/s over the new messages an update
+sends.
 """
 from __future__ import annotations
 
@@ -20,8 +28,9 @@ import contextlib
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -44,6 +53,8 @@ from bench.harness import (
     Finished,
     SandboxCustomer,
     Step,
+    TimedLimiter,
+    call_kind,
     echo_bot_in_process,
     echo_bot_over_http,
     echo_steps,
@@ -51,6 +62,7 @@ from bench.harness import (
     user_of,
 )
 from bot.app import settle_memory
+from bot.ratelimit import Limits
 from bot.runtimes.base import FeedingRuntime
 from handlers.i18n import Translator
 from handlers.router import Conversation
@@ -87,6 +99,9 @@ class Result:
     latencies: list[float]
     statements: int | None
     cpu: float = 0.0  # CPU seconds of this process (its threads included) during the level
+    calls: Counter[str] = field(default_factory=Counter)  # the bot's calls by call_kind
+    queued: float = 0.0  # seconds callers waited in the rate limiter, all together
+    think: float = 0.0  # the customers' mean pause between steps
 
     @property
     def rate(self) -> float:
@@ -95,11 +110,31 @@ class Result:
 
 
 THINK = 0.0  # mean seconds a customer pauses between steps (--think); 0: as fast as replies come
+LIMITER = False  # --limiter: the production rate limiter (and the sandbox's flood limits)
+PACED_THINK = 1.0  # the paced scenario's customers pause about this long between steps
+GLOBAL_RATE = Limits().global_per_second  # new messages/s the limiter lets out
+
+
+def limiter() -> TimedLimiter:
+    """The full bot's limiter: production's with --limiter, else one that never waits."""
+    return TimedLimiter(Limits() if LIMITER else UNLIMITED)
+
+
+class Spent:
+    """Snapshots of what the bot spent: its calls by kind and the time queued on its limiter."""
+
+    def __init__(self, calls: Callable[[], Counter[str]], limiter: TimedLimiter | None) -> None:
+        self.calls, self.limiter = calls, limiter
+
+    def now(self) -> tuple[Counter[str], float]:
+        """The totals so far."""
+        return self.calls(), self.limiter.queued if self.limiter else 0.0
 
 
 async def run_level(new_customer: Callable[[], Customer],
                     steps_for: Callable[[random.Random], list[Step]], concurrency: int,
-                    counter: StatementCounter | None, think: float = 0.0) -> Result:
+                    counter: StatementCounter | None, think: float = 0.0,
+                    spent: Spent | None = None) -> Result:
     """`concurrency` customers at once, each doing journeys until MIN_JOURNEYS are done.
 
     Without think time each customer sends their next update the moment the last reply came:
@@ -133,28 +168,49 @@ async def run_level(new_customer: Callable[[], Customer],
 
     if counter:
         counter.reset()
+    calls, queued = spent.now() if spent else (Counter(), 0.0)
     watch = Stopwatch()
     cpu = time.process_time()
     started = time.perf_counter()
     await asyncio.gather(*(person(i) for i in range(concurrency)))
     seconds = watch.seconds
+    calls_after, queued_after = spent.now() if spent else (Counter(), 0.0)
     return Result(len(latencies), seconds, latencies, counter.count if counter else None,
-                  time.process_time() - cpu)
+                  time.process_time() - cpu, calls_after - calls, queued_after - queued, think)
 
 
 def row(name: str, level: int, result: Result, reference: Result | None) -> list[object]:
-    """A table row: rate, latency percentiles in ms, ratio to the echo bot, SQL/update."""
+    """A table row: rate, latency percentiles in ms, ratio to the echo bot, SQL/update, then
+    Telegram's budget per update and where the time went."""
     ms = [percentile(result.latencies, p) * 1000 for p in (50, 95, 99)]
     ratio = f"{result.rate / reference.rate:.0%}" if reference and reference.rate else "-"
     sql = f"{result.statements / result.updates:.2f}" if result.statements is not None else "-"
     cpu = f"{result.cpu / result.seconds:.0%}" if result.seconds else "-"
-    return [name, level, result.updates, result.rate, *ms, ratio, sql, cpu]
+    customers = f"{level} think {result.think:g}s" if result.think else level
+    updates = result.updates or 1
+    per = [f"{result.calls[k] / updates:.2f}" for k in ("new", "edit", "other")]
+    queued = result.queued / updates * 1000
+    working = max(0.0, sum(result.latencies) / updates * 1000 - queued)
+    new = result.calls["new"] / updates
+    ceiling = f"{GLOBAL_RATE / new:.0f}" if result.calls and new else "-"
+    budget = [*per, f"{queued:.1f}", f"{working:.1f}", ceiling] if result.calls else ["-"] * 6
+    return [name, customers, result.updates, result.rate, *ms, ratio, sql, cpu, *budget]
 
 
 # CPU: the share of one core this process used (the bot, the simulated customers and, on
-# SQLite, aiosqlite's threads; not the PostgreSQL server's processes).
+# SQLite, aiosqlite's threads; not the PostgreSQL server's processes). new/edit/other: the
+# bot's Bot API calls per update (new: messages put into a chat, what Telegram's send limits
+# count; edit: editMessage*; other: answers, deletes, chat actions ...). queued/working: mean
+# ms per update waiting in the rate limiter / the rest of its latency. ceiling: updates/s the
+# 29 new messages/s allow at this mix.
 HEADERS = ["bot", "customers", "updates", "updates/s", "p50 ms", "p95 ms", "p99 ms",
-           "vs echo", "SQL/update", "CPU"]
+           "vs echo", "SQL/update", "CPU", "new/upd", "edit/upd", "other/upd", "queued ms",
+           "working ms", "ceiling/s"]
+
+
+def scenarios(levels: list[int], paced: int) -> list[tuple[int, float]]:
+    """(customers, think) of each row: the levels at --think, then the paced customers."""
+    return [(level, THINK) for level in levels] + ([(paced, PACED_THINK)] if paced else [])
 
 
 def settings_for(admin_chat_id: int | None) -> Settings:
@@ -163,15 +219,19 @@ def settings_for(admin_chat_id: int | None) -> Settings:
                     telegram_provider_token="TEST:provider", public_url="http://pay.bench")
 
 
-async def in_process(backend: str, levels: list[int], profile: str | None,
+async def in_process(backend: str, levels: list[tuple[int, float]], profile: str | None,
                      frameworks: list[str]) -> list[list[object]]:
     """Echo bot and the full bot on each framework, fed in process, level by level."""
     rows: list[list[object]] = []
     async with open_database(backend) as bench_db:
         shop = await seed_catalogue(bench_db.db)
         services = build_services(bench_context(bench_db.db))
-        fulls = {name: await full_bot_in_process(Conversation(services, settings_for(None)), name)
+        limiters = {name: limiter() for name in frameworks}
+        fulls = {name: await full_bot_in_process(Conversation(services, settings_for(None)), name,
+                                                 limiters[name])
                  for name in frameworks}
+        spent = {name: Spent(lambda full=full: Counter(full.screens.kinds), limiters[name])  # type: ignore[misc]
+                 for name, full in fulls.items()}
         echo = echo_bot_in_process()
         counter = StatementCounter(bench_db.engines)
 
@@ -185,13 +245,15 @@ async def in_process(backend: str, levels: list[int], profile: str | None,
         for full in fulls.values():
             await run_level(full.customer, full_steps, 2, counter)
         settle_memory()  # as `shopbot run` does once it has started
-        for level in levels:
-            reference = await run_level(echo.customer, echo_journey, level, None, THINK)
+        biggest = max(levels)
+        for level, think in levels:
+            reference = await run_level(echo.customer, echo_journey, level, None, think)
             rows.append(row("echo", level, reference, None))
             for name, full in fulls.items():
                 measured = await _maybe_profiled(
-                    profile if level == max(levels) and name == frameworks[0] else None,
-                    partial(run_level, full.customer, full_steps, level, counter, THINK))
+                    profile if (level, think) == biggest and name == frameworks[0] else None,
+                    partial(run_level, full.customer, full_steps, level, counter, think,
+                            spent[name]))
                 rows.append(row(f"shop {name} ({backend})", level, measured, reference))
         counter.close()
     return rows
@@ -214,7 +276,7 @@ async def _maybe_profiled(path: str | None, work: Callable[[], Awaitable[Result]
         print(profiler.output_text(unicode=True, color=False, flat=True)[:6_000])
 
 
-async def over_http(backend: str, levels: list[int],
+async def over_http(backend: str, levels: list[tuple[int, float]],
                     frameworks: list[str]) -> list[list[object]]:
     """Echo bot then the full bot on each framework polling the sandbox, level by level."""
     from sandbox.testing import running_sandbox
@@ -233,10 +295,10 @@ async def over_http(backend: str, levels: list[int],
 
         async def measure(level: int, make: Callable[[], Customer],
                           steps: Callable[[random.Random], list[Step]], count: bool,
-                          think: float = THINK) -> Result:
-            return await run_level(make, steps, level, counter if count else None, think)
+                          think: float = THINK, spent: Spent | None = None) -> Result:
+            return await run_level(make, steps, level, counter if count else None, think, spent)
 
-        echo_results: dict[int, Result] = {}
+        echo_results: dict[tuple[int, float], Result] = {}
         finished = Finished()
         echo_bot, dp = echo_bot_over_http(sandbox.api_url, sandbox.token, finished)
         polling = asyncio.create_task(dp.start_polling(echo_bot, handle_signals=False,
@@ -249,39 +311,50 @@ async def over_http(backend: str, levels: list[int],
             return journey(shop, rng)
 
         await measure(2, customers(finished), echo_journey, False, 0.0)
-        for level in levels:
-            echo_results[level] = await measure(level, customers(finished), echo_journey, False)
+        for level, think in levels:
+            echo_results[level, think] = await measure(level, customers(finished), echo_journey,
+                                                       False, think)
         await dp.stop_polling()
         with contextlib.suppress(asyncio.CancelledError):
             await polling
         await echo_bot.session.close()
 
-        measured_by: dict[str, dict[int, Result]] = {}
+        # The echo bot has no limiter of its own: Telegram's limits go on for the shop only.
+        sandbox.set_limits(enabled=LIMITER)
+
+        def bot_calls() -> Counter[str]:
+            return Counter(call_kind(e.method) for e in sandbox.requests()
+                           if e.method != "getUpdates")
+
+        measured_by: dict[str, dict[tuple[int, float], Result]] = {}
         for name in frameworks:
             measured_by[name] = await _full_over_http(
                 name, services, admins.id, sandbox, customers, levels,
-                lambda level, make, count: measure(level, make, full_steps, count))
-        for level in levels:
-            rows.append(row("echo", level, echo_results[level], None))
+                lambda level, think, make, count, timed: measure(
+                    level, make, full_steps, count, think, Spent(bot_calls, timed)))
+        for level, think in levels:
+            rows.append(row("echo", level, echo_results[level, think], None))
             for name in frameworks:
-                rows.append(row(f"shop {name} ({backend})", level, measured_by[name][level],
-                                echo_results[level]))
+                rows.append(row(f"shop {name} ({backend})", level,
+                                measured_by[name][level, think], echo_results[level, think]))
         counter.close()
     return rows
 
 
+Measure = Callable[[int, float, Callable[[], Customer], bool, TimedLimiter], Awaitable[Result]]
+
+
 async def _full_over_http(framework: str, services: Services, admin_chat: int, sandbox: Any,
                           customers: Callable[[Finished], Callable[[], Customer]],
-                          levels: list[int],
-                          measure: Callable[[int, Callable[[], Customer], bool],
-                                            Awaitable[Result]]) -> dict[int, Result]:
+                          levels: list[tuple[int, float]],
+                          measure: Measure) -> dict[tuple[int, float], Result]:
     """The real ShopBot on `framework` polling the sandbox: a warm-up, then each level."""
     from bot.app import ShopBot
-    from bot.ratelimit import RateLimiter
 
     finished = Finished()
+    timed = limiter()
     bot = ShopBot.build(services, settings_for(admin_chat), sandbox.token, sandbox.api_url,
-                        RateLimiter(UNLIMITED), outbox_interval=1.0,
+                        timed, outbox_interval=1.0,
                         framework=framework)  # type: ignore[arg-type]
     runtime = bot.runtime
     assert isinstance(runtime, FeedingRuntime)
@@ -296,12 +369,12 @@ async def _full_over_http(framework: str, services: Services, admin_chat: int, s
                 finished(user)
     runtime.poller.handle = feed_and_mark  # what polling hands each update to
     await bot.start()
-    results: dict[int, Result] = {}
+    results: dict[tuple[int, float], Result] = {}
     try:
-        await measure(2, customers(finished), True)
+        await measure(2, 0.0, customers(finished), True, timed)
         settle_memory()  # as `shopbot run` does once it has started
-        for level in levels:
-            results[level] = await measure(level, customers(finished), True)
+        for level, think in levels:
+            results[level, think] = await measure(level, think, customers(finished), True, timed)
     finally:
         await bot.stop()
     return results
@@ -321,20 +394,30 @@ def main() -> None:
                         help="the shop bot's runtimes, comma-separated (default aiogram,ptb)")
     parser.add_argument("--profile", metavar="HTML",
                         help="profile the full bot's biggest in-process level")
+    parser.add_argument("--limiter", action="store_true",
+                        help="the production rate limiter (over HTTP: the sandbox's flood "
+                             "limits too), and a paced scenario")
+    parser.add_argument("--paced", type=int, default=None, metavar="N",
+                        help=f"also N customers pausing ~{PACED_THINK:g} s between steps "
+                             "(default 100 with --limiter, else none)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    levels = [int(x) for x in args.levels.split(",")]
     frameworks = args.frameworks.split(",")
-    global THINK
-    THINK = args.think
+    global THINK, LIMITER
+    THINK, LIMITER = args.think, args.limiter
+    paced = args.paced if args.paced is not None else (100 if args.limiter else 0)
+    levels = scenarios([int(x) for x in args.levels.split(",")], paced)
+    limits = "the production rate limiter" if LIMITER else "no rate limiting"
     for backend in backends(args.backend):
         if args.harness in ("inprocess", "all"):
-            print(f"\nIn process (Telegram's JSON fed to each runtime, a recording transport), "
-                  f"{backend}:")
+            print(f"\nIn process (Telegram's JSON fed to each runtime, a recording transport, "
+                  f"{limits}), {backend}:")
             print(table(HEADERS, asyncio.run(in_process(backend, levels, args.profile,
                                                         frameworks))))
         if args.harness in ("http", "all"):
-            print(f"\nOver HTTP (polling the sandbox, flood limits off), {backend}:")
+            flood = "on" if LIMITER else "off"
+            print(f"\nOver HTTP (polling the sandbox, flood limits {flood}, {limits}), "
+                  f"{backend}:")
             print(table(HEADERS, asyncio.run(over_http(backend, levels, frameworks))))
 
 

@@ -139,6 +139,7 @@ class AppConfig(Section):
                 ReturnAddress(w.code, w.return_address_en, w.return_address_zh)
                 for w in self.warehouses if w.return_address_en and w.return_address_zh),
             support=self.support_rules(),
+            paid_broadcast=self.telegram.allow_paid_broadcast,
         )
 
     def support_rules(self) -> SupportRules:

@@ -106,6 +106,8 @@ class TelegramConfig(Section):
     api_url: WebUrl | None = None
     webhook: WebhookConfig = WebhookConfig()
     token: BotToken | None = None
+    # Customers' notifications as paid broadcasts: up to 1000/s, 0.1 Star each from the bot.
+    allow_paid_broadcast: bool = False
 
     @model_validator(mode="after")
     def _webhook_ready(self) -> TelegramConfig:

@@ -20,32 +20,30 @@ import time
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.ratelimit import Limits, RateLimiter
+from bot.ratelimit import Budget, Limits, RateLimiter, chat_rate, overall_rate
 
 log = logging.getLogger(__name__)
 
-# KEYS: global bucket, pause key[, chat bucket]; ARGV: global rate per ms, global capacity,
-# chat rate per ms, chat capacity. During a pause: -(ms left), nothing reserved. Otherwise a
-# token is reserved in every bucket at once (a bucket may go below zero: that debt is the
-# caller's wait) and the ms to wait for it are returned: first come, first served.
+# KEYS: pause key, then the buckets of the call (the bot-wide one of its budget, its chat's);
+# ARGV: rate per ms and capacity of each bucket in turn. During a pause: -(ms left), nothing
+# reserved. Otherwise a token is reserved in every bucket at once (a bucket may go below zero:
+# that debt is the caller's wait) and the ms to wait for it are returned: first come, first
+# served.
 ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local paused = redis.call('PTTL', KEYS[2])
+local paused = redis.call('PTTL', KEYS[1])
 if paused > 0 then return -paused end
-local keys, rates, caps = {KEYS[1]}, {tonumber(ARGV[1])}, {tonumber(ARGV[2])}
-if #KEYS > 2 then
-  keys[2] = KEYS[3]; rates[2] = tonumber(ARGV[3]); caps[2] = tonumber(ARGV[4])
-end
 local wait = 0
-for i, key in ipairs(keys) do
+for i = 2, #KEYS do
+  local key, rate, cap = KEYS[i], tonumber(ARGV[2 * i - 3]), tonumber(ARGV[2 * i - 2])
   local v = redis.call('HMGET', key, 'tokens', 'stamp')
   local have, stamp = tonumber(v[1]), tonumber(v[2])
-  if have == nil then have, stamp = caps[i], now end
-  have = math.min(caps[i], have + math.max(0, now - stamp) * rates[i])
-  if have < 1 then wait = math.max(wait, (1 - have) / rates[i]) end
+  if have == nil then have, stamp = cap, now end
+  have = math.min(cap, have + math.max(0, now - stamp) * rate)
+  if have < 1 then wait = math.max(wait, (1 - have) / rate) end
   redis.call('HSET', key, 'tokens', have - 1, 'stamp', now)
-  redis.call('PEXPIRE', key, math.ceil((caps[i] - have + 1) / rates[i]) + 1000)
+  redis.call('PEXPIRE', key, math.ceil((cap - have + 1) / rate) + 1000)
 end
 return math.ceil(wait)
 """
@@ -82,30 +80,35 @@ class RedisRateLimiter(RateLimiter):
         """A limiter on the Redis server at `url` (SHOPBOT_REDIS_URL)."""
         return cls(Redis.from_url(url), token, limits)
 
-    def _keys(self, chat_id: int | str | None) -> tuple[list[str], list[float]]:
+    def _keys(self, chat_id: int | str | None, spend: Budget) -> tuple[list[str], list[float]]:
+        """The pause key and the call's buckets, with their rates per ms and capacities."""
         lim = self.limits
-        keys = [self.prefix + "global", self.prefix + "pause"]
-        args = [lim.global_per_second / 1000, float(lim.global_burst), 0.0, 0.0]
+        keys, args = [self.prefix + "pause"], []
+        overall = overall_rate(lim, spend)
+        if overall is not None:
+            name, rate, burst = overall
+            keys.append(self.prefix + name)
+            args += [rate / 1000, float(burst)]
         if chat_id is not None:
+            rate, burst = chat_rate(lim, chat_id)
             keys.append(f"{self.prefix}chat:{chat_id}")
-            private = isinstance(chat_id, int) and chat_id > 0
-            args[2:] = ([lim.private_per_second / 1000, float(lim.private_burst)] if private
-                        else [lim.group_per_minute / 60_000, float(lim.group_burst)])
+            args += [rate / 1000, float(burst)]
         return keys, args
 
-    async def acquire(self, chat_id: int | str | None) -> None:
-        """Wait until every process together may send one more message to `chat_id`."""
-        keys, args = self._keys(chat_id)
+    async def acquire(self, chat_id: int | str | None, spend: Budget = "message") -> None:
+        """Wait until every process together may send one more message (or edit a group's
+        message) to `chat_id`."""
+        keys, args = self._keys(chat_id, spend)
         while True:
             try:
                 wait_ms = int(await self._acquire(keys=keys, args=args))
                 if wait_ms > 0:
                     await asyncio.sleep(wait_ms / 1000)
                     # A 429 while we slept: its pause outranks our slot; queue again behind it.
-                    wait_ms = -int(await self.redis.pttl(keys[1]))
+                    wait_ms = -int(await self.redis.pttl(keys[0]))
             except (RedisError, OSError) as exc:
                 self._warn(exc)
-                await super().acquire(chat_id)
+                await super().acquire(chat_id, spend)
                 return
             if wait_ms >= 0:
                 return

@@ -52,28 +52,25 @@ def cart_keyboard(t: Translator, cart: CartView) -> Inline:
     ))
 
 
-def _render(turn: Turn, cart: CartView, new: bool = False) -> None:
-    """The cart (or "empty"), editing the pressed cart message unless `new`."""
+def _render(turn: Turn, cart: CartView) -> None:
+    """The cart (or "empty") in place of the pressed screen; a new message after a command."""
     t = turn.t
     if cart.is_empty:
         text, keyboard = t("cart.empty"), Inline(((catalog_button(t),),))
     else:
         text, keyboard = cart_text(t, cart), cart_keyboard(t, cart)
     turn.answer()
-    if new:
-        turn.send(text, keyboard)
-    else:
-        turn.show(text, keyboard)
+    turn.show(text, keyboard)
 
 
 async def open_cart(turn: Turn) -> None:
     """Menu button and /cart."""
-    _render(turn, await turn.services.cart.view(turn.customer.id), new=True)
+    _render(turn, await turn.services.cart.view(turn.customer.id))
 
 
 async def cart_button(turn: Turn, pressed: Callback) -> None:
-    """The "cart" button: a new message, since it sits under cards that may be photos."""
-    _render(turn, await turn.services.cart.view(turn.customer.id), new=True)
+    """The "cart" button, under lists, cards and the "added" note: the cart in their place."""
+    _render(turn, await turn.services.cart.view(turn.customer.id))
 
 
 async def _line(turn: Turn, product_id: int) -> CartLineView | None:

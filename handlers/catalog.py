@@ -15,7 +15,7 @@ from handlers.events import Button, Inline, Rows
 from handlers.i18n import Translator
 from handlers.registry import Registry
 from handlers.turn import Turn
-from services.catalog import Page, ProductDetail
+from services.catalog import MAX_PAGE, PAGE_SIZE, Page, ProductDetail
 from services.validation import clean_text
 
 CAPTION_LIMIT = 1024  # Bot API: a photo's caption
@@ -28,11 +28,15 @@ MAX_CATEGORY_BUTTONS = 90  # Bot API allows 100 buttons; leave room for the cart
 FROM_CATEGORY, FROM_SEARCH = 0, 1
 SEARCH_STEP = "search"
 
-# A card may be a photo, and editMessageText cannot turn a photo into text: so the card's own
-# buttons send new messages. "item" opens a card remembering the list it came from, "back"
-# returns to that list as a new message, while paging ("cat", "sp") edits the list in place.
+# Navigation edits the pressed message in place (Turn.show, Turn.show_photo): paging ("cat",
+# "sp") edits the list, "item" turns the list into the card (a photo card by editMessageMedia,
+# which also turns text into a photo) remembering the list it came from, "back" turns the card
+# back into that list. Only a photo becoming text has no Bot API call: then the list comes as
+# a new message and the card is deleted (Turn.show).
 callbacks.register("item", "iii")  # product id, where from (FROM_*), list page
 callbacks.register("back", "iii")  # where to (FROM_*), category id (0 for search), page
+# ◀ ▶ on a card: the card of the list's product at a position (counted over every page).
+callbacks.register("nx", "iii")  # where from (FROM_*), category id (0 for search), position
 
 
 def telegram_len(text: str) -> int:
@@ -63,7 +67,7 @@ def short(name: str, limit: int = BUTTON_NAME_CHARS) -> str:
 
 
 def cart_button(t: Translator) -> Button:
-    """Open the cart (as a new message)."""
+    """Open the cart (in place of the pressed screen)."""
     return Button(t("catalog.cart_button"), callbacks.encode("cart"))
 
 
@@ -72,13 +76,10 @@ def catalog_button(t: Translator) -> Button:
     return Button(t("catalog.categories_button"), callbacks.encode("cats"))
 
 
-def _put(turn: Turn, text: str, keyboard: Inline, new: bool) -> None:
-    """Edit the pressed list in place, or send it anew (after a card, which may be a photo)."""
+def _put(turn: Turn, text: str, keyboard: Inline) -> None:
+    """Answer the press and show the screen in place of the pressed one (new after a command)."""
     turn.answer()
-    if new:
-        turn.send(text, keyboard)
-    else:
-        turn.show(text, keyboard)
+    turn.show(text, keyboard)
 
 
 async def categories(turn: Turn) -> None:
@@ -89,7 +90,7 @@ async def categories(turn: Turn) -> None:
                         count=c.product_count), callbacks.encode("cat", c.id, 0)) for c in shelves]
     rows = tuple(tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2))
     text = t("catalog.choose_category") if shelves else t("catalog.no_categories")
-    _put(turn, text, Inline(rows + ((cart_button(t),),)), new=False)
+    _put(turn, text, Inline(rows + ((cart_button(t),),)))
 
 
 async def categories_button(turn: Turn, pressed: Callback) -> None:
@@ -113,7 +114,7 @@ def _listing(t: Translator, page: Page, currency: str, where: int,
     return tuple(rows)
 
 
-async def _category_page(turn: Turn, category_id: int, page: int, new: bool) -> None:
+async def _category_page(turn: Turn, category_id: int, page: int) -> None:
     t = turn.t
     listing = await turn.services.catalog.products(category_id, page)
     name = localized(t, *listing.shelf) if listing.shelf else ""
@@ -123,12 +124,12 @@ async def _category_page(turn: Turn, category_id: int, page: int, new: bool) -> 
         text += "\n\n" + t("catalog.category_empty")
     rows = _listing(t, listing, turn.services.ctx.rules.currency, FROM_CATEGORY,
                     lambda n: callbacks.encode("cat", category_id, n))
-    _put(turn, text, Inline(rows + ((catalog_button(t), cart_button(t)),)), new)
+    _put(turn, text, Inline(rows + ((catalog_button(t), cart_button(t)),)))
 
 
 async def category_page(turn: Turn, pressed: Callback) -> None:
     """A category's page of products, edited in place when paging."""
-    await _category_page(turn, pressed.int(0), pressed.int(1), new=False)
+    await _category_page(turn, pressed.int(0), pressed.int(1))
 
 
 def card_text(t: Translator, p: ProductDetail, limit: int) -> str:
@@ -155,8 +156,10 @@ def card_text(t: Translator, p: ProductDetail, limit: int) -> str:
     return f"{head}\n\n{rest}" if rest else head
 
 
-def card_keyboard(t: Translator, p: ProductDetail, back: str) -> Inline:
-    """Add (one or a few), or "notify me" when sold out; back to the list; the cart."""
+def card_keyboard(t: Translator, p: ProductDetail, back: str,
+                  steps: tuple[Button, ...] = ()) -> Inline:
+    """Add (one or a few), or "notify me" when sold out; ◀ ▶ through the list; back to the
+    list; the cart."""
     rows: list[tuple[Button, ...]] = []
     if p.available > 0:
         rows.append((Button(t("catalog.add"), callbacks.encode("add", p.id, 1)),
@@ -167,24 +170,57 @@ def card_keyboard(t: Translator, p: ProductDetail, back: str) -> Inline:
             rows.append(tuple(more))
     else:
         rows.append((Button(t("catalog.notify"), callbacks.encode("notify", p.id)),))
+    if steps:
+        rows.append(steps)
     rows.append((Button(t("catalog.back"), back), cart_button(t)))
     return Inline(tuple(rows))
 
 
-async def _card(turn: Turn, product_id: int, where: int, page: int) -> None:
+async def _list(turn: Turn, where: int, category_id: int, page: int) -> Page | None:
+    """A page of the list a card belongs to (None: the search is no longer remembered)."""
+    if where == FROM_CATEGORY:
+        return await turn.services.catalog.products(category_id, page)
+    query = turn.state.data.get("query") if turn.state.name == SEARCH_STEP else None
+    if not isinstance(query, str) or not query:
+        return None
+    return await turn.services.catalog.search(query, page)
+
+
+def _steps(listing: Page | None, product_id: int, where: int, category_id: int
+           ) -> tuple[Button, ...]:
+    """◀ n/total ▶ to the list's previous and next products (around the ends, as pages go)."""
+    index = next((i for i, x in enumerate(listing.items) if x.id == product_id), None
+                 ) if listing is not None else None
+    if listing is None or index is None or listing.total < 2:
+        return ()
+    position = listing.page * PAGE_SIZE + index
+    return (Button("◀", callbacks.encode("nx", where, category_id,
+                                        (position - 1) % listing.total)),
+            Button(f"{position + 1}/{listing.total}", callbacks.encode("noop")),
+            Button("▶", callbacks.encode("nx", where, category_id,
+                                        (position + 1) % listing.total)))
+
+
+async def _card(turn: Turn, product_id: int, where: int, page: int,
+                listing: Page | None = None, steps: bool = True) -> None:
+    """The card in place of the pressed list or card: a photo card by editMessageMedia."""
     p = await turn.services.catalog.product(product_id)
-    back = callbacks.encode("back", where, p.category_id if where == FROM_CATEGORY else 0, page)
-    keyboard = card_keyboard(turn.t, p, back)
+    category_id = p.category_id if where == FROM_CATEGORY else 0
+    back = callbacks.encode("back", where, category_id, page)
+    if steps and listing is None:
+        listing = await _list(turn, where, category_id, page)
+    keyboard = card_keyboard(turn.t, p, back,
+                             _steps(listing, p.id, where, category_id) if steps else ())
     turn.answer()
     if p.photos:
-        turn.photo(p.photos[0], card_text(turn.t, p, CAPTION_LIMIT), keyboard)
+        turn.show_photo(p.photos[0], card_text(turn.t, p, CAPTION_LIMIT), keyboard)
     else:
-        turn.send(card_text(turn.t, p, TEXT_LIMIT), keyboard)
+        turn.show(card_text(turn.t, p, TEXT_LIMIT), keyboard)
 
 
 async def product(turn: Turn, pressed: Callback) -> None:
     """A product card from anywhere ("prod": back leads to its category)."""
-    await _card(turn, pressed.int(0), FROM_CATEGORY, 0)
+    await _card(turn, pressed.int(0), FROM_CATEGORY, 0, steps=False)
 
 
 async def item(turn: Turn, pressed: Callback) -> None:
@@ -194,13 +230,27 @@ async def item(turn: Turn, pressed: Callback) -> None:
     await _card(turn, pressed.int(0), pressed.int(1), pressed.int(2))
 
 
+async def step(turn: Turn, pressed: Callback) -> None:
+    """◀ or ▶ on a card: the card of the product at that position of the list."""
+    where, category_id, position = pressed.int(0), pressed.int(1), pressed.int(2)
+    if where not in (FROM_CATEGORY, FROM_SEARCH) or not 0 <= position < PAGE_SIZE * (MAX_PAGE + 1):
+        return turn.answer(turn.t("error.stale_button"), alert=True)
+    listing = await _list(turn, where, category_id, position // PAGE_SIZE)
+    if listing is None:
+        return turn.answer(turn.t("search.expired"), alert=True)
+    index = position - listing.page * PAGE_SIZE
+    if not 0 <= index < len(listing.items):  # the list got shorter meanwhile
+        return turn.answer(turn.t("error.stale_button"), alert=True)
+    await _card(turn, listing.items[index].id, where, listing.page, listing)
+
+
 async def back(turn: Turn, pressed: Callback) -> None:
-    """From a card back to its list, as a new message."""
+    """From a card back to its list, in place of the card."""
     where, category_id, page = pressed.int(0), pressed.int(1), pressed.int(2)
     if where == FROM_SEARCH:
-        return await _search_page(turn, page, new=True)
+        return await _search_page(turn, page)
     if where == FROM_CATEGORY:
-        return await _category_page(turn, category_id, page, new=True)
+        return await _category_page(turn, category_id, page)
     turn.answer(turn.t("error.stale_button"), alert=True)
 
 
@@ -258,31 +308,31 @@ async def _search(turn: Turn, text: str) -> None:
     query = clean_text(text, "query", max_len=100)
     found = await turn.services.catalog.search(query)
     turn.go(SEARCH_STEP, query=query)  # stay here: another text is another search
-    _results(turn, query, found, new=True)
+    _results(turn, query, found)
 
 
-async def _search_page(turn: Turn, page: int, new: bool) -> None:
+async def _search_page(turn: Turn, page: int) -> None:
     query = turn.state.data.get("query") if turn.state.name == SEARCH_STEP else None
     if not isinstance(query, str) or not query:
         return turn.answer(turn.t("search.expired"), alert=True)
-    _results(turn, query, await turn.services.catalog.search(query, page), new)
+    _results(turn, query, await turn.services.catalog.search(query, page))
 
 
-def _results(turn: Turn, query: str, found: Page, new: bool) -> None:
+def _results(turn: Turn, query: str, found: Page) -> None:
     t = turn.t
     if not found.items:
         text = t("search.nothing", query=escape(query))
-        return _put(turn, text, Inline(((catalog_button(t),),)), new)
+        return _put(turn, text, Inline(((catalog_button(t),),)))
     text = t("search.results", query=escape(query), count=found.total,
              page=found.page + 1, pages=found.pages)
     rows = _listing(t, found, turn.services.ctx.rules.currency, FROM_SEARCH,
                     lambda n: callbacks.encode("sp", n))
-    _put(turn, text, Inline(rows + ((catalog_button(t), cart_button(t)),)), new)
+    _put(turn, text, Inline(rows + ((catalog_button(t), cart_button(t)),)))
 
 
 async def search_page(turn: Turn, pressed: Callback) -> None:
     """Another page of the results, edited in place."""
-    await _search_page(turn, pressed.int(0), new=False)
+    await _search_page(turn, pressed.int(0))
 
 
 def register(r: Registry) -> None:
@@ -293,6 +343,7 @@ def register(r: Registry) -> None:
     r.action("cat", category_page)
     r.action("prod", product)
     r.action("item", item)
+    r.action("nx", step)
     r.action("back", back)
     r.action("add", add)
     r.action("notify", notify)

@@ -67,8 +67,10 @@ def render(ctx: ServiceContext, message: OutgoingMessage) -> SendText:
     if message.order_id is not None and message.chat_id > 0:
         keyboard = Inline(((Button(t("notify.open_order"),
                                    callbacks.encode("order", message.order_id)),),))
+    # A customer's notice may go as a paid broadcast (the shop's choice); a group's may not
+    # need it (its limit is its own 20/min, which paying does not lift).
     return SendText(message.chat_id, notice_text(t, message.template, message.params, ctx),
-                    keyboard)
+                    keyboard, paid=ctx.rules.paid_broadcast and message.chat_id > 0)
 
 
 class AlertComposer(Protocol):

@@ -124,9 +124,9 @@ async def send_request(turn: Turn, pressed: Callback) -> None:
                                                   str(data["kind"]), str(data["reason"]), lines,
                                                   list(data.get("photos", [])))
     turn.answer()
-    turn.send(turn.t("returns.received", id=request.id, number=request.order_number,
-                     kind=turn.t(f"returns.kind.{request.kind}")))
-    await show_order(turn, request.order_id, fresh=True)
+    await show_order(turn, request.order_id, fresh=True,
+                     note=turn.t("returns.received", id=request.id, number=request.order_number,
+                                 kind=turn.t(f"returns.kind.{request.kind}")))
 
 
 def _at(turn: Turn, step: str, order_id: int) -> bool:

@@ -7,6 +7,8 @@ from typing import Any
 
 from handlers.events import (
     AnswerCallback,
+    DeleteMessage,
+    EditPhoto,
     EditText,
     Event,
     Inline,
@@ -66,14 +68,30 @@ class Turn:
         """Edit the pressed message in place when there is one, else send a new one.
 
         A message that already shows exactly this is left alone (Telegram refuses such an edit).
+        A pressed photo cannot become text (editMessageText finds no text in it, and no call
+        turns media into text): the text comes as a new message and the photo goes, so the
+        chat still shows one screen.
         """
         message_id, pressed = self.event.callback_message_id, self.event.pressed
         if self.event.kind == "callback" and message_id is not None:
+            if pressed is not None and pressed.caption:
+                self.send(text, keyboard)
+                self.replies.append(DeleteMessage(self.chat_id, message_id))
+                return
             if pressed is not None and unchanged(pressed, text, keyboard):
                 return
             self.replies.append(EditText(self.chat_id, message_id, text, keyboard))
         else:
             self.send(text, keyboard)
+
+    def show_photo(self, photo: str, caption: str, keyboard: Inline | None = None) -> None:
+        """The photo in place of the pressed message (a photo or a text: editMessageMedia
+        takes both), else a new photo message."""
+        message_id = self.event.callback_message_id
+        if self.event.kind == "callback" and message_id is not None:
+            self.replies.append(EditPhoto(self.chat_id, message_id, photo, caption, keyboard))
+        else:
+            self.photo(photo, caption, keyboard)
 
     def answer(self, text: str = "", alert: bool = False) -> None:
         """Answer the button press (once; later calls replace the text)."""

@@ -101,6 +101,8 @@ class ShopRules:
     ship_regions: tuple[str, ...] = ()
     return_addresses: tuple[ReturnAddress, ...] = ()
     support: SupportRules = field(default_factory=SupportRules)
+    # Customers' notifications sent with allow_paid_broadcast (Telegram Stars) at up to 1000/s.
+    paid_broadcast: bool = False
 
     def return_address(self, warehouse_code: str) -> ReturnAddress | None:
         """The return address of a warehouse, if the shop set one."""

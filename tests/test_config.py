@@ -81,6 +81,13 @@ def test_the_shop_clock_and_the_carriers_reach_the_services(tmp_path: Path) -> N
     assert demo["sandbox"].tracking and demo["sandbox"].name("en") == "Demo Express"
 
 
+def test_paid_broadcast_is_the_shops_opt_in(tmp_path: Path) -> None:
+    assert config_from(tmp_path, "").to_rules().paid_broadcast is False  # never by default
+    text = "telegram:\n  allow_paid_broadcast: true\n"
+    assert config_from(tmp_path, text).to_rules().paid_broadcast is True
+    assert "allow_paid_broadcast" in error_from(tmp_path, "telegram:\n  allow_paid_broadcast: maybe\n")
+
+
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
     config = config_from(
         tmp_path, "database:\n  url: sqlite+aiosqlite:///a.db\n",

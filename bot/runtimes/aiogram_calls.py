@@ -44,5 +44,6 @@ class LimitedCalls(BaseRequestMiddleware):
         name = method.__api_method__
         chat_id: Any = getattr(method, "chat_id", None)
         messages = len(getattr(method, "media", None) or ()) if name == "sendMediaGroup" else 1
+        paid = bool(getattr(method, "allow_paid_broadcast", None))
         return await call_limited(self.limiter, name, chat_id, messages,
-                                  lambda: make_request(bot, method), classify)
+                                  lambda: make_request(bot, method), classify, paid)

@@ -15,6 +15,7 @@ from aiogram.types import (
     InputMediaPhoto,
     KeyboardButton,
     LabeledPrice,
+    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     ReplyParameters,
@@ -32,6 +33,7 @@ from handlers.events import (
     CreateTopic,
     DeleteMessage,
     EditCaption,
+    EditPhoto,
     EditText,
     ForceReply,
     Inline,
@@ -93,12 +95,15 @@ class Renderer:
             case SendText():
                 sent = await bot.send_message(reply.chat_id, reply.text, parse_mode="HTML",
                                               reply_markup=markup(reply.keyboard),
-                                              message_thread_id=reply.thread_id)
+                                              message_thread_id=reply.thread_id,
+                                              allow_paid_broadcast=reply.paid or None)
                 return sent.message_id
             case EditText():
                 return await self._edit(reply)
             case SendPhoto():
                 return await self._photo(reply)
+            case EditPhoto():
+                return await self._edit_photo(reply)
             case SendAlbum():
                 return await self._album(reply)
             case SendDocument():
@@ -181,15 +186,41 @@ class Renderer:
                 parse_mode="HTML", reply_markup=markup(reply.keyboard),
                 message_thread_id=reply.thread_id)
             return sent.message_id
-        source = self._file_ids.get(reply.photo)
-        path = Path(reply.photo)
-        photo = source or (FSInputFile(path) if path.is_file() else reply.photo)
+        photo = self._source(reply.photo)
         sent = await self.bot.send_photo(reply.chat_id, photo, caption=reply.caption,
                                          parse_mode="HTML", reply_markup=markup(reply.keyboard),
                                          message_thread_id=reply.thread_id)
-        if source is None and sent.photo:
-            self._file_ids[reply.photo] = sent.photo[-1].file_id
+        self._remember(reply.photo, sent)
         return sent.message_id
+
+    def _source(self, photo: str) -> str | FSInputFile:
+        """A photo once uploaded goes by its file id; a path is read and uploaded; any other
+        string is a file id or a URL, as Telegram says."""
+        path = Path(photo)
+        return self._file_ids.get(photo) or (FSInputFile(path) if path.is_file() else photo)
+
+    def _remember(self, photo: str, sent: Message | bool) -> None:
+        """The file id Telegram gave a photo sent by path or URL, to send it by id next time."""
+        if photo not in self._file_ids and isinstance(sent, Message) and sent.photo:
+            self._file_ids[photo] = sent.photo[-1].file_id
+
+    async def _edit_photo(self, reply: EditPhoto) -> int:
+        """editMessageMedia: the pressed photo or text becomes this photo card."""
+        photo = self._source(reply.photo)
+        try:
+            edited = await self.bot.edit_message_media(
+                InputMediaPhoto(media=photo, caption=reply.caption, parse_mode="HTML"),
+                chat_id=reply.chat_id, message_id=reply.message_id,
+                reply_markup=markup(reply.keyboard))  # type: ignore[arg-type]
+        except TelegramBadRequest as exc:
+            if "message is not modified" in exc.message:
+                log.info("edit of message %s changed nothing", reply.message_id)
+                return reply.message_id
+            # The message is gone (or too old to edit): the card as a new message.
+            return await self._photo(SendPhoto(reply.chat_id, reply.photo, reply.caption,
+                                               reply.keyboard))
+        self._remember(reply.photo, edited)
+        return reply.message_id
 
     async def _album(self, reply: SendAlbum) -> int:
         """One photo as a photo message, 2-10 as an album (Telegram's limits); the first id."""

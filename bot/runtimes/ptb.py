@@ -102,7 +102,8 @@ class LimitedCalls(BaseRateLimiter[None]):
         """One call, after its turn in the limiter; an album counts one message per photo."""
         messages = len(data.get("media") or ()) if endpoint == "sendMediaGroup" else 1
         return await call_limited(self.limiter, endpoint, data.get("chat_id"), messages,
-                                  lambda: callback(*args, **kwargs), classify)
+                                  lambda: callback(*args, **kwargs), classify,
+                                  bool(data.get("allow_paid_broadcast")))
 
 
 def make_bot(token: str, api_url: str | None, limiter: RateLimiter,

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from bot import metrics
-from bot.ratelimit import RateLimiter, counts_as_message
+from bot.ratelimit import RateLimiter, budget
 
 log = logging.getLogger(__name__)
 MAX_TRIES = 6
@@ -43,14 +43,17 @@ def backoff(attempt: int, base: float = 0.2, cap: float = 5.0) -> float:
 
 async def call_limited(limiter: RateLimiter, name: str, chat_id: int | str | None,
                        messages: int, call: Callable[[], Awaitable[T]],
-                       classify: Callable[[Exception], Exception | None]) -> T:
+                       classify: Callable[[Exception], Exception | None],
+                       paid: bool = False) -> T:
     """Make one Bot API call `name`: `messages` slots of the limiter first (an album is one
-    message per photo in Telegram's flood control), then `call`. `classify` tells a framework's
+    message per photo in Telegram's flood control; `paid`: sent with allow_paid_broadcast),
+    then `call`; a call Telegram does not limit goes at once. `classify` tells a framework's
     error apart: Flooded (429), Transient (retry), or None (the caller's)."""
+    spend = budget(name, chat_id, paid)
     for attempt in range(1, MAX_TRIES + 1):
-        if counts_as_message(name):
+        if spend is not None:
             for _ in range(max(messages, 1)):
-                await limiter.acquire(chat_id)
+                await limiter.acquire(chat_id, spend)
         try:
             return await call()
         except Exception as exc:

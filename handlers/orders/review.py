@@ -57,5 +57,4 @@ async def _save(turn: Turn, text: str) -> None:
         if error.params.get("reason") != "already_reviewed":
             raise
         return turn.send(turn.t("orders.review_already"))
-    turn.send(turn.t("orders.review_thanks"))
-    await show_order(turn, order_id, fresh=True)
+    await show_order(turn, order_id, fresh=True, note=turn.t("orders.review_thanks"))

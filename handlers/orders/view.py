@@ -210,11 +210,14 @@ async def _payment_link(turn: Turn, order_id: int) -> str | None:
         return None
 
 
-async def show_order(turn: Turn, order_id: int, fresh: bool = False) -> None:
-    """Show the order card: in place of the pressed message, or `fresh` below the last one."""
+async def show_order(turn: Turn, order_id: int, fresh: bool = False, note: str = "") -> None:
+    """Show the order card: in place of the pressed message, or `fresh` below the last one;
+    `note` (what the customer's last step did) heads the card: one message, not two."""
     order = await turn.services.orders.detail(order_id, turn.customer.id)
     returns = await turn.services.returns.for_order(order.id, turn.customer.id)
     text = detail_text(turn.t, order, returns, turn.services.ctx)
+    if note:
+        text = fit(f"{note}\n\n{text}")
     keyboard = await detail_keyboard(turn, order)
     if fresh:
         turn.send(text, keyboard)

@@ -31,6 +31,12 @@ class FloodLimits:
     private_burst: int = 3
     group_per_minute: float = 20.0
     group_burst: int = 20
+    # allow_paid_broadcast: "up to 1000 messages per second, ignoring broadcasting limits"
+    paid_per_second: float = 1000.0
+    paid_burst: int = 1000
+    # Edits count against a group's 20/min like messages (TDLib's maintainer: bots "can edit
+    # messages about 20 times per minute in a specific chat", sharing the limit with sends);
+    # True: every edit also counts against the bot's 30/s and a private chat's 1/s.
     count_edits: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -78,18 +84,30 @@ class FloodControl:
             b = self._buckets[key] = _Bucket(rate, burst, now)
         return b
 
-    def check(self, bot_id: int, chat_id: int, chat_type: str, method: str) -> None:
-        """Consume one send for (bot, chat) or raise TelegramError 429 with retry_after."""
+    def check(
+        self, bot_id: int, chat_id: int, chat_type: str, method: str, paid: bool = False
+    ) -> None:
+        """Consume one send for (bot, chat) or raise TelegramError 429 with retry_after.
+
+        A paid broadcast (allow_paid_broadcast) spends the paid rate instead of the bot's 30/s,
+        and its chat's limit like any message; an edit spends only its group's limit.
+        """
         lim = self.limits
         if not lim.enabled:
             return
         is_edit = method.startswith("editMessage")
-        if is_edit and not lim.count_edits:
-            return
         if not is_edit and not counts_as_send(method):
             return
+        if is_edit and not lim.count_edits and chat_type == "private":
+            return
         now = time.monotonic()
-        buckets = [self._bucket(("global", bot_id), lim.global_per_second, lim.global_burst, now)]
+        buckets = []
+        if not is_edit or lim.count_edits:
+            buckets.append(
+                self._bucket(("paid", bot_id), lim.paid_per_second, lim.paid_burst, now)
+                if paid
+                else self._bucket(("global", bot_id), lim.global_per_second, lim.global_burst, now)
+            )
         if chat_type == "private":
             buckets.append(
                 self._bucket(

@@ -26,6 +26,16 @@ async def edited(chat: SandboxChat, message_id: int, contains: str) -> SandboxMe
         await chat.state.wait_changed(remaining)
 
 
+async def deleted(chat: SandboxChat, message_id: int) -> None:
+    """Wait until the bot's message is gone from the chat."""
+    deadline = time.monotonic() + WAIT
+    while any(m.message_id == message_id for m in chat.bot_messages):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"message {message_id} was never deleted")
+        await chat.state.wait_changed(remaining)
+
+
 async def press(chat: SandboxChat, label: str, message_id: int | None = None) -> CallbackAnswer:
     """Press an inline button; the bot must answer it."""
     answer = await chat.click(label, message_id=message_id, timeout=WAIT)

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from models import CartLine, Product, Stock
 from sandbox.client import TINY_PNG
 from tests.e2e.harness import ShopUnderTest
-from tests.e2e.steps import WAIT, edited, new_message, press
+from tests.e2e.steps import WAIT, deleted, edited, new_message, press
 
 
 async def cart_of(shop: ShopUnderTest) -> list[tuple[int, int]]:
@@ -53,18 +53,20 @@ async def test_customer_browses_and_fills_the_cart(shop: ShopUnderTest, tmp_path
     await press(li, "◀")
     await edited(li, listing.message_id, "page 1/3")
 
-    await press(li, "Green tea · CN¥50.00")
-    card = await new_message(li, "Green tea")
+    await press(li, "Green tea · CN¥50.00")  # the list becomes the photo card
+    card = await edited(li, listing.message_id, "Green tea")
     assert "photo" in card and len(card.text or "") <= 1024 and "<b>not bold</b>" in (card.text or "")
     assert (await press(li, "Add 2", card.message_id)).text == "Added 2 × Green tea"
     await new_message(li, "Your cart: 2 items, CN¥100.00")
-    await press(li, "◀ Back to the list", card.message_id)  # a photo cannot become the list
-    await new_message(li, "page 1/3")
-    await press(li, "Mug · CN¥25.00")
-    await press(li, "🛒 Add to cart", (await new_message(li, "Mug")).message_id)
+    await press(li, "◀ Back to the list", card.message_id)  # a photo cannot become the list:
+    listing = await new_message(li, "page 1/3")  # the list comes new and the card goes
+    await deleted(li, card.message_id)
+    await press(li, "Mug · CN¥25.00", listing.message_id)
+    mug = await edited(li, listing.message_id, "Mug")  # no photo: a text card in place
+    await press(li, "🛒 Add to cart", mug.message_id)
 
-    await press(li, "🛒 Cart")
-    cart = await new_message(li, "Subtotal")
+    await press(li, "🛒 Cart", mug.message_id)
+    cart = await edited(li, mug.message_id, "Subtotal")
     assert "2 × CN¥50.00 = CN¥100.00" in (cart.text or "") and "CN¥125.00" in (cart.text or "")
     await press(li, "➕", cart.message_id)
     await edited(li, cart.message_id, "3 × CN¥50.00 = CN¥150.00")
@@ -87,12 +89,13 @@ async def test_beyond_stock_and_stale_buttons_over_real_http(shop: ShopUnderTest
     await li.command("/cart")
     await new_message(li, "Your cart is empty")
     await li.command("/search", "last")
-    await new_message(li, "Results for “last”: 1")
+    results = await new_message(li, "Results for “last”: 1")
     await press(li, "Last scarf")
-    card = await new_message(li, "Only 1 left")
+    card = await edited(li, results.message_id, "Only 1 left")  # the results became the card
     await press(li, "🛒 Add to cart", card.message_id)
-    await press(li, "🛒 Cart", card.message_id)
-    cart = await new_message(li, "Subtotal")
+    note = await new_message(li, "Your cart: 1 item")
+    await press(li, "🛒 Cart", note.message_id)
+    cart = await edited(li, note.message_id, "Subtotal")  # the note became the cart
     answer = await press(li, "➕", cart.message_id)
     assert answer.show_alert and "only 1 in stock" in (answer.text or "")
     async with shop.services.ctx.db.write() as s:  # taken off sale while on screen
@@ -116,14 +119,14 @@ async def test_chinese_customer_searches_and_adds(shop: ShopUnderTest) -> None:
     await wang.send("🍵")
     await new_message(wang, "没有找到")
     await wang.send("绿茶")
-    await new_message(wang, "“绿茶”的搜索结果：共 1 件")
+    results = await new_message(wang, "“绿茶”的搜索结果：共 1 件")
     await press(wang, "绿茶 · ¥50.00")
-    card = await new_message(wang, "绿茶")
+    card = await edited(wang, results.message_id, "有货")  # the results become the card
     assert "有货" in (card.text or "")
     assert (await press(wang, "加购 3 件", card.message_id)).text == "已加入 3 × 绿茶"
-    await new_message(wang, "购物车：共 3 件，¥150.00")
-    await press(wang, "🛒 购物车")
-    cart = await new_message(wang, "我的购物车")
+    note = await new_message(wang, "购物车：共 3 件，¥150.00")
+    await press(wang, "🛒 购物车", note.message_id)
+    cart = await edited(wang, note.message_id, "我的购物车")  # the note becomes the cart
     assert "3 × ¥50.00 = ¥150.00" in (cart.text or "")
     await press(wang, "➖", cart.message_id)
     await edited(wang, cart.message_id, "2 × ¥50.00 = ¥100.00")
@@ -132,7 +135,7 @@ async def test_chinese_customer_searches_and_adds(shop: ShopUnderTest) -> None:
     await press(wang, "家居（5）", cart.message_id)
     await edited(wang, cart.message_id, "第 1/1 页")
     await press(wang, "售罄帽子 · 已售罄")
-    hat = await new_message(wang, "暂时缺货")
+    hat = await edited(wang, cart.message_id, "暂时缺货")
     assert (await press(wang, "🔔 到货通知我", hat.message_id)).text == "🔔 好的！商品一到货我就通知您。"
     assert await cart_of(shop) == [(shop.data.tea, 2)]
     assert shop.refused_requests() == []

@@ -103,7 +103,7 @@ async def test_from_start_to_a_reviewed_order(shop: ShopUnderTest, language: str
     await said(person, ".")
     await click(person, p["category"])
     await click(person, p["product"])
-    await said(person, p["product"])
+    await shown(person, t("catalog.add"))  # the list became the product's card
     answer = await click(person, t("catalog.add_n", qty=2))
     assert isinstance(answer, CallbackAnswer)
     assert answer.text == t("catalog.added", qty=2, name=p["product"])

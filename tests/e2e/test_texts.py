@@ -219,7 +219,7 @@ async def test_counts_read_as_words_say_them(shop: ShopUnderTest, language: str)
     await press(person, p["home"], shelves.message_id)
     await edited(person, shelves.message_id, "1/1")
     await press(person, p["tea"], shelves.message_id)
-    card = await new_message(person, p["tea"])
+    card = await edited(person, shelves.message_id, "💰")  # the list became the card
     add = next(b for b in card.buttons if b.startswith("🛒 "))
     await press(person, add, card.message_id)
     added = await new_message(person, p["added"])  # "1 item", never "1 pcs"

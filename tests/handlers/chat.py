@@ -9,10 +9,13 @@ from typing import Any
 from handlers.events import (
     AnswerCallback,
     Button,
+    DeleteMessage,
+    EditPhoto,
     EditText,
     Event,
     Inline,
     Payment,
+    Pressed,
     Reply,
     ReplyKeyboard,
     SendDocument,
@@ -49,8 +52,10 @@ class CoreChat:
         for reply in self.last:
             if isinstance(reply, (SendText, SendPhoto, SendDocument, SendInvoice)):
                 self.messages[next(_message_ids)] = reply
-            elif isinstance(reply, EditText):
+            elif isinstance(reply, (EditText, EditPhoto)):
                 self.messages[reply.message_id] = reply
+            elif isinstance(reply, DeleteMessage):
+                self.messages.pop(reply.message_id, None)
         self.replies.extend(self.last)
         return self.last
 
@@ -73,9 +78,13 @@ class CoreChat:
         return await self.deliver(self._event("photo", file_id=file_id))
 
     async def press(self, data: str, message_id: int = 1) -> list[Reply]:
-        """A button press with raw callback data (forged data too)."""
+        """A button press with raw callback data (forged data too). A photo the bot sent comes
+        as Telegram shows it, a media message (the core cannot edit it into text); the text of
+        a text message is left out (None: the core edits it without comparing)."""
+        photo = isinstance(self.messages.get(message_id), (SendPhoto, EditPhoto))
         return await self.deliver(self._event("callback", callback_id=f"cb{next(_update_ids)}",
-                                              callback_data=data, callback_message_id=message_id))
+                                              callback_data=data, callback_message_id=message_id,
+                                              pressed=Pressed("", caption=True) if photo else None))
 
     async def click(self, label: str | re.Pattern[str]) -> list[Reply]:
         """Press the newest button whose text matches (inline: callback; reply: its text)."""
@@ -120,7 +129,7 @@ class CoreChat:
 def _text(reply: Reply) -> str:
     if isinstance(reply, (SendText, EditText)):
         return reply.text
-    if isinstance(reply, SendPhoto):
+    if isinstance(reply, (SendPhoto, EditPhoto)):
         return reply.caption
     if isinstance(reply, SendInvoice):
         return reply.description

@@ -134,10 +134,14 @@ async def test_a_full_cart_fits_telegram(chat: CoreChat, svc: Services, shop: Sh
     assert all(b.data and len(b.data.encode()) <= 64 for b in buttons)
 
 
-async def test_cart_button_under_a_card_sends_a_new_message(chat: CoreChat, shop: ShopData) -> None:
+async def test_cart_button_shows_the_cart_in_place_of_the_pressed_screen(chat: CoreChat,
+                                                                         shop: ShopData) -> None:
     await chat.press(f"prod:{shop.tea}")
     await chat.click("🛒 Add to cart")
+    added = list(chat.messages)[-1]  # "Added 1 × Green tea" with the cart and checkout
     await chat.click("🛒 Cart")
-    assert isinstance(shown(chat)[0], SendText) and "1 × CN¥50.00" in chat.last_text
+    [cart] = shown(chat)  # one screen, no new message: the note becomes the cart
+    assert isinstance(cart, EditText) and cart.message_id == added
+    assert "1 × CN¥50.00" in chat.last_text
     await chat.click("🛍 Continue shopping")
     assert "Choose a category" in chat.last_text

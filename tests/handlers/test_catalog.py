@@ -6,7 +6,14 @@ import re
 from sqlalchemy import func, select, update
 
 from handlers.catalog import CAPTION_LIMIT, TEXT_LIMIT, telegram_len
-from handlers.events import AnswerCallback, EditText, Reply, SendPhoto, SendText
+from handlers.events import (
+    AnswerCallback,
+    DeleteMessage,
+    EditPhoto,
+    EditText,
+    Reply,
+    SendText,
+)
 from handlers.router import Conversation
 from models import CartLine, Category, Product, Review, Stock, StockSubscription
 from services.container import Services
@@ -63,7 +70,7 @@ async def test_browse_categories_products_card_add_two_then_cart(chat: CoreChat,
     assert "Green tea · CN¥50.00" in chat.buttons() and "Sold-out hat · sold out" in chat.buttons()
     await chat.click("Green tea")
     card = shown(chat)[0]
-    assert isinstance(card, SendText)  # no photo: a text card
+    assert isinstance(card, EditText)  # no photo: a text card, in place of the list
     for part in ("<b>Green tea</b>", "CN¥50.00", "In stock", "No reviews yet", "A fine green tea"):
         assert part in card.text
     await chat.click("Add 2")
@@ -102,8 +109,9 @@ async def test_paging_edits_the_list_in_place(chat: CoreChat, svc: Services, sho
     await chat.click("◀")
     assert "page 3/3" in chat.last_text
     await chat.click("Extra item 7")
-    await chat.click("◀ Back to the list")  # the card may be a photo: the list comes anew
-    assert isinstance(shown(chat)[-1], SendText) and "page 3/3" in chat.last_text
+    await chat.click("◀ Back to the list")  # the text card becomes the list again
+    assert isinstance(shown(chat)[-1], EditText) and "page 3/3" in chat.last_text
+    assert len(chat.messages) == 1  # one screen all along
     await chat.press("cat:1:999")  # a page past the end shows the last one
     assert "page 3/3" in chat.last_text
 
@@ -113,13 +121,46 @@ async def test_photo_card_caption_fits_telegram(chat: CoreChat, svc: Services, s
     await set_product(svc, shop.tea, photos=["/tmp/tea.png"], description_en=long_text)
     await chat.press(f"prod:{shop.tea}")
     card = shown(chat)[0]
-    assert isinstance(card, SendPhoto) and card.photo == "/tmp/tea.png"
+    assert isinstance(card, EditPhoto) and card.photo == "/tmp/tea.png"
     assert telegram_len(card.caption) <= CAPTION_LIMIT and card.caption.endswith("…")
     assert "&amp; &lt;leaves&gt;" in card.caption and "<leaves>" not in card.caption
     assert "🛒 Add to cart" in chat.buttons() and "◀ Back to the list" in chat.buttons()
     await set_product(svc, shop.tea, photos=[])
-    await chat.press(f"prod:{shop.tea}")
-    assert isinstance(shown(chat)[0], SendText) and telegram_len(chat.last_text) <= TEXT_LIMIT
+    await chat.press(f"prod:{shop.tea}", card.message_id)
+    # a photo cannot become text: the text card comes new and the photo goes
+    new, gone = shown(chat)
+    assert isinstance(new, SendText) and telegram_len(chat.last_text) <= TEXT_LIMIT
+    assert gone == DeleteMessage(card.chat_id, card.message_id)
+    await chat.command("/catalog")  # a command: a new message, nothing pressed to edit
+    assert [type(r) for r in shown(chat)] == [SendText]
+
+
+async def test_card_steps_through_the_list_in_place(chat: CoreChat, svc: Services,
+                                                   shop: ShopData) -> None:
+    await add_products(svc, shop, 8)  # 13 products: 3 pages of 6
+    await set_product(svc, shop.tea, photos=["/tmp/tea.png"])
+    await set_product(svc, shop.mug, photos=["/tmp/mug.png"])
+    await chat.command("/catalog")
+    await chat.click("Home (13)")
+    await chat.click("Green tea")
+    [card] = shown(chat)
+    assert isinstance(card, EditPhoto) and card.photo == "/tmp/tea.png"  # the list became it
+    assert "1/13" in chat.buttons()
+    await chat.click("▶")
+    [mug] = shown(chat)  # another product's photo, in the same message
+    assert isinstance(mug, EditPhoto) and mug.message_id == card.message_id
+    assert mug.photo == "/tmp/mug.png" and "<b>Mug</b>" in mug.caption and "2/13" in chat.buttons()
+    await chat.click("◀")
+    await chat.click("◀")  # before the first: around to the last, on page 3
+    new, gone = shown(chat)  # a photo cannot become the text card: sent anew, the photo goes
+    assert isinstance(new, SendText) and "Extra item 7" in new.text
+    assert gone == DeleteMessage(card.chat_id, card.message_id) and "13/13" in chat.buttons()
+    await chat.click("◀ Back to the list")
+    assert "page 3/3" in chat.last_text and len(chat.messages) == 1
+    for forged in ("nx:0:1:999999", "nx:7:1:0", "nx:0:999:0"):
+        await chat.press(forged)
+        assert chat.answers and chat.answers[0].alert, forged
+    assert len(chat.messages) == 1
 
 
 async def test_stock_words_and_quantity_buttons(chat: CoreChat, shop: ShopData) -> None:
@@ -247,7 +288,7 @@ async def test_search_pages_edit_in_place_and_card_goes_back(chat: CoreChat, svc
     assert isinstance(shown(chat)[0], EditText) and "page 2/2" in chat.last_text
     await chat.click("Extra item 7")
     await chat.click("◀ Back to the list")
-    assert isinstance(shown(chat)[-1], SendText) and "Results for “extra”: 8 · page 2/2" in chat.last_text
+    assert isinstance(shown(chat)[-1], EditText) and "Results for “extra”: 8 · page 2/2" in chat.last_text
 
 
 async def test_search_wrong_inputs(chat: CoreChat, svc: Services, shop: ShopData) -> None:

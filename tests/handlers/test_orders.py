@@ -193,6 +193,8 @@ async def test_five_stars_with_text_reach_the_product_card(
     assert "You gave ⭐⭐⭐⭐⭐" in chat.last_text and "Skip" in chat.buttons()
     await chat.send("Lovely tea, & a <b>sturdy</b> mug!")
     assert "Thank you for your review" in chat.texts[0]
+    [card] = [r for r in chat.last if isinstance(r, SendText)]  # one message: thanks + card
+    assert card.text.startswith("Thank you for your review") and "Order No." in card.text
     assert "↩️ Return, exchange or refund" in shown(chat) and "5⭐" not in shown(chat)  # no stars now
     tea = await svc.catalog.product(shop.tea)
     assert tea.rating == 5.0 and tea.review_count == 1

@@ -54,6 +54,7 @@ async def test_return_one_of_two_with_reason_and_photo(chat: CoreChat, svc: Serv
         "return", "requested", "The tin arrived <dented> & open", ["photo-dent"])
     assert lines == [(line_id, 1)]
     assert f"Request No. {request.id} received" in chat.texts[0]
+    assert len(chat.texts) == 1  # one message: the note heads the order card
     assert f"Request No. {request.id} (Return): Requested" in chat.last_text  # on the card
     await svc.returns.approve(request.id, ADMIN)
     await chat.press(f"order:{order.id}")

@@ -176,3 +176,37 @@ async def test_aiogram_sees_server_errors(sb: Sandbox) -> None:
         assert (await bot.send_message(alice.id, "ok")).text == "ok"
     finally:
         await bot.session.close()
+
+
+async def test_a_groups_edits_share_its_per_minute_limit(sb: Sandbox, api) -> None:
+    """TDLib's maintainer: a bot edits "about 20 times per minute in a specific chat", the
+    same limit as sending; private chats' edits are not counted."""
+    sb.set_limits(group_burst=3, group_per_minute=1)
+    group = sb.group("Team", members=[sb.user("A")])
+    _, sent = await api("sendMessage", chat_id=group.id, text="card")
+    codes = [(await api("editMessageText", chat_id=group.id,
+                        message_id=sent["result"]["message_id"], text=f"card {i}"))[0]
+             for i in range(3)]
+    assert codes == [200, 200, 429]  # one message and two edits spent the burst of 3
+    alice = sb.user("Alice")
+    _, mine = await api("sendMessage", chat_id=alice.id, text="screen")
+    for i in range(6):  # a private chat's edits go beyond its 3 messages' burst
+        code, _ = await api("editMessageText", chat_id=alice.id,
+                            message_id=mine["result"]["message_id"], text=f"screen {i}")
+        assert code == 200
+
+
+async def test_paid_broadcast_goes_beyond_the_30_a_second(sb: Sandbox, api) -> None:
+    sb.set_limits(global_burst=2, global_per_second=0.01)
+    people = [sb.user(f"P{i}") for i in range(5)]
+    free = [(await api("sendMessage", chat_id=p.id, text="sale"))[0] for p in people]
+    assert free == [200, 200, 429, 429, 429]
+    paid = [(await api("sendMessage", chat_id=p.id, text="sale", allow_paid_broadcast=True))[0]
+            for p in people]
+    assert paid == [200] * 5  # paid messages: up to 1000/s, the free bucket untouched
+    assert [m.text for m in people[4].bot_messages] == ["sale"]
+    code, _ = await api("sendMessage", chat_id=people[0].id, text="again",
+                        allow_paid_broadcast=True)
+    code2, _ = await api("sendMessage", chat_id=people[0].id, text="and again",
+                         allow_paid_broadcast=True)
+    assert (code, code2) == (200, 429)  # a chat's own limit still holds (burst of 3 reached)

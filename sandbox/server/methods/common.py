@@ -160,7 +160,8 @@ def deliver(
     reply: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Apply flood control, then store a bot message in the chat and return it."""
-    call.state.flood.check(call.bot.id, chat.id, chat.type, call.method)
+    paid = bool(call.get("allow_paid_broadcast"))
+    call.state.flood.check(call.bot.id, chat.id, chat.type, call.method, paid)
     if reply is not None:
         content = {**content, "reply_to_message": reply}
         if chat.is_forum and not thread and reply.get("message_thread_id"):

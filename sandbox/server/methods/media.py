@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 import mimetypes
+import time
 from typing import Any
 
-from sandbox.server.errors import bad_request
+from sandbox.server.errors import NOT_MODIFIED, bad_request
 from sandbox.server.methods.common import (
     Call,
     check_markup,
@@ -17,6 +18,7 @@ from sandbox.server.methods.common import (
     text_content,
     thread_for,
 )
+from sandbox.server.methods.messages import edit_target
 from sandbox.server.models import FileRecord
 from sandbox.server.validation import UploadedFile
 
@@ -265,3 +267,87 @@ async def get_file(call: Call) -> dict[str, Any]:
         "file_size": len(rec.data),
         "file_path": rec.file_path,
     }
+
+
+# What editMessageMedia may replace (TDLib's can_edit_message_media): a photo, video,
+# animation, audio or document changes its media, and text becomes media (Bot API 10.1: "or to
+# replace a text or a rich message with a media"). A voice note, sticker, video note, location,
+# contact, poll, dice or invoice keeps its content: "message media can't be edited".
+_MEDIA_EDITABLE = ("text", "photo", "video", "animation", "audio", "document")
+_EDIT_KINDS = ("photo", "video", "animation", "audio", "document")
+# An album holds photos and videos together, or only documents, or only audio files.
+_ALBUM_ALONE = ("document", "audio")
+# Keys of a message's content, all replaced by the new media and its caption.
+_CONTENT = (
+    "text", "entities", "link_preview_options", "caption", "caption_entities",
+    "has_media_spoiler", "show_caption_above_media", *_KIND_NAMES,
+)
+
+
+def _media_of(msg: dict[str, Any]) -> tuple[str, str] | None:
+    """(kind, file_unique_id) of a message's media; None for text and the rest."""
+    for kind in _EDIT_KINDS:
+        value = msg.get(kind)
+        if value:
+            item = value[-1] if isinstance(value, list) else value
+            return kind, str(item.get("file_unique_id"))
+    return None
+
+
+@method("editMessageMedia")
+async def edit_message_media(call: Call) -> dict[str, Any]:
+    """editMessageMedia: a message's media (or its text) replaced by new media, as Telegram
+    does it: the old caption goes with the old content, the same media, caption and keyboard
+    again is "message is not modified", an album keeps its kind of media."""
+    # Telegram reads the InputMedia first, then the message, then the caption and the album.
+    item = call.get("media") or {}
+    kind = item.get("type")
+    if kind not in _EDIT_KINDS:  # live photos are not modelled by the sandbox
+        raise bad_request(f'can\'t parse InputMedia: type "{kind}" is unsupported')
+    chat, msg = edit_target(call)
+    old = next((k for k in _MEDIA_EDITABLE if k in msg), None)
+    if old is None:
+        raise bad_request("message media can't be edited")
+    caption, entities = text_content(
+        item.get("caption") or "",
+        item.get("parse_mode"),
+        item.get("caption_entities"),
+        caption=True,
+    )
+    if msg.get("media_group_id") and (kind in _ALBUM_ALONE or old in _ALBUM_ALONE) and kind != old:
+        raise bad_request("can't change media type in the album")
+    markup = check_markup(call.get("reply_markup"))
+    try:
+        rec = resolve_file(call, item.get("media"), kind)
+    except TelegramTooLarge:
+        raise bad_request("file is too big") from None
+    content: dict[str, Any] = {
+        kind: photo_sizes(call, rec) if kind == "photo" else file_object(rec, kind)
+    }
+    if caption:
+        content["caption"] = caption
+        if entities:
+            content["caption_entities"] = entities
+    if item.get("has_spoiler"):
+        content["has_media_spoiler"] = True
+    if item.get("show_caption_above_media"):
+        content["show_caption_above_media"] = True
+    before = {k: msg[k] for k in _CONTENT if k in msg}
+    if (
+        _media_of(msg) == _media_of(content)
+        and {k: v for k, v in before.items() if k not in _EDIT_KINDS}
+        == {k: v for k, v in content.items() if k not in _EDIT_KINDS}
+        and msg.get("reply_markup") == markup
+    ):
+        raise bad_request(NOT_MODIFIED)
+    call.state.flood.check(call.bot.id, chat.id, chat.type, call.method)
+    for key in before:
+        del msg[key]
+    msg.update(content)
+    if markup:
+        msg["reply_markup"] = markup
+    else:
+        msg.pop("reply_markup", None)
+    msg["edit_date"] = int(time.time())
+    call.state.publish({"type": "edit", "bot_id": call.bot.id, "chat_id": chat.id, "message": msg})
+    return msg

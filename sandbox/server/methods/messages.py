@@ -67,7 +67,8 @@ async def send_message(call: Call) -> dict[str, Any]:
     return deliver(call, chat, content, thread=thread, markup=markup, reply=reply)
 
 
-def _edit_target(call: Call) -> tuple[SimChat, dict[str, Any]]:
+def edit_target(call: Call) -> tuple[SimChat, dict[str, Any]]:
+    """The chat and the bot's own message an edit names, or Telegram's error."""
     if call.get("inline_message_id"):
         raise bad_request("MESSAGE_ID_INVALID")
     if call.get("chat_id") is None:
@@ -111,7 +112,7 @@ def _apply_edit(
 @method("editMessageText")
 async def edit_message_text(call: Call) -> dict[str, Any]:
     """editMessageText."""
-    chat, msg = _edit_target(call)
+    chat, msg = edit_target(call)
     if "text" not in msg:
         raise bad_request("there is no text in the message to edit")
     text, entities = text_content(
@@ -124,7 +125,7 @@ async def edit_message_text(call: Call) -> dict[str, Any]:
 @method("editMessageCaption")
 async def edit_message_caption(call: Call) -> dict[str, Any]:
     """editMessageCaption."""
-    chat, msg = _edit_target(call)
+    chat, msg = edit_target(call)
     if "text" in msg:
         raise bad_request("there is no caption in the message to edit")
     caption, entities = text_content(
@@ -137,7 +138,7 @@ async def edit_message_caption(call: Call) -> dict[str, Any]:
 @method("editMessageReplyMarkup")
 async def edit_message_reply_markup(call: Call) -> dict[str, Any]:
     """editMessageReplyMarkup."""
-    chat, msg = _edit_target(call)
+    chat, msg = edit_target(call)
     markup = check_markup(call.get("reply_markup"))
     return _apply_edit(call, chat, msg, {}, markup)
 
