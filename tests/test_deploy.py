@@ -62,3 +62,16 @@ def test_the_systemd_unit_is_valid(tmp_path: Path) -> None:
     problems = [line for line in result.stderr.splitlines()
                 if line.strip() and "/opt/shopbot/.venv/bin/shopbot" not in line]
     assert problems == []
+
+
+def test_nginx_passes_every_public_page_of_the_bot_to_it() -> None:
+    """What Telegram and customers open goes through: the webhook, the sandbox provider's
+    pages (/pay/) and Stripe's (the Pay link, the way back, its webhooks)."""
+    from bot.paypage import PREFIX as PAY
+    from bot.stripe_web import PREFIX as STRIPE
+
+    site = (DEPLOY / "nginx" / "shopbot.conf").read_text(encoding="utf-8")
+    proxied = set(re.findall(r"location (?:= )?(\S+) \{\s*proxy_pass http://shopbot;", site))
+    webhook_path = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))[
+        "telegram"]["webhook"]["path"]
+    assert {webhook_path, PAY.rstrip("/") + "/", STRIPE.rstrip("/") + "/"} <= proxied
