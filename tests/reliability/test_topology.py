@@ -136,11 +136,6 @@ async def press(person: SandboxUser, label: str) -> CallbackAnswer:
     raise AssertionError(f"{person.first_name}: no button {label!r}")
 
 
-def newest(person: SandboxUser) -> int:
-    messages = person.bot_messages
-    return messages[-1].message_id if messages else 0
-
-
 @dataclass
 class Journey:
     """What one customer did and saw."""
@@ -161,10 +156,9 @@ async def journey(sandbox: Sandbox, index: int, delay: float) -> Journey:
     await shown(person, "Welcome")
     await person.click(T("menu.catalog"))  # the menu's reply keyboard: a message
     await press(person, "Home")
-    before = newest(person)
-    await press(person, "Green tea")
-    await shown(person, T("catalog.back"), before)
-    card = person.bot_messages[-1]
+    await press(person, "Green tea")  # the card comes in place of the list
+    await shown(person, T("catalog.back"))
+    card = next(m for m in reversed(person.bot_messages) if _shows(m, T("catalog.back")))
     if T("catalog.add") not in json.dumps(card.get("reply_markup"), ensure_ascii=False):
         trip.outcome = "sold out"
         return trip
