@@ -101,7 +101,7 @@ class WebhookConfig(Section):
 class TelegramConfig(Section):
     """Which runtime, which mode, which Bot API server, and the token (from BOT_TOKEN)."""
 
-    framework: Literal["aiogram", "ptb"] = "aiogram"
+    framework: Literal["aiogram", "ptb"] = "ptb"
     mode: Literal["polling", "webhook"] = "polling"
     api_url: WebUrl | None = None
     webhook: WebhookConfig = WebhookConfig()

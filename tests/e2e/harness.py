@@ -38,7 +38,8 @@ from tests.shop import ShopData, seed_shop
 
 # The support desk's prepared answers (`canned` of running_shop).
 DELIVERY_TIME = (CannedReply("delivery_time", "Delivery takes 1-3 days.", "发货后 1-3 天送达。"),)
-# The framework of every test that does not run on both: aiogram, the default, unless
+# The framework of every test that does not run on both: aiogram (the product's default is
+# ptb, which the tests on both frameworks and the `shopbot run` tests cover), unless
 # SHOPBOT_TEST_FRAMEWORK=ptb runs the whole suite on python-telegram-bot.
 DEFAULT_FRAMEWORK: Framework = ("ptb" if os.environ.get("SHOPBOT_TEST_FRAMEWORK") == "ptb"
                                 else "aiogram")

@@ -43,7 +43,7 @@ def browser(chromium: str) -> Iterator[Browser]:
 @pytest.fixture
 def shop(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[OfflineShop]:
     """`shopbot run` with no token, in an empty folder; on the test's `framework` if it is
-    parametrized with one (else aiogram, the default)."""
+    parametrized with one (else the harness default, DEFAULT_FRAMEWORK)."""
     framework = (request.getfixturevalue("framework") if "framework" in request.fixturenames
                  else DEFAULT_FRAMEWORK)
     with running_offline(tmp_path, framework=framework) as running:
