@@ -48,3 +48,7 @@ def configure(level: str, format: str = "text") -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if format == "json" else logging.Formatter(TEXT_FORMAT))
     logging.basicConfig(level=level, handlers=[handler])
+    # APScheduler says "Job ... executed successfully" at INFO for every run of every sweep (one
+    # every few seconds); the sweeps log what they moved themselves, and failures stay visible.
+    if level == "INFO":
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
