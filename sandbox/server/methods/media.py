@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import mimetypes
-import time
 from typing import Any
 
 from sandbox.server.errors import NOT_MODIFIED, bad_request
@@ -18,7 +17,7 @@ from sandbox.server.methods.common import (
     text_content,
     thread_for,
 )
-from sandbox.server.methods.messages import edit_target
+from sandbox.server.methods.messages import edit_target, edited
 from sandbox.server.models import FileRecord
 from sandbox.server.validation import UploadedFile
 
@@ -344,10 +343,4 @@ async def edit_message_media(call: Call) -> dict[str, Any]:
     for key in before:
         del msg[key]
     msg.update(content)
-    if markup:
-        msg["reply_markup"] = markup
-    else:
-        msg.pop("reply_markup", None)
-    msg["edit_date"] = int(time.time())
-    call.state.publish({"type": "edit", "bot_id": call.bot.id, "chat_id": chat.id, "message": msg})
-    return msg
+    return edited(call, chat, msg, markup)

@@ -100,6 +100,13 @@ def _apply_edit(
             msg[k] = v
         else:
             msg.pop(k, None)
+    return edited(call, chat, msg, markup)
+
+
+def edited(call: Call, chat: SimChat, msg: dict[str, Any],
+           markup: dict[str, Any] | None) -> dict[str, Any]:
+    """An edit's end, whatever it changed: the new buttons (none: removed), the edit date, and
+    the edit shown to whoever watches the chat."""
     if markup:
         msg["reply_markup"] = markup
     else:
